@@ -1,0 +1,31 @@
+VENV ?= .venv
+PY = $(VENV)/bin/python
+
+.PHONY: install run demo test lint bench clean
+
+$(VENV)/bin/monitor: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(VENV)/bin/monitor
+
+run: install
+	$(VENV)/bin/monitor run --config config.toml
+
+demo: install
+	$(VENV)/bin/monitor demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

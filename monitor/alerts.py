@@ -1,0 +1,130 @@
+"""Alert events: the JSON-able dict that explains an incident change, built once, sent from the outbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from monitor.config import Brand
+from monitor.drafts import make_drafts, pick_topic
+from monitor.durations import format_duration
+from monitor.explain import distinctive_terms, top_mentions
+from monitor.mention import ScoredMention
+from monitor.rules.detectors import Evaluation
+from monitor.rules.model import Rule, SpikeDetect
+from monitor.store import IncidentRow
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 UTC with a Z, to the second."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_words(window: timedelta) -> str:
+    """ "the last hour", "the last 15 minutes", "the last 2 days"."""
+    seconds = int(window.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"the last {unit}" if n == 1 else f"the last {n} {unit}s"
+    return f"the last {format_duration(window)}"
+
+
+def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
+    """One sentence a person reads first: the count against what is usual."""
+    what = f"{rule.match.sentiment} mentions" if rule.match.sentiment != "any" else "matching mentions"
+    if result.count == 1:
+        what = what[:-1]
+    window = rule.detect.window
+    head = f"{result.count} {what} in {window_words(window)}"
+    if isinstance(rule.detect, SpikeDetect):
+        expected = result.figures.get("expected", 0.0)
+        ratio = result.figures.get("ratio", 0.0)
+        local = datetime.fromtimestamp(now - window.total_seconds(), zone)
+        when = f"for a {local:%A} at {local:%H}:00" if rule.detect.seasonal else "on average"
+        return f"{head}, {ratio:.1f}x the usual {expected:.1f} {when}"
+    return f"{head} (threshold {rule.detect.min_count})"
+
+
+def mention_dict(scored: ScoredMention, similar: int) -> dict[str, Any]:
+    """A top mention as the alert shows it."""
+    m = scored.mention
+    return {
+        "platform": m.platform,
+        "id": m.id,
+        "author": m.author,
+        "author_followers": m.author_followers,
+        "title": m.title,
+        "text": m.text,
+        "url": m.url,
+        "compound": scored.compound,
+        "created_at": iso(m.created_at.timestamp()),
+        "likes": m.likes,
+        "replies": m.replies,
+        "reposts": m.reposts,
+        "similar": similar,
+    }
+
+
+def build_event(
+    kind: str,
+    rule: Rule,
+    brand: Brand,
+    incident: IncidentRow,
+    result: Evaluation,
+    now: float,
+    window_mentions: list[ScoredMention],
+    matching: list[ScoredMention],
+    baseline: list[ScoredMention],
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """The alert event for an incident change.
+
+    window_mentions are all the brand's mentions in the rule's window; matching the ones that count
+    toward the rule; baseline a sample of the brand's earlier mentions (for distinctive terms).
+    """
+    event: dict[str, Any] = {
+        "event": kind,
+        "incident": incident.id,
+        "rule": rule.name,
+        "kind": rule.kind,
+        "severity": rule.severity,
+        "brand": brand.id,
+        "brand_name": brand.name,
+        "at": iso(now),
+        "opened_at": iso(incident.opened_at),
+        "window": format_duration(rule.detect.window),
+        "peak_count": incident.peak_count,
+    }
+    if kind == "resolved":
+        event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
+        event["summary"] = f"Back to normal: {result.count} in {window_words(rule.detect.window)}."
+        event["figures"] = dict(result.figures)
+        return event
+
+    scored = [m.compound for m in matching if m.compound is not None]
+    negatives = sum(1 for m in window_mentions if m.label == "negative")
+    event["summary"] = summary(rule, result, now, zone)
+    event["figures"] = {
+        **result.figures,
+        "sentiment_mean": round(sum(scored) / len(scored), 3) if scored else None,
+        "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
+        "all_mentions": len(window_mentions),
+    }
+    event["platforms"] = dict(Counter(m.mention.platform for m in matching).most_common())
+    ignore = [brand.name, *brand.queries, brand.id]
+    event["terms"] = distinctive_terms(matching, baseline, ignore)
+    top = top_mentions(matching, limit=5)
+    event["top"] = [mention_dict(scored_mention, similar) for scored_mention, similar in top]
+    if kind == "opened":
+        first = min(
+            (m for m in matching if (m.mention.author_followers or 0) >= 1000),
+            key=lambda m: m.mention.created_at,
+            default=None,
+        )
+        if first is not None:
+            event["first_high_reach"] = mention_dict(first, 0)
+        topic = pick_topic(matching)
+        event["drafts"] = make_drafts(topic, brand.name, brand.status_url, [s for s, _ in top[:3]], rule.drafts)
+    return event

@@ -1,0 +1,174 @@
+"""The command line: run, check, backtest, score, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitor import __version__
+from monitor.config import Config, load_config
+from monitor.errors import InvalidFiles
+from monitor.rules import Rule, load_rules
+
+EXIT_INVALID = 2
+
+
+def load_all(config_path: str, rules_dir: str | None = None) -> tuple[Config, list[Rule]]:
+    """Config and rules, validated together; InvalidFiles lists every problem."""
+    from monitor.sources import SOURCES
+
+    config = load_config(config_path)
+    directory = Path(rules_dir) if rules_dir else config.rules_dir
+    rules = load_rules(directory, (b.id for b in config.brands), SOURCES)
+    return config, rules
+
+
+def _check(args: argparse.Namespace) -> int:
+    config, rules = load_all(args.config, args.rules)
+    enabled = [s for s in config.sources.values() if s.enabled]
+    print(
+        f"ok: {len(config.brands)} brand(s), {len(enabled)} of {len(config.sources)} source(s) enabled,"
+        f" {len(rules)} rule(s)"
+    )
+    if not os.environ.get(config.slack.token_env):
+        print(f"note: {config.slack.token_env} is not set: alerts will print to the console", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.daemon import run
+
+    config, rules = load_all(args.config)
+    return asyncio.run(run(config, rules, config_path=Path(args.config)))
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from monitor.backtest import event_record, read_replay, run_backtest, stored_mentions
+    from monitor.store import Store
+
+    config, rules = load_all(args.config, args.rules)
+    if args.input:
+        items = read_replay(Path(args.input))
+    else:
+        store = Store.open(config.database)
+        items = list(stored_mentions(store))
+        store.close()
+    if not args.brand:
+        known = {b.id for b in config.brands}
+        unknown = sorted({b for _, b in items if b and b not in known})
+        if unknown:
+            print(
+                f"note: mentions for brand(s) not in config skipped: {', '.join(unknown)}"
+                " (pass --brand ID to count them)",
+                file=sys.stderr,
+            )
+    events = 0
+    for event in run_backtest(config, rules, items, brand_override=args.brand):
+        events += 1
+        record = event_record(event)
+        if args.format == "jsonl":
+            print(json.dumps(record), flush=False)
+        else:
+            print(_text_line(record))
+    if args.format == "text":
+        print(f"{events} alert event(s) from {len(items)} mention(s)")
+    return 0
+
+
+def _text_line(record: dict[str, object]) -> str:
+    figures = " ".join(
+        f"{k}={record[k]}" for k in ("count", "expected", "ratio", "p_value", "threshold") if k in record
+    )
+    return (
+        f"{record['at']}  {record['event']:<8}  {record['rule']}  {record['brand']}  {figures}  [{record['incident']}]"
+    )
+
+
+def _score(args: argparse.Namespace) -> int:
+    from monitor.sentiment import Scorer
+
+    config = load_config(args.config)
+    scorer = Scorer(config.sentiment)
+    for line in sys.stdin:
+        text, lang, extra = line.rstrip("\n"), None, {}
+        if not text.strip():
+            continue
+        if text.lstrip().startswith("{"):
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                text = "\n".join(str(obj[k]) for k in ("title", "text") if obj.get(k))
+                lang = obj.get("lang")
+                extra = {"id": obj["id"]} if "id" in obj else {}
+        score = scorer.score(text, lang)
+        print(json.dumps({**extra, "text": text, "compound": score.compound, "label": score.label}))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.demo.runner import run_demo
+
+    return asyncio.run(run_demo(speed=args.speed))
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    top = argparse.ArgumentParser(prog="monitor", description="Watch platforms for brand mentions; alert on spikes.")
+    top.add_argument("--version", action="version", version=f"monitor {__version__}")
+    top.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the daemon")
+    run.add_argument("--config", default="config.toml")
+    run.set_defaults(func=_run)
+
+    check = commands.add_parser("check", help="validate config and rule files")
+    check.add_argument("--config", default="config.toml")
+    check.add_argument("--rules", help="rules folder (default: from config)")
+    check.set_defaults(func=_check)
+
+    backtest = commands.add_parser("backtest", help="replay mentions through the rules, print alert events")
+    backtest.add_argument("--config", default="config.toml")
+    backtest.add_argument("--input", help="replay JSONL file (default: the mentions in the database)")
+    backtest.add_argument("--rules", help="rules folder (default: from config)")
+    backtest.add_argument("--format", choices=("text", "jsonl"), default="text")
+    backtest.add_argument("--brand", help="count every input mention for this brand id")
+    backtest.set_defaults(func=_backtest)
+
+    score = commands.add_parser("score", help="score texts from stdin as the daemon does")
+    score.add_argument("--config", default="config.toml")
+    score.set_defaults(func=_score)
+
+    demo = commands.add_parser("demo", help="the whole daemon offline, on bundled sample data")
+    demo.add_argument("--speed", type=float, default=720.0, help="stream seconds per wall second")
+    demo.set_defaults(func=_demo)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `monitor` console script."""
+    args = parser().parse_args(argv)
+    from monitor.logs import setup_logging
+
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return int(args.func(args))
+    except InvalidFiles as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

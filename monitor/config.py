@@ -1,0 +1,212 @@
+"""config.toml -> frozen dataclasses. Every problem names file, line and key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.tomlfile import Section, TomlFile
+
+_BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    """A brand to watch: its search queries and what to leave out."""
+
+    id: str
+    name: str
+    queries: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    own_accounts: tuple[str, ...] = ()
+    status_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One platform source: common settings plus its own options (credentials by env-var name)."""
+
+    name: str
+    enabled: bool
+    interval: timedelta
+    base_url: str
+    timeout: timedelta = timedelta(seconds=30)
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentConfig:
+    """Compound-score thresholds for labels and the languages VADER may score."""
+
+    positive: float = 0.05
+    negative: float = -0.05
+    languages: tuple[str, ...] = ("en",)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """Where alerts go. The token is read from the environment variable named by token_env."""
+
+    channel: str = "#pr-alerts"
+    token_env: str = "SLACK_BOT_TOKEN"
+    base_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole daemon configuration."""
+
+    path: Path
+    database: Path
+    rules_dir: Path
+    brands: tuple[Brand, ...]
+    sources: Mapping[str, SourceConfig]
+    tick: timedelta = timedelta(minutes=1)
+    backfill: timedelta = timedelta(days=3)
+    timezone: str = "UTC"
+    user_agent: str = "monitor/0.1 (self-hosted brand monitor)"
+    sentiment: SentimentConfig = SentimentConfig()
+    slack: SlackConfig = SlackConfig()
+
+    def brand(self, brand_id: str) -> Brand | None:
+        """The brand with this id, if configured."""
+        return next((b for b in self.brands if b.id == brand_id), None)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone (for seasonality and wording)."""
+        return ZoneInfo(self.timezone)
+
+
+_TOP_KEYS = ("monitor", "sentiment", "slack", "brands", "sources")
+_MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "user_agent")
+_SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
+
+
+def load_config(path: Path | str) -> Config:
+    """Load and validate config.toml; raises InvalidFiles listing every problem."""
+    path = Path(path)
+    file = TomlFile.load(path)
+    top = file.section("")
+    top.check_keys(_TOP_KEYS)
+    base_dir = path.parent
+
+    general = top.table("monitor")
+    general.check_keys(_MONITOR_KEYS)
+    database = general.str("database", "monitor.db")
+    rules_dir = general.str("rules", "rules")
+    tick = general.duration("tick", timedelta(minutes=1))
+    backfill = general.duration("backfill", timedelta(days=3), positive=False)
+    timezone = general.str("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        general.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)")
+    user_agent = general.str("user_agent", Config.user_agent)
+
+    config = Config(
+        path=path,
+        database=base_dir / database,
+        rules_dir=base_dir / rules_dir,
+        brands=_brands(top),
+        sources=MappingProxyType(_sources(top)),
+        tick=tick,
+        backfill=backfill,
+        timezone=timezone,
+        user_agent=user_agent,
+        sentiment=_sentiment(top.table("sentiment")),
+        slack=_slack(top.table("slack")),
+    )
+    file.raise_problems()
+    return config
+
+
+def _brands(top: Section) -> tuple[Brand, ...]:
+    brands: list[Brand] = []
+    seen: set[str] = set()
+    sections = top.tables("brands")
+    if "brands" not in top.data:
+        top.problem("brands", "at least one [[brands]] table is required")
+    for section in sections:
+        section.check_keys(("id", "name", "queries", "exclude", "own_accounts", "status_url"))
+        brand_id = section.str("id")
+        if brand_id is not None:
+            if not _BRAND_ID.fullmatch(brand_id):
+                section.problem("id", f"use lowercase letters, digits, - and _, got {brand_id!r}")
+            elif brand_id in seen:
+                section.problem("id", f"duplicate brand id {brand_id!r}")
+            seen.add(brand_id)
+        brands.append(
+            Brand(
+                id=brand_id or "",
+                name=section.str("name", brand_id or ""),
+                queries=section.str_list("queries", allow_empty=False) or (),
+                exclude=section.str_list("exclude", ()),
+                own_accounts=section.str_list("own_accounts", ()),
+                status_url=section.str("status_url", ""),
+            )
+        )
+    return tuple(brands)
+
+
+def _sources(top: Section) -> dict[str, SourceConfig]:
+    from monitor.sources import SOURCES
+
+    table = top.table("sources")
+    sources: dict[str, SourceConfig] = {}
+    for name in table.data:
+        cls = SOURCES.get(name)
+        if cls is None:
+            table.problem(name, f"unknown source (known: {', '.join(sorted(SOURCES))})")
+            continue
+        section = table.table(name)
+        section.check_keys((*_SOURCE_KEYS, *cls.options))
+        options: dict[str, Any] = {}
+        for key, default in cls.options.items():
+            if isinstance(default, bool):
+                options[key] = section.bool(key, default)
+            elif isinstance(default, int):
+                options[key] = section.int(key, default, minimum=0)
+            elif isinstance(default, tuple):
+                options[key] = section.str_list(key, default)
+            else:
+                options[key] = section.str(key, default)
+        base_url = section.str("base_url", cls.base_url)
+        if isinstance(base_url, str) and not re.match(r"https?://[^/\s]+", base_url):
+            section.problem("base_url", f"expected an http(s) URL, got {base_url!r}")
+        sources[name] = SourceConfig(
+            name=name,
+            enabled=section.bool("enabled", True),
+            interval=section.duration("interval", cls.interval),
+            base_url=base_url,
+            timeout=section.duration("timeout", timedelta(seconds=30)),
+            options=MappingProxyType(options),
+        )
+    return sources
+
+
+def _sentiment(section: Section) -> SentimentConfig:
+    section.check_keys(("positive", "negative", "languages"))
+    positive = section.float("positive", 0.05, minimum=-1.0, maximum=1.0)
+    negative = section.float("negative", -0.05, minimum=-1.0, maximum=1.0)
+    if positive < negative:
+        section.problem("positive", f"must not be below negative ({negative:g}), got {positive:g}")
+    languages = section.str_list("languages", ("en",))
+    return SentimentConfig(positive=positive, negative=negative, languages=tuple(languages))
+
+
+def _slack(section: Section) -> SlackConfig:
+    section.check_keys(("channel", "token_env", "base_url"))
+    token_env = section.str("token_env", "SLACK_BOT_TOKEN")
+    if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        section.problem("token_env", "expected the NAME of an environment variable, not a token")
+    base_url = section.str("base_url", SlackConfig.base_url)
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return SlackConfig(channel=section.str("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)

@@ -1,0 +1,265 @@
+"""The daemon: wiring of store, engine, sources, scheduler and delivery; signals, reload, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config
+from monitor.engine import Engine
+from monitor.errors import InvalidFiles
+from monitor.outbox import Delivery, OutboxWorker
+from monitor.poller import SourceHealth, poll_once
+from monitor.rules import Rule
+from monitor.sentiment import Scorer
+from monitor.sources import SOURCES, Source, SourceError
+from monitor.sources.http import Http
+from monitor.store import Store
+
+logger = logging.getLogger(__name__)
+SHUTDOWN_TIMEOUT = 10.0
+Clock = Callable[[], float]
+
+
+@dataclass
+class Runtime:
+    """What the running daemon holds; swapped as a whole on reload."""
+
+    config: Config
+    rules: list[Rule]
+    engine: Engine
+    sources: dict[str, Source]
+    health: dict[str, SourceHealth] = field(default_factory=dict)
+
+
+def build_sources(config: Config, session: aiohttp.ClientSession) -> dict[str, Source]:
+    """One source object per enabled [sources.NAME] table."""
+    sources: dict[str, Source] = {}
+    for name, source_config in config.sources.items():
+        if source_config.enabled:
+            http = Http(session, user_agent=config.user_agent, timeout=source_config.timeout.total_seconds())
+            sources[name] = SOURCES[name](source_config, http)  # type: ignore[call-arg]
+    return sources
+
+
+def make_delivery(config: Config) -> Delivery:
+    """Slack when its token is in the environment, else the console (said once)."""
+    from monitor.slack import ConsoleDelivery, SlackDelivery
+
+    token = os.environ.get(config.slack.token_env, "")
+    if token:
+        return SlackDelivery(token=token, channel=config.slack.channel, base_url=config.slack.base_url)
+    logger.warning("%s is not set: alerts will print to the console instead of Slack", config.slack.token_env)
+    return ConsoleDelivery(sys.stdout)
+
+
+class Daemon:
+    """Runs until stopped: polls, rule ticks and alert delivery, with reload on SIGHUP."""
+
+    def __init__(
+        self,
+        config: Config,
+        rules: list[Rule],
+        config_path: Path | None = None,
+        clock: Clock = time.time,
+        delivery: Delivery | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.clock = clock
+        self.store = Store.open(config.database)
+        self.scorer = Scorer(config.sentiment)
+        self.stop = asyncio.Event()
+        self.reload_requested = asyncio.Event()
+        self.outbox_wake = asyncio.Event()
+        self.delivery = delivery or make_delivery(config)
+        self.outbox = OutboxWorker(self.store, self.delivery, clock)
+        self.session = aiohttp.ClientSession()
+        self.runtime = self._runtime(config, rules)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.in_flight: set[asyncio.Task[Any]] = set()
+
+    def _runtime(self, config: Config, rules: list[Rule]) -> Runtime:
+        engine = Engine(config, rules, self.store, self.scorer)
+        read = engine.load_history(self.clock())
+        logger.debug("history loaded: %d mentions", read)
+        sources = build_sources(config, self.session)
+        return Runtime(config, rules, engine, sources, {name: SourceHealth(name) for name in sources})
+
+    # jobs
+
+    def _tracked(self, coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Coroutine[Any, Any, None]]:
+        async def job(*args: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.in_flight.add(task)
+            try:
+                await coro(*args)
+            finally:
+                if task is not None:
+                    self.in_flight.discard(task)
+
+        return job
+
+    async def poll(self, source_name: str, brand_id: str, query: str) -> None:
+        """One scheduled poll; errors are recorded in the source's health, never raised."""
+        runtime = self.runtime
+        source, health, brand = (
+            runtime.sources[source_name],
+            runtime.health[source_name],
+            runtime.config.brand(brand_id),
+        )
+        now = self.clock()
+        if brand is None or not health.ready(now) or self.stop.is_set():
+            return
+        try:
+            result = await poll_once(source, brand, query, runtime.engine, now)
+        except SourceError as exc:
+            health.failed(exc, self.clock())
+            return
+        health.succeeded(self.clock())
+        health.polls += 1
+        health.fetched += result.fetched
+        if result.stored:
+            logger.debug("%s %r: %d new mention(s) for %s", source_name, query, result.stored, brand_id)
+
+    async def tick(self) -> None:
+        """One rule tick; wakes the outbox worker when it produced alerts."""
+        if self.stop.is_set():
+            return
+        if self.runtime.engine.tick(self.clock()):
+            self.outbox_wake.set()
+
+    def schedule(self) -> None:
+        """(Re)create every job from the current runtime."""
+        self.scheduler.remove_all_jobs()
+        runtime = self.runtime
+        poll = self._tracked(self.poll)
+        stagger = 0.0
+        for name, source in runtime.sources.items():
+            interval = runtime.config.sources[name].interval.total_seconds()
+            for brand in runtime.config.brands:
+                for query in brand.queries:
+                    self.scheduler.add_job(
+                        poll, IntervalTrigger(seconds=interval), args=(name, brand.id, query),
+                        id=f"poll:{name}:{brand.id}:{query}", max_instances=1, coalesce=True,
+                        next_run_time=_soon(stagger), misfire_grace_time=None,
+                    )  # fmt: skip
+                    stagger += 0.2
+            del source
+        self.scheduler.add_job(
+            self._tracked(self.tick), IntervalTrigger(seconds=runtime.config.tick.total_seconds()),
+            id="tick", max_instances=1, coalesce=True, next_run_time=_soon(stagger + 0.5),
+            misfire_grace_time=None,
+        )  # fmt: skip
+
+    async def outbox_loop(self) -> None:
+        """Deliver alerts as they are written, and retry waiting ones when their time comes."""
+        while not self.stop.is_set():
+            await self.outbox.drain()
+            due = self.outbox.next_due()
+            timeout = 60.0 if due is None else max(0.05, min(60.0, due - self.clock()))
+            self.outbox_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox_wake.wait(), timeout)
+
+    # lifecycle
+
+    def reload(self) -> bool:
+        """Re-read config and rules; swap them in only if all are valid."""
+        from monitor.cli import load_all
+
+        if self.config_path is None:
+            return False
+        try:
+            config, rules = load_all(str(self.config_path))
+        except InvalidFiles as exc:
+            logger.error("reload refused, keeping the running config and rules:\n%s", exc)
+            return False
+        self.runtime = self._runtime(config, rules)
+        self.schedule()
+        logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
+                       len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
+        return True
+
+    async def run(self) -> int:
+        """Run until stop is set; then shut down within a bounded time."""
+        loop = asyncio.get_running_loop()
+        for sig, event in (
+            (signal.SIGTERM, self.stop),
+            (signal.SIGINT, self.stop),
+            (signal.SIGHUP, self.reload_requested),
+        ):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, event.set)
+        self.schedule()
+        self.scheduler.start()
+        outbox = asyncio.create_task(self.outbox_loop())
+        runtime = self.runtime
+        logger.info("running: %d brand(s), %d source(s), %d rule(s)",
+                    len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
+        try:
+            while not self.stop.is_set():
+                reload = asyncio.create_task(self.reload_requested.wait())
+                stop = asyncio.create_task(self.stop.wait())
+                await asyncio.wait({reload, stop}, return_when=asyncio.FIRST_COMPLETED)
+                reload.cancel()
+                stop.cancel()
+                if self.reload_requested.is_set() and not self.stop.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
+        finally:
+            await self.shutdown(outbox)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+        return 0
+
+    async def shutdown(self, outbox: asyncio.Task[None]) -> None:
+        """Stop scheduling, let in-flight work finish up to a timeout, then cancel and close."""
+        self.stop.set()
+        self.outbox_wake.set()
+        self.scheduler.shutdown(wait=False)
+        pending = {t for t in self.in_flight if not t.done()} | {outbox}
+        _, cut = await asyncio.wait(pending, timeout=SHUTDOWN_TIMEOUT)
+        for task in cut:
+            task.cancel()
+        if cut:
+            logger.warning("shutdown: cancelled %d task(s) still running after %.0fs", len(cut), SHUTDOWN_TIMEOUT)
+            await asyncio.wait(cut, timeout=1.0)
+        close = getattr(self.delivery, "aclose", None)
+        if close is not None:
+            await close()
+        await self.session.close()
+        self.store.close()
+        logger.info("stopped")
+
+
+def _soon(delay: float) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(seconds=delay)
+
+
+async def run(
+    config: Config,
+    rules: list[Rule],
+    config_path: Path | None = None,
+    clock: Clock = time.time,
+    delivery: Delivery | None = None,
+) -> int:
+    """Run the daemon until SIGTERM or SIGINT."""
+    daemon = Daemon(config, rules, config_path, clock, delivery)
+    return await daemon.run()

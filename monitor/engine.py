@@ -1,0 +1,178 @@
+"""The engine: ingest and the rule tick, as one plain object that takes `now` as an argument.
+
+The daemon drives it with the wall clock; backtest and demo drive it with stream time. There is no
+second implementation of detection for replays.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.alerts import build_event
+from monitor.config import Brand, Config
+from monitor.incidents import step
+from monitor.mention import Mention, ScoredMention
+from monitor.pipeline import Pipeline
+from monitor.rules.counts import BucketCounts
+from monitor.rules.detectors import Evaluation, evaluate_spike, evaluate_volume
+from monitor.rules.match import RuleMatcher
+from monitor.rules.model import Rule, SpikeDetect, VolumeDetect
+from monitor.sentiment import Scorer
+from monitor.store import IncidentRow, Store
+
+logger = logging.getLogger(__name__)
+_BASELINE_SAMPLE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CursorUpdate:
+    """A poll cursor to store in the same transaction as the mentions it covers."""
+
+    source: str
+    query: str
+    state: str
+
+
+class Engine:
+    """Pipeline, counts and incidents over one store."""
+
+    def __init__(self, config: Config, rules: Sequence[Rule], store: Store, scorer: Scorer) -> None:
+        self.config = config
+        self.store = store
+        self.scorer = scorer
+        self.brands: dict[str, Brand] = {b.id: b for b in config.brands}
+        self.pipeline = Pipeline(scorer, config.brands)
+        self.rules: list[Rule] = []
+        self.matchers: dict[str, RuleMatcher] = {}
+        self.counts: dict[tuple[str, str], BucketCounts] = {}
+        self.history_start: dict[str, float] = {}
+        self.set_rules(rules)
+
+    # rules and history
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        """Swap the rule set; counts are rebuilt by load_history."""
+        self.rules = list(rules)
+        self.matchers = {r.name: RuleMatcher(r) for r in self.rules}
+        self.counts = {}
+
+    def load_history(self, now: float) -> int:
+        """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
+        self.counts = {}
+        horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
+        for brand in self.brands:
+            first = self.store.first_mention_at(brand)
+            if first is not None:
+                self.history_start[brand] = first
+        read = 0
+        for scored in self.store.iter_mentions(since=now - horizon):
+            if scored.brand in self.brands:
+                self._count(scored)
+                read += 1
+        return read
+
+    def _count(self, scored: ScoredMention) -> None:
+        ts = scored.mention.created_at.timestamp()
+        self.history_start.setdefault(scored.brand, ts)
+        if ts < self.history_start[scored.brand]:
+            self.history_start[scored.brand] = ts
+        for rule in self.rules:
+            if rule.applies_to(scored.brand) and self.matchers[rule.name](scored):
+                counts = self.counts.setdefault((rule.name, scored.brand), BucketCounts())
+                counts.add(ts, live=not scored.backfill)
+
+    # ingest
+
+    def ingest(
+        self,
+        brand_id: str,
+        mentions: Iterable[Mention],
+        now: float,
+        live_since: float | None = None,
+        cursor: CursorUpdate | None = None,
+        check_query: bool = True,
+    ) -> list[ScoredMention]:
+        """Filter, dedup, score and store mentions for a brand (and the poll cursor, atomically)."""
+        batch = list(mentions)
+        by_platform: dict[str, list[str]] = {}
+        for m in batch:
+            by_platform.setdefault(m.platform, []).append(m.id)
+        known = {
+            (platform, i) for platform, ids in by_platform.items()
+            for i in self.store.known_ids(brand_id, platform, ids)
+        }  # fmt: skip
+        fresh = [m for m in batch if (m.platform, m.id) not in known]
+        prepared = self.pipeline.prepare(brand_id, fresh, live_since, check_query)
+        with self.store.transaction():
+            self.store.add_mentions(prepared, fetched_at=now)
+            if cursor is not None:
+                self.store.set_cursor(cursor.source, brand_id, cursor.query, cursor.state, now)
+        for scored in prepared:
+            self._count(scored)
+        return prepared
+
+    # rule tick
+
+    def evaluate(self, rule: Rule, brand: str, now: float) -> Evaluation:
+        """Run the rule's detector for one brand at now."""
+        counts = self.counts.get((rule.name, brand)) or BucketCounts()
+        if isinstance(rule.detect, SpikeDetect):
+            return evaluate_spike(rule.detect, counts, now, self.history_start.get(brand), self.config.zone)
+        assert isinstance(rule.detect, VolumeDetect)
+        return evaluate_volume(rule.detect, counts, now)
+
+    def tick(self, now: float) -> list[dict[str, Any]]:
+        """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""
+        started = time.perf_counter()
+        latest = self.store.latest_incidents()
+        events: list[dict[str, Any]] = []
+        for rule in self.rules:
+            for brand in self.brands.values():
+                if not rule.applies_to(brand.id):
+                    continue
+                result = self.evaluate(rule, brand.id, now)
+                previous = latest.get((rule.name, brand.id))
+                change = step(rule, brand.id, previous, result, now)
+                if change is None:
+                    continue
+                event = None
+                if change.event is not None:
+                    event = self._event(change.event, rule, brand, change.incident, result, now)
+                    if change.reopened:
+                        event["reopened"] = True
+                    if change.event == "updated" and previous is not None and previous.last_posted_count:
+                        event["growth"] = round(result.count / previous.last_posted_count - 1, 3)
+                with self.store.transaction():
+                    self.store.save_incident(change.incident)
+                    if event is not None:
+                        event["outbox_id"] = self.store.enqueue(change.incident.id, event, now)
+                if event is not None:
+                    logger.info("%s %s for %s: %s", change.event, rule.name, brand.id, event.get("summary"))
+                    events.append(event)
+        self._prune(now)
+        logger.debug("rule tick: %d rules, %.1f ms", len(self.rules), (time.perf_counter() - started) * 1e3)
+        return events
+
+    def _event(
+        self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
+    ) -> dict[str, Any]:
+        window = rule.detect.window.total_seconds()
+        in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
+        matcher = self.matchers[rule.name]
+        matching = [m for m in in_window if matcher(m)]
+        baseline: list[ScoredMention] = []
+        if kind != "resolved":
+            span = rule.horizon.total_seconds()
+            earlier = self.store.mentions_between(now - span, now - window, brand.id)
+            step_size = max(1, len(earlier) // _BASELINE_SAMPLE)
+            baseline = earlier[::step_size]
+        return build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+
+    def _prune(self, now: float) -> None:
+        horizons = {r.name: r.horizon.total_seconds() + 3600 for r in self.rules}
+        for (rule, _brand), counts in self.counts.items():
+            counts.prune(now - horizons.get(rule, 0.0))

@@ -1,0 +1,77 @@
+"""Incident state: open, update, resolve, with cooldown. A pure step function per tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from monitor.rules.detectors import Evaluation
+from monitor.rules.model import Rule
+from monitor.store import IncidentRow
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The incident after a tick, and the alert event to send (None: save quietly)."""
+
+    incident: IncidentRow
+    event: str | None  # "opened" | "updated" | "resolved"
+    reopened: bool = False
+
+
+def incident_id(rule: str, brand: str, opened_at: float) -> str:
+    """A stable, readable id: rule/brand/opening minute (UTC)."""
+    stamp = datetime.fromtimestamp(opened_at, UTC).strftime("%Y%m%dT%H%MZ")
+    return f"{rule}/{brand}/{stamp}"
+
+
+def step(rule: Rule, brand: str, latest: IncidentRow | None, result: Evaluation, now: float) -> Change | None:
+    """Advance the (rule, brand) incident by one tick; None when nothing changed."""
+    policy = rule.alert
+    if latest is None or latest.status == "resolved":
+        if not result.firing:
+            return None
+        if latest is not None and latest.cooldown_until is not None and now < latest.cooldown_until:
+            # Firing again inside the cooldown: not over after all. Reopen in the same thread
+            # rather than stay silent or start a second thread.
+            reopened = replace(
+                latest, status="open", updated_at=now, resolved_at=None, below_since=None,
+                cooldown_until=None, last_posted_count=result.count,
+                peak_count=max(latest.peak_count, result.count), figures=result.figures,
+            )  # fmt: skip
+            return Change(reopened, "updated", reopened=True)
+        opened = IncidentRow(
+            id=incident_id(rule.name, brand, now),
+            rule=rule.name,
+            brand=brand,
+            status="open",
+            opened_at=now,
+            updated_at=now,
+            last_posted_count=result.count,
+            peak_count=result.count,
+            figures=result.figures,
+        )
+        return Change(opened, "opened")
+
+    # An open incident.
+    if result.firing:
+        peak = max(latest.peak_count, result.count)
+        grown = result.count >= latest.last_posted_count * (1 + policy.update_when_grown)
+        if grown:
+            updated = replace(
+                latest, updated_at=now, below_since=None, last_posted_count=result.count,
+                peak_count=peak, figures=result.figures,
+            )  # fmt: skip
+            return Change(updated, "updated")
+        if latest.below_since is None and peak == latest.peak_count:
+            return None
+        return Change(replace(latest, below_since=None, peak_count=peak), None)
+    if latest.below_since is None:
+        return Change(replace(latest, below_since=now), None)
+    if now - latest.below_since >= policy.resolve_after.total_seconds():
+        resolved = replace(
+            latest, status="resolved", updated_at=now, resolved_at=now,
+            cooldown_until=now + policy.cooldown.total_seconds(),
+        )  # fmt: skip
+        return Change(resolved, "resolved")
+    return None

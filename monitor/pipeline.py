@@ -1,0 +1,79 @@
+"""Ingest filtering and scoring: query check, exclusions and own accounts, in-batch dedup, VADER."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.config import Brand
+from monitor.mention import Mention, ScoredMention
+from monitor.sentiment import Scorer
+from monitor.textmatch import Query, TermSet
+
+
+@dataclass(frozen=True, slots=True)
+class BrandFilter:
+    """A brand's queries, exclusions and own accounts, compiled once."""
+
+    brand: Brand
+    queries: tuple[Query, ...]
+    exclude: TermSet
+    own_accounts: frozenset[str]
+
+    @classmethod
+    def of(cls, brand: Brand) -> BrandFilter:
+        """Compile a brand's filter."""
+        return cls(
+            brand,
+            tuple(Query(q) for q in brand.queries),
+            TermSet(brand.exclude),
+            frozenset(a.lower().lstrip("@") for a in brand.own_accounts),
+        )
+
+    def mentions_brand(self, mention: Mention) -> bool:
+        """Whether the text satisfies one of the brand's queries (platform search is fuzzy)."""
+        text = mention.full_text
+        return any(q.matches(text) for q in self.queries)
+
+    def keeps(self, mention: Mention) -> bool:
+        """False for the brand's own accounts and for excluded terms."""
+        if mention.author.lower().lstrip("@") in self.own_accounts:
+            return False
+        return not self.exclude.search(mention.full_text)
+
+
+class Pipeline:
+    """Turns fetched mentions into scored mentions for one brand, dropping what must not count."""
+
+    def __init__(self, scorer: Scorer, brands: Iterable[Brand]) -> None:
+        self.scorer = scorer
+        self.filters = {b.id: BrandFilter.of(b) for b in brands}
+
+    def brands_for(self, mention: Mention) -> list[str]:
+        """The brands whose queries the mention satisfies."""
+        return [bid for bid, f in self.filters.items() if f.mentions_brand(mention)]
+
+    def prepare(
+        self,
+        brand_id: str,
+        mentions: Iterable[Mention],
+        live_since: float | None = None,
+        check_query: bool = True,
+    ) -> list[ScoredMention]:
+        """Filter, dedup (within the batch) and score; mentions created before live_since are backfill."""
+        brand_filter = self.filters[brand_id]
+        seen: set[tuple[str, str]] = set()
+        prepared: list[ScoredMention] = []
+        for mention in mentions:
+            key = (mention.platform, mention.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            if check_query and not brand_filter.mentions_brand(mention):
+                continue
+            if not brand_filter.keeps(mention):
+                continue
+            score = self.scorer.score(mention.full_text, mention.lang)
+            backfill = live_since is not None and mention.created_at.timestamp() < live_since
+            prepared.append(ScoredMention(mention, brand_id, score.compound, score.label, backfill))
+        return prepared

@@ -1,0 +1,45 @@
+"""Matching-mention counts per minute and per hour: the windows and baselines detectors read."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+
+class BucketCounts:
+    """Counts of one rule's matching mentions for one brand, bucketed by minute (live) and hour (all).
+
+    Backfilled history counts toward the baseline (hours) but never toward a current window
+    (minutes), so that first-time backfill cannot raise an alert.
+    """
+
+    __slots__ = ("hours", "minutes")
+
+    def __init__(self) -> None:
+        self.minutes: Counter[int] = Counter()
+        self.hours: Counter[int] = Counter()
+
+    def add(self, ts: float, live: bool = True) -> None:
+        """Count one matching mention created at epoch seconds ts."""
+        self.hours[int(ts // 3600)] += 1
+        if live:
+            self.minutes[int(ts // 60)] += 1
+
+    def window(self, start: float, end: float) -> int:
+        """Live mentions created in [start, end), at minute resolution."""
+        first, last = math.floor(start / 60), math.ceil(end / 60)
+        if last - first > 4 * len(self.minutes):
+            return sum(n for m, n in self.minutes.items() if first <= m < last)
+        return sum(self.minutes.get(m, 0) for m in range(first, last))
+
+    def hour(self, index: int) -> int:
+        """All mentions (live and backfilled) in the hour bucket index (epoch hours)."""
+        return self.hours.get(index, 0)
+
+    def prune(self, before: float) -> None:
+        """Forget buckets entirely older than before."""
+        minute, hour = int(before // 60), int(before // 3600)
+        for m in [m for m in self.minutes if m < minute]:
+            del self.minutes[m]
+        for h in [h for h in self.hours if h < hour]:
+            del self.hours[h]

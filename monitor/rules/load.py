@@ -1,0 +1,166 @@
+"""Loading and validating rules/*.toml: one rule per file; every problem names file, line and key."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable
+from pathlib import Path
+from types import MappingProxyType
+
+from monitor.errors import InvalidFiles, Problem
+from monitor.rules.model import (
+    KINDS,
+    SENTIMENTS,
+    SEVERITIES,
+    AlertPolicy,
+    MatchSpec,
+    Rule,
+    SpikeDetect,
+    VolumeDetect,
+)
+from monitor.tomlfile import Section, TomlFile
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+_TOP_KEYS = ("name", "kind", "description", "brands", "platforms", "severity", "match", "detect", "alert",
+             "drafts")  # fmt: skip
+DRAFT_KEYS = ("holding", "reply")
+PLACEHOLDERS = ("brand", "author", "status_url", "platform", "count", "topic")
+
+
+def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str]) -> list[Rule]:
+    """Load every *.toml in directory; InvalidFiles lists every problem in every file."""
+    if not directory.is_dir():
+        raise InvalidFiles([Problem(str(directory), None, "", "rules folder not found")])
+    known_brands, known_platforms = set(brands), set(platforms)
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            rule = load_rule(path, known_brands, known_platforms)
+        except InvalidFiles as exc:
+            problems.extend(exc.problems)
+            continue
+        if rule.name in seen:
+            problems.append(Problem(str(path), 1, "name", f"{rule.name!r} is already used by {seen[rule.name]}"))
+            continue
+        seen[rule.name] = path
+        rules.append(rule)
+    if problems:
+        raise InvalidFiles(problems)
+    return rules
+
+
+def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
+    """Load one rule file."""
+    file = TomlFile.load(path)
+    top = file.section("")
+    top.check_keys(_TOP_KEYS)
+    name = top.str("name")
+    if isinstance(name, str) and not _NAME.fullmatch(name):
+        top.problem("name", f"use lowercase letters, digits, - and _, got {name!r}")
+    kind = top.str("kind", choices=KINDS)
+    rule_brands = _names(top, "brands", brands, "brand")
+    rule_platforms = _names(top, "platforms", platforms, "platform")
+    severity = top.str("severity", "medium", choices=SEVERITIES)
+    description = top.str("description", "")
+    match = _match(top.table("match"))
+    detect_section = top.table("detect", required=True)
+    detect: SpikeDetect | VolumeDetect = _volume(detect_section) if kind == "volume" else _spike(detect_section)
+    alert = _alert(top.table("alert"))
+    drafts = _drafts(top.table("drafts"))
+    file.raise_problems()
+    return Rule(
+        name=name,
+        kind=kind,
+        path=path,
+        detect=detect,
+        brands=rule_brands,
+        platforms=rule_platforms,
+        severity=severity,
+        description=description,
+        match=match,
+        alert=alert,
+        drafts=drafts,
+    )
+
+
+def _names(top: Section, key: str, known: set[str], what: str) -> tuple[str, ...]:
+    values: tuple[str, ...] = top.str_list(key, ("*",), allow_empty=False) or ("*",)
+    for value in values:
+        if value != "*" and value not in known:
+            options = ", ".join(sorted(known)) or "none configured"
+            top.problem(key, f"unknown {what} {value!r} (known: {options})")
+    return values
+
+
+def _match(section: Section) -> MatchSpec:
+    section.check_keys(("sentiment", "any_terms", "all_terms", "none_terms", "min_author_followers"))
+    return MatchSpec(
+        sentiment=section.str("sentiment", "any", choices=SENTIMENTS),
+        any_terms=section.str_list("any_terms", ()),
+        all_terms=section.str_list("all_terms", ()),
+        none_terms=section.str_list("none_terms", ()),
+        min_author_followers=section.int("min_author_followers", 0, minimum=0),
+    )
+
+
+def _spike(section: Section) -> SpikeDetect:
+    default = SpikeDetect()
+    section.check_keys(("window", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history"))
+    window = section.duration("window", default.window)
+    baseline = section.duration("baseline", default.baseline)
+    if window and baseline and baseline < window:
+        section.problem("baseline", "must be at least as long as window")
+    p_value = section.float("max_p_value", default.max_p_value, minimum=0.0, maximum=1.0)
+    if p_value == 0:
+        section.problem("max_p_value", "must be above 0 (0 would never fire)")
+    return SpikeDetect(
+        window=window,
+        baseline=baseline,
+        seasonal=section.bool("seasonal", default.seasonal),
+        min_count=section.int("min_count", default.min_count, minimum=1),
+        min_ratio=section.float("min_ratio", default.min_ratio, minimum=1.0),
+        max_p_value=p_value,
+        min_history=section.duration("min_history", default.min_history, positive=False),
+    )
+
+
+def _volume(section: Section) -> VolumeDetect:
+    default = VolumeDetect()
+    section.check_keys(("window", "min_count"))
+    return VolumeDetect(
+        window=section.duration("window", default.window),
+        min_count=section.int("min_count", default.min_count, minimum=1),
+    )
+
+
+def _alert(section: Section) -> AlertPolicy:
+    default = AlertPolicy()
+    section.check_keys(("cooldown", "resolve_after", "update_when_grown"))
+    return AlertPolicy(
+        cooldown=section.duration("cooldown", default.cooldown, positive=False),
+        resolve_after=section.duration("resolve_after", default.resolve_after),
+        update_when_grown=section.float("update_when_grown", default.update_when_grown, minimum=0.01),
+    )
+
+
+def _drafts(section: Section) -> MappingProxyType[str, str]:
+    section.check_keys(DRAFT_KEYS)
+    drafts: dict[str, str] = {}
+    for key in DRAFT_KEYS:
+        template = section.str(key, None)
+        if template is None:
+            continue
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        except ValueError as exc:
+            section.problem(key, f"bad template: {exc}")
+            continue
+        unknown = [f for f in fields if f not in PLACEHOLDERS]
+        if unknown:
+            section.problem(key, f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(PLACEHOLDERS)})")
+            continue
+        drafts[key] = template
+    return MappingProxyType(drafts)

@@ -1,0 +1,38 @@
+"""Deciding whether a stored mention counts toward a rule."""
+
+from __future__ import annotations
+
+from monitor.mention import ScoredMention
+from monitor.rules.model import Rule
+from monitor.textmatch import TermSet
+
+
+class RuleMatcher:
+    """A rule's [match] table and platforms, compiled once."""
+
+    def __init__(self, rule: Rule) -> None:
+        spec = rule.match
+        self.platforms = None if "*" in rule.platforms else frozenset(rule.platforms)
+        self.sentiment = spec.sentiment
+        self.any_terms = TermSet(spec.any_terms)
+        self.all_terms = [TermSet([t]) for t in spec.all_terms]
+        self.none_terms = TermSet(spec.none_terms)
+        self.min_followers = spec.min_author_followers
+
+    def __call__(self, scored: ScoredMention) -> bool:
+        """Whether the mention counts toward the rule."""
+        mention = scored.mention
+        if self.platforms is not None and mention.platform not in self.platforms:
+            return False
+        if self.sentiment != "any" and scored.label != self.sentiment:
+            return False
+        if self.min_followers and (mention.author_followers or 0) < self.min_followers:
+            return False
+        if not (self.any_terms or self.all_terms or self.none_terms):
+            return True
+        text = mention.full_text
+        if self.any_terms and not self.any_terms.search(text):
+            return False
+        if not all(term.search(text) for term in self.all_terms):
+            return False
+        return not self.none_terms.search(text)

@@ -1,0 +1,82 @@
+"""Rules as loaded from rules/*.toml: frozen dataclasses, one per table of the file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+KINDS = ("spike", "volume")
+SEVERITIES = ("low", "medium", "high", "critical")
+SENTIMENTS = ("negative", "positive", "neutral", "any")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSpec:
+    """Which mentions count toward a rule."""
+
+    sentiment: str = "any"
+    any_terms: tuple[str, ...] = ()
+    all_terms: tuple[str, ...] = ()
+    none_terms: tuple[str, ...] = ()
+    min_author_followers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeDetect:
+    """A count in the current window well above the seasonal expected rate (Poisson tail test)."""
+
+    window: timedelta = timedelta(hours=1)
+    baseline: timedelta = timedelta(days=14)
+    seasonal: bool = True
+    min_count: int = 5
+    min_ratio: float = 3.0
+    max_p_value: float = 0.001
+    min_history: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeDetect:
+    """At least min_count matching mentions in the window."""
+
+    window: timedelta = timedelta(hours=1)
+    min_count: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How incidents of a rule open, update and resolve."""
+
+    cooldown: timedelta = timedelta(hours=2)
+    resolve_after: timedelta = timedelta(hours=1)
+    update_when_grown: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One alerting rule."""
+
+    name: str
+    kind: str
+    path: Path
+    detect: SpikeDetect | VolumeDetect
+    brands: tuple[str, ...] = ("*",)
+    platforms: tuple[str, ...] = ("*",)
+    severity: str = "medium"
+    description: str = ""
+    match: MatchSpec = MatchSpec()
+    alert: AlertPolicy = AlertPolicy()
+    drafts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def applies_to(self, brand: str) -> bool:
+        """Whether this rule watches the brand."""
+        return "*" in self.brands or brand in self.brands
+
+    @property
+    def horizon(self) -> timedelta:
+        """How much history the rule's detector reads back from now."""
+        if isinstance(self.detect, SpikeDetect):
+            return self.detect.window + self.detect.baseline
+        return self.detect.window

@@ -1,0 +1,78 @@
+"""Sentiment: VADER compound scores, labels from the configured thresholds, and the language gate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from monitor.config import SentimentConfig
+
+# Function words that say which language a Latin-script text is in. VADER reads English only: a
+# text that reads as another language is stored unscored rather than scored as neutral.
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the and is are was to of in it that this for not with you have but on my they be at".split()),
+    "de": frozenset("der die das und ist nicht ich ein eine mit auf für sie es zu den von sich auch wir".split()),
+    "fr": frozenset("le la les et est un une des pas je que qui dans pour sur avec ce il elle nous vous".split()),
+    "es": frozenset("el la los las y es un una que de no en por para con se lo pero muy está son".split()),
+    "it": frozenset("il lo la gli le e è un una che di non per con sono ma mi ho questo anche".split()),
+    "nl": frozenset("de het een en is niet ik dat met voor op van zijn maar ook wel heb dit".split()),
+    "pt": frozenset("o a os as e é um uma que de não em para com se mas muito está são eu".split()),
+}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
+
+
+def guess_language(text: str) -> str | None:
+    """A cheap guess: "en", another ISO 639-1 code, or None when the text gives no clue."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    latin = sum(1 for c in letters if _LATIN.match(c))
+    if latin < 0.5 * len(letters):
+        return "other"
+    words = [w.lower() for w in _WORD.findall(text)]
+    scores = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _FUNCTION_WORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    if scores[best] == 0:
+        return None
+    return "en" if scores["en"] >= scores[best] else best
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A sentiment score; both None when the text was not scored (a language VADER cannot read)."""
+
+    compound: float | None
+    label: str | None
+
+
+class Scorer:
+    """Scores texts exactly as the daemon does (one analyzer, loaded once)."""
+
+    def __init__(self, config: SentimentConfig) -> None:
+        self.config = config
+        self.analyzer = SentimentIntensityAnalyzer()
+
+    def readable(self, text: str, lang: str | None) -> bool:
+        """Whether VADER can read this text: declared or guessed language is one configured."""
+        if lang:
+            return lang.split("-")[0].lower() in self.config.languages
+        guessed = guess_language(text)
+        return guessed is None or guessed in self.config.languages
+
+    def label(self, compound: float) -> str:
+        """negative / neutral / positive from the configured thresholds."""
+        if compound <= self.config.negative:
+            return "negative"
+        if compound >= self.config.positive:
+            return "positive"
+        return "neutral"
+
+    def score(self, text: str, lang: str | None = None) -> Score:
+        """Compound score and label, or an unscored Score for a language VADER cannot read."""
+        if not self.readable(text, lang):
+            return Score(None, None)
+        compound = round(float(self.analyzer.polarity_scores(text)["compound"]), 4)
+        return Score(compound, self.label(compound))

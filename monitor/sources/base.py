@@ -1,0 +1,57 @@
+"""The Source protocol every platform module implements, and the errors a poll can raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol
+
+from monitor.mention import Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One fetched page: its mentions, the cursor to persist once they are stored, and whether more waits."""
+
+    mentions: list[Mention]
+    cursor: str  # opaque (JSON text), owned by the source; stored with the mentions in one transaction
+    more: bool  # another page is ready to fetch now with `cursor`
+
+
+class Source(Protocol):
+    """A platform search. Class attributes give config defaults; options are validated by config."""
+
+    name: ClassVar[str]
+    base_url: ClassVar[str]  # default base URL
+    interval: ClassVar[timedelta]  # default poll interval
+    options: ClassVar[dict[str, Any]]  # option name -> default (its type is the option's type)
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """Fetch the next page of mentions of `query` after `cursor` (None: first poll, back to `since`)."""
+        ...
+
+
+class SourceError(Exception):
+    """A poll failed; the message is safe to log (no secrets)."""
+
+    retry_after: float | None = None
+
+
+class TransientError(SourceError):
+    """Network error, timeout or 5xx that survived the in-poll retries: back off and try later."""
+
+
+class RateLimited(SourceError):
+    """The platform said to slow down; no request to it until retry_after seconds have passed."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthError(SourceError):
+    """Credentials missing, wrong or refused (401/403): the source pauses until config changes."""
+
+
+class BadResponse(SourceError):
+    """The platform answered with something we cannot read (wrong shape, not JSON, error body)."""

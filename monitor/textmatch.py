@@ -1,0 +1,75 @@
+"""Whole-word, case-insensitive term matching, and the local check of a brand's search query."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+
+
+def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any of the terms as whole words or phrases (None for no terms)."""
+    parts = []
+    for term in terms:
+        words = term.strip().strip("\"'").split()
+        if words:
+            parts.append(r"\s+".join(re.escape(w) for w in words))
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+class TermSet:
+    """Matches text containing any of a set of words or phrases (whole words, any case)."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = tuple(terms)
+        self._pattern = terms_pattern(self.terms)
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def search(self, text: str) -> bool:
+        """Whether any term occurs in text."""
+        return self._pattern is not None and self._pattern.search(text) is not None
+
+    def found(self, text: str) -> list[str]:
+        """The distinct terms found in text, lowercased, in order of appearance."""
+        if self._pattern is None:
+            return []
+        seen: dict[str, None] = {}
+        for match in self._pattern.finditer(text):
+            seen[" ".join(match.group(0).lower().split())] = None
+        return list(seen)
+
+
+class Query:
+    """The local reading of a platform search query, so fuzzy platform search can be checked.
+
+    Words and "quoted phrases" must all appear; `OR` between groups means either; `-word` excludes.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.groups: list[tuple[list[TermSet], TermSet]] = []
+        try:
+            tokens = shlex.split(text, posix=True)
+        except ValueError:  # unbalanced quote: read it word by word
+            tokens = text.replace('"', " ").split()
+        group: list[str] = []
+        for token in [*tokens, "OR"]:
+            if token == "OR":
+                if group:
+                    required = [TermSet([t]) for t in group if not t.startswith("-") or len(t) == 1]
+                    excluded = TermSet(t[1:] for t in group if t.startswith("-") and len(t) > 1)
+                    self.groups.append((required, excluded))
+                group = []
+            else:
+                group.append(token)
+
+    def matches(self, text: str) -> bool:
+        """Whether the text satisfies the query."""
+        return any(
+            all(term.search(text) for term in required) and not excluded.search(text)
+            for required, excluded in self.groups
+        )

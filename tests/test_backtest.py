@@ -1,0 +1,81 @@
+"""Backtest: the demo sample replays to one negative-spike incident; the CLI honours the contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "monitor" / "demo" / "sample.jsonl"
+CONFIG = """\
+[monitor]
+database = "monitor.db"
+rules = "RULES"
+
+[[brands]]
+id = "acme"
+name = "Acme Cloud"
+queries = ['"acme cloud"']
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.replace("RULES", str(ROOT / "rules")))
+    return path
+
+
+def backtest(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+    assert main(["backtest", *args, "--format", "jsonl"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_sample_gives_one_incident_opened_updated_resolved(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
+    assert {e["incident"] for e in events} == {events[0]["incident"]}
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "opened" and kinds[-1] == "resolved"
+    assert set(kinds[1:-1]) == {"updated"}
+    opened = events[0]
+    assert opened["rule"] == "negative-spike" and opened["brand"] == "acme"
+    # The outage starts at 12:00 UTC on the sample's Friday; the launch before it must not fire.
+    assert "2026-11-20T12:00:00Z" <= str(opened["at"]) < "2026-11-20T12:30:00Z"
+    assert float(opened["ratio"]) >= 3.0 and float(opened["p_value"]) <= 0.001
+    assert int(opened["count"]) >= 5 and isinstance(opened["top"], list) and opened["top"]
+    for event in events:
+        assert set(event) >= {"event", "rule", "brand", "at", "incident"}
+        assert str(event["at"]).endswith("Z")
+
+
+def test_text_format_and_brand_override(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Mentions of a brand config does not know are counted with --brand, made up on the spot.
+    lines = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join(json.dumps({**obj, "text": obj["text"].replace("Acme Cloud", "Globex")})
+                                for obj in lines))  # fmt: skip
+    assert backtest(capsys, "--config", str(config), "--input", str(export)) == []
+    events = backtest(capsys, "--config", str(config), "--input", str(export), "--brand", "globex")
+    assert events and {e["brand"] for e in events} == {"globex"}
+    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "opened" in out and "negative-spike" in out and out.rstrip().endswith(f"from {len(lines)} mention(s)")
+
+
+def test_bad_replay_lines_name_file_and_line(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"platform": "x", "id": "1", "text": "hi", "created_at": "2026-11-20T10:00:00Z"}\n'
+        '{"platform": "x", "id": "2", "text": "hi"}\n'
+        "not json\n"
+        '{"platform": "x", "id": "3", "text": "hi", "created_at": "yesterday"}\n'
+    )
+    assert main(["backtest", "--config", str(config), "--input", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"{bad}:2: missing required field 'created_at'"
+    assert err[1].startswith(f"{bad}:3: ")
+    assert err[2] == f"{bad}:4: not an ISO 8601 time or epoch seconds: 'yesterday'"

@@ -1,0 +1,117 @@
+"""Detectors, counts and the Poisson tail: pure functions, tested without clocks."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.rules.counts import BucketCounts
+from monitor.rules.detectors import evaluate_spike, evaluate_volume
+from monitor.rules.model import SpikeDetect, VolumeDetect
+from monitor.rules.stats import poisson_upper_tail
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC).timestamp()  # a Tuesday
+HOUR = 3600.0
+
+
+def test_poisson_tail_known_values() -> None:
+    assert poisson_upper_tail(0, 3.0) == 1.0
+    assert math.isclose(poisson_upper_tail(1, 2.0), 1 - math.exp(-2.0))
+    # P(X >= 3 | 1) = 1 - e^-1 (1 + 1 + 1/2)
+    assert math.isclose(poisson_upper_tail(3, 1.0), 1 - math.exp(-1) * 2.5)
+    # Far tail stays accurate where 1 - CDF would round to zero.
+    tail = poisson_upper_tail(60, 2.0)
+    assert 0 < tail < 1e-50
+    assert math.isclose(tail, math.exp(-2 + 60 * math.log(2) - math.lgamma(61)), rel_tol=0.05)
+
+
+@given(st.integers(0, 200), st.floats(0.01, 100))
+def test_poisson_tail_is_a_probability_and_falls_with_k(k: int, lam: float) -> None:
+    p = poisson_upper_tail(k, lam)
+    assert 0.0 <= p <= 1.0
+    assert poisson_upper_tail(k + 1, lam) <= p + 1e-12
+
+
+def history(rate_by_hour: dict[int, int], days: int = 14, end: float = NOW - HOUR) -> BucketCounts:
+    """A counts object with `rate_by_hour[hour of day]` mentions in each past hour."""
+    counts = BucketCounts()
+    start = end - days * 86400
+    t = start
+    while t < end:
+        hour = datetime.fromtimestamp(t, UTC).hour
+        for i in range(rate_by_hour.get(hour, 0)):
+            counts.add(t + 60 * i + 1, live=False)
+        t += HOUR
+    return counts
+
+
+def add_window(counts: BucketCounts, n: int, end: float = NOW) -> None:
+    for i in range(n):
+        counts.add(end - HOUR + 30 + i * (3500 / max(n, 1)))
+
+
+DAILY = {h: (3 if 9 <= h <= 18 else 0) for h in range(24)}  # sparse, with a daily rhythm
+
+
+def test_spike_fires_on_a_real_burst_in_sparse_history() -> None:
+    counts = history(DAILY)
+    add_window(counts, 15)
+    result = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC)
+    assert result.firing, result.reason
+    assert result.figures["count"] == 15
+    assert 2.0 < result.figures["expected"] < 4.0
+    assert result.figures["p_value"] < 1e-4
+
+
+def test_spike_ignores_one_to_three() -> None:
+    counts = history({h: 1 for h in range(24)})
+    add_window(counts, 3)
+    result = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC)
+    assert not result.firing
+    assert "min_count" in result.reason
+
+
+def test_spike_respects_the_daily_rhythm() -> None:
+    # 6 in a busy afternoon hour is usual; 6 at 03:00, when there are usually none, is a spike.
+    busy = {h: (6 if 12 <= h <= 17 else 0) for h in range(24)}
+    counts = history(busy)
+    add_window(counts, 7)
+    assert not evaluate_spike(SpikeDetect(), counts, NOW, None, UTC).firing
+    night = datetime(2026, 11, 24, 4, 0, tzinfo=UTC).timestamp()
+    counts = history(busy, end=night - HOUR)
+    add_window(counts, 7, end=night)
+    assert evaluate_spike(SpikeDetect(), counts, night, None, UTC).firing
+
+
+def test_spike_needs_history_first() -> None:
+    counts = BucketCounts()
+    add_window(counts, 30)
+    result = evaluate_spike(SpikeDetect(), counts, NOW, NOW - 3 * HOUR, UTC)
+    assert not result.firing and result.reason.startswith("learning")
+
+
+def test_backfilled_mentions_never_count_in_the_window() -> None:
+    counts = history(DAILY)
+    for i in range(40):
+        counts.add(NOW - HOUR + 60 * i, live=False)
+    result = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC)
+    assert result.count == 0 and not result.firing
+
+
+def test_volume() -> None:
+    counts = BucketCounts()
+    detect = VolumeDetect(window=timedelta(minutes=30), min_count=3)
+    for i in range(3):
+        counts.add(NOW - 60 * (i + 1))
+    counts.add(NOW - 3 * HOUR)
+    assert evaluate_volume(detect, counts, NOW).firing
+    assert not evaluate_volume(VolumeDetect(window=timedelta(minutes=30), min_count=4), counts, NOW).firing
+
+
+def test_prune_keeps_what_is_needed() -> None:
+    counts = history(DAILY, days=20)
+    counts.prune(NOW - 15 * 86400)
+    assert min(counts.hours) >= (NOW - 15 * 86400) // HOUR

@@ -1,0 +1,99 @@
+"""Rule files: the shipped rules load; each problem is one line naming file, line and key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import InvalidFiles
+from monitor.rules.load import load_rules
+from monitor.rules.model import SpikeDetect, VolumeDetect
+
+ROOT = Path(__file__).resolve().parent.parent
+BRANDS = ["acme"]
+PLATFORMS = ["hackernews", "reddit"]
+
+SPIKE = """\
+name = "neg"
+kind = "spike"
+brands = ["acme"]
+
+[match]
+sentiment = "negative"
+
+[detect]
+window = "1h"
+baseline = "7d"
+min_count = 4
+"""
+
+
+def problems(directory: Path) -> list[str]:
+    with pytest.raises(InvalidFiles) as info:
+        load_rules(directory, BRANDS, PLATFORMS)
+    return [str(p) for p in info.value.problems]
+
+
+def test_shipped_rules_load() -> None:
+    rules = {r.name: r for r in load_rules(ROOT / "rules", BRANDS, PLATFORMS)}
+    spike = rules["negative-spike"]
+    assert isinstance(spike.detect, SpikeDetect)
+    assert spike.detect.window == timedelta(hours=1)
+    assert spike.detect.baseline == timedelta(days=14)
+    assert spike.match.sentiment == "negative"
+    assert spike.alert.cooldown == timedelta(hours=2)
+    assert isinstance(rules["crisis-volume"].detect, VolumeDetect)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    (tmp_path / "neg.toml").write_text(SPIKE)
+    (rule,) = load_rules(tmp_path, BRANDS, PLATFORMS)
+    assert isinstance(rule.detect, SpikeDetect)
+    assert rule.detect.min_ratio == 3.0 and rule.detect.min_count == 4
+    assert rule.platforms == ("*",) and rule.severity == "medium"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('window = "1h"', 'window = "1 hour"'), ':8: detect.window: expected a duration like "90s"'),
+        (('kind = "spike"', 'kind = "spiky"'), ":2: kind: expected one of spike, volume, got 'spiky'"),
+        (('brands = ["acme"]', 'brands = ["acme", "globex"]'), ":3: brands: unknown brand 'globex' (known: acme)"),
+        (("min_count = 4", "min_cont = 4"), ":11: detect.min_cont: unknown key (did you mean 'min_count'?)"),
+        (("min_count = 4", "min_count = 0"), ":11: detect.min_count: must be at least 1, got 0"),
+        (("min_count = 4", 'min_count = "4"'), ":11: detect.min_count: expected an integer, got '4'"),
+        (('sentiment = "negative"', 'sentiment = "bad"'), ":6: match.sentiment: expected one of negative"),
+        (('baseline = "7d"', 'baseline = "30m"'), ":9: detect.baseline: must be at least as long as window"),
+        (('name = "neg"', 'name = "Neg Spike"'), ":1: name: use lowercase letters"),
+    ],
+)
+def test_bad_values(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    path = tmp_path / "neg.toml"
+    path.write_text(SPIKE.replace(*change))
+    (found,) = problems(tmp_path)
+    assert found.startswith(f"{path}:"), found
+    assert expected in found, found
+
+
+def test_unknown_platform_and_placeholder(tmp_path: Path) -> None:
+    text = SPIKE.replace('brands = ["acme"]', 'brands = ["acme"]\nplatforms = ["myspace"]')
+    text += '\n[drafts]\nholding = "Hi {customer}, we are on it"\n'
+    (tmp_path / "neg.toml").write_text(text)
+    found = problems(tmp_path)
+    assert any(":4: platforms: unknown platform 'myspace'" in p for p in found)
+    assert any("drafts.holding: unknown placeholder {customer}" in p for p in found)
+
+
+def test_duplicate_names_and_missing_detect(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(SPIKE)
+    (tmp_path / "b.toml").write_text(SPIKE)
+    (tmp_path / "c.toml").write_text('name = "c"\nkind = "volume"\n')
+    found = problems(tmp_path)
+    assert f"{tmp_path / 'b.toml'}:1: name: 'neg' is already used by {tmp_path / 'a.toml'}" in found
+    assert f"{tmp_path / 'c.toml'}: detect: required table is missing" in found
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    assert problems(tmp_path / "none") == [f"{tmp_path / 'none'}: rules folder not found"]

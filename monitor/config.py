@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.tomlfile import Section, TomlFile
 
 _BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+SLACK_API = "https://slack.com/api/"
+USER_AGENT = "monitor/0.1 (self-hosted brand monitor)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class SlackConfig:
 
     channel: str = "#pr-alerts"
     token_env: str = "SLACK_BOT_TOKEN"
-    base_url: str = "https://slack.com/api/"
+    base_url: str = SLACK_API
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Config:
     tick: timedelta = timedelta(minutes=1)
     backfill: timedelta = timedelta(days=3)
     timezone: str = "UTC"
-    user_agent: str = "monitor/0.1 (self-hosted brand monitor)"
+    user_agent: str = USER_AGENT
     sentiment: SentimentConfig = SentimentConfig()
     slack: SlackConfig = SlackConfig()
 
@@ -108,7 +110,7 @@ def load_config(path: Path | str) -> Config:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         general.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)")
-    user_agent = general.str("user_agent", Config.user_agent)
+    user_agent = general.str("user_agent", USER_AGENT)
 
     config = Config(
         path=path,
@@ -206,7 +208,7 @@ def _slack(section: Section) -> SlackConfig:
     token_env = section.str("token_env", "SLACK_BOT_TOKEN")
     if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
         section.problem("token_env", "expected the NAME of an environment variable, not a token")
-    base_url = section.str("base_url", SlackConfig.base_url)
+    base_url = section.str("base_url", SLACK_API)
     if not base_url.endswith("/"):
         base_url += "/"
     return SlackConfig(channel=section.str("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)

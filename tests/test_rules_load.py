@@ -58,14 +58,14 @@ def test_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('window = "1h"', 'window = "1 hour"'), ':8: detect.window: expected a duration like "90s"'),
+        (('window = "1h"', 'window = "1 hour"'), ':9: detect.window: expected a duration like "90s"'),
         (('kind = "spike"', 'kind = "spiky"'), ":2: kind: expected one of spike, volume, got 'spiky'"),
         (('brands = ["acme"]', 'brands = ["acme", "globex"]'), ":3: brands: unknown brand 'globex' (known: acme)"),
         (("min_count = 4", "min_cont = 4"), ":11: detect.min_cont: unknown key (did you mean 'min_count'?)"),
         (("min_count = 4", "min_count = 0"), ":11: detect.min_count: must be at least 1, got 0"),
         (("min_count = 4", 'min_count = "4"'), ":11: detect.min_count: expected an integer, got '4'"),
         (('sentiment = "negative"', 'sentiment = "bad"'), ":6: match.sentiment: expected one of negative"),
-        (('baseline = "7d"', 'baseline = "30m"'), ":9: detect.baseline: must be at least as long as window"),
+        (('baseline = "7d"', 'baseline = "30m"'), ":10: detect.baseline: must be at least as long as window"),
         (('name = "neg"', 'name = "Neg Spike"'), ":1: name: use lowercase letters"),
     ],
 )

@@ -77,7 +77,6 @@ def make(rng: random.Random, moment: datetime, text: str, n: int) -> dict[str, o
         "replies": rng.randint(0, 12),
     }
     if platform == "reddit":
-        item["title"] = text.split(".")[0][:80]
         item["url"] = f"https://www.reddit.com/r/devops/comments/{n:05d}/"
     else:
         item["url"] = f"https://news.ycombinator.com/item?id={item['id']}"

@@ -93,8 +93,8 @@ def _reddit_post(m: Mention) -> dict[str, Any]:
     return {
         "name": m.id,
         "id": m.id.removeprefix("t3_"),
-        "title": m.title or m.text[:80],
-        "selftext": m.text,
+        "title": m.title or m.text,
+        "selftext": m.text if m.title else "",
         "author": m.author,
         "subreddit": "devops",
         "permalink": m.url.removeprefix("https://www.reddit.com"),

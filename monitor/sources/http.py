@@ -81,10 +81,9 @@ class Http:
         url: str,
         data: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """POST a form and parse the JSON answer (OAuth token requests)."""
-        return await self._request("POST", url, data=data, headers=headers, auth=auth)
+        return await self._request("POST", url, data=data, headers=headers)
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, Mapping[str, str]]:
         wait = self.blocked_until - self.clock()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-
-import aiohttp
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention
@@ -51,8 +50,9 @@ class Reddit:
         if self.token and self.http.clock() < self.token_expires - TOKEN_MARGIN:
             return self.token
         url = self.config.base_url.rstrip("/") + "/api/v1/access_token"
+        basic = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
         body, _ = await self.http.post_form(
-            url, {"grant_type": "client_credentials"}, auth=aiohttp.BasicAuth(*credentials)
+            url, {"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
         )
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise AuthError("reddit: the token endpoint did not return an access token (check the client id)")

@@ -1,0 +1,69 @@
+"""What every fake server shares: request recording and scripted failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: str = ""
+
+
+@dataclass
+class Failure:
+    """A scripted answer that replaces the real one."""
+
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class FakeServer:
+    """Records requests; answers the next ones with scripted failures when told to."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.failures: list[Failure] = []
+        self.url = ""
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Answer the next `times` requests with this status, body and headers."""
+        self.failures.extend(Failure(status, body, dict(headers or {}), content_type) for _ in range(times))
+
+    async def record(self, request: web.Request) -> web.Response | None:
+        """Record the request; return a scripted failure if one is queued."""
+        body = await request.text() if request.can_read_body else ""
+        self.requests.append(Recorded(request.method, request.path, dict(request.query), dict(request.headers), body))
+        if self.failures:
+            failure = self.failures.pop(0)
+            return web.Response(
+                status=failure.status, text=failure.body, headers=failure.headers, content_type=failure.content_type
+            )
+        return None
+
+    def paths(self, path: str) -> list[Recorded]:
+        """Recorded requests to one path."""
+        return [r for r in self.requests if r.path == path]
+
+
+def json_response(data: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON answer."""
+    return web.json_response(data, headers=headers)

@@ -1,0 +1,75 @@
+"""A fake Slack Web API: chat.postMessage as Slack answers it, recording every message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.fakes.base import FakeServer, json_response
+
+TOKEN = "xoxb-test-0000-secret"
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+
+
+class FakeSlack(FakeServer):
+    """Checks the bearer token, records messages, answers with increasing ts."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
+        self.token = token
+        self.messages: list[dict[str, Any]] = []
+        self.errors: list[str] = []  # Slack-level errors ({"ok": false}) to answer with, in order
+        self.changed = asyncio.Condition()
+        self.app = web.Application()
+        self.app.router.add_post("/api/chat.postMessage", self.post_message)
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return json_response({"ok": False, "error": "invalid_auth"})
+        if self.errors:
+            return json_response({"ok": False, "error": self.errors.pop(0)})
+        raw = self.requests[-1].body
+        if request.content_type == "application/json":
+            args = json.loads(raw)
+        else:
+            args = {k: v[0] for k, v in parse_qs(raw).items()}
+        for key in ("blocks", "metadata"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        ts = f"1700000000.{len(self.messages) + 1:06d}"
+        message = {**args, "ts": ts}
+        async with self.changed:
+            self.messages.append(message)
+            self.changed.notify_all()
+        return json_response(
+            {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
+        )
+
+    async def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until at least count messages arrived; returns them all."""
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(lambda: len(self.messages) >= count), timeout)
+        return list(self.messages)
+
+    def text_of(self, message: dict[str, Any]) -> str:
+        """Everything a reader would see in a message: fallback text and every block's text."""
+        return message.get("text", "") + "\n" + json.dumps(message.get("blocks", []), ensure_ascii=False)
+
+
+@pytest.fixture
+async def fake_slack(aiohttp_server: ServerFactory) -> AsyncIterator[FakeSlack]:
+    """A running fake Slack Web API; .url is the base_url for config (ends in /api/)."""
+    fake = FakeSlack()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("/api/"))
+    yield fake

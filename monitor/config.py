@@ -101,16 +101,16 @@ def load_config(path: Path | str) -> Config:
 
     general = top.table("monitor")
     general.check_keys(_MONITOR_KEYS)
-    database = general.str("database", "monitor.db")
-    rules_dir = general.str("rules", "rules")
+    database = general.text("database", "monitor.db")
+    rules_dir = general.text("rules", "rules")
     tick = general.duration("tick", timedelta(minutes=1))
     backfill = general.duration("backfill", timedelta(days=3), positive=False)
-    timezone = general.str("timezone", "UTC")
+    timezone = general.text("timezone", "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         general.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)")
-    user_agent = general.str("user_agent", USER_AGENT)
+    user_agent = general.text("user_agent", USER_AGENT)
 
     config = Config(
         path=path,
@@ -137,7 +137,7 @@ def _brands(top: Section) -> tuple[Brand, ...]:
         top.problem("brands", "at least one [[brands]] table is required")
     for section in sections:
         section.check_keys(("id", "name", "queries", "exclude", "own_accounts", "status_url"))
-        brand_id = section.str("id")
+        brand_id = section.text("id")
         if brand_id is not None:
             if not _BRAND_ID.fullmatch(brand_id):
                 section.problem("id", f"use lowercase letters, digits, - and _, got {brand_id!r}")
@@ -147,11 +147,11 @@ def _brands(top: Section) -> tuple[Brand, ...]:
         brands.append(
             Brand(
                 id=brand_id or "",
-                name=section.str("name", brand_id or ""),
-                queries=section.str_list("queries", allow_empty=False) or (),
-                exclude=section.str_list("exclude", ()),
-                own_accounts=section.str_list("own_accounts", ()),
-                status_url=section.str("status_url", ""),
+                name=section.text("name", brand_id or ""),
+                queries=section.text_list("queries", allow_empty=False) or (),
+                exclude=section.text_list("exclude", ()),
+                own_accounts=section.text_list("own_accounts", ()),
+                status_url=section.text("status_url", ""),
             )
         )
     return tuple(brands)
@@ -172,19 +172,19 @@ def _sources(top: Section) -> dict[str, SourceConfig]:
         options: dict[str, Any] = {}
         for key, default in cls.options.items():
             if isinstance(default, bool):
-                options[key] = section.bool(key, default)
+                options[key] = section.flag(key, default)
             elif isinstance(default, int):
-                options[key] = section.int(key, default, minimum=0)
+                options[key] = section.integer(key, default, minimum=0)
             elif isinstance(default, tuple):
-                options[key] = section.str_list(key, default)
+                options[key] = section.text_list(key, default)
             else:
-                options[key] = section.str(key, default)
-        base_url = section.str("base_url", cls.base_url)
+                options[key] = section.text(key, default)
+        base_url = section.text("base_url", cls.base_url)
         if isinstance(base_url, str) and not re.match(r"https?://[^/\s]+", base_url):
             section.problem("base_url", f"expected an http(s) URL, got {base_url!r}")
         sources[name] = SourceConfig(
             name=name,
-            enabled=section.bool("enabled", True),
+            enabled=section.flag("enabled", True),
             interval=section.duration("interval", cls.interval),
             base_url=base_url,
             timeout=section.duration("timeout", timedelta(seconds=30)),
@@ -195,20 +195,20 @@ def _sources(top: Section) -> dict[str, SourceConfig]:
 
 def _sentiment(section: Section) -> SentimentConfig:
     section.check_keys(("positive", "negative", "languages"))
-    positive = section.float("positive", 0.05, minimum=-1.0, maximum=1.0)
-    negative = section.float("negative", -0.05, minimum=-1.0, maximum=1.0)
+    positive = section.number("positive", 0.05, minimum=-1.0, maximum=1.0)
+    negative = section.number("negative", -0.05, minimum=-1.0, maximum=1.0)
     if positive < negative:
         section.problem("positive", f"must not be below negative ({negative:g}), got {positive:g}")
-    languages = section.str_list("languages", ("en",))
+    languages = section.text_list("languages", ("en",))
     return SentimentConfig(positive=positive, negative=negative, languages=tuple(languages))
 
 
 def _slack(section: Section) -> SlackConfig:
     section.check_keys(("channel", "token_env", "base_url"))
-    token_env = section.str("token_env", "SLACK_BOT_TOKEN")
+    token_env = section.text("token_env", "SLACK_BOT_TOKEN")
     if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
         section.problem("token_env", "expected the NAME of an environment variable, not a token")
-    base_url = section.str("base_url", SLACK_API)
+    base_url = section.text("base_url", SLACK_API)
     if not base_url.endswith("/"):
         base_url += "/"
-    return SlackConfig(channel=section.str("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)
+    return SlackConfig(channel=section.text("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)

@@ -172,6 +172,8 @@ class Daemon:
             due = self.outbox.next_due()
             timeout = 60.0 if due is None else max(0.05, min(60.0, due - self.clock()))
             self.outbox_wake.clear()
+            if self.stop.is_set():
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox_wake.wait(), timeout)
 
@@ -239,12 +241,16 @@ class Daemon:
         if cut:
             logger.warning("shutdown: cancelled %d task(s) still running after %.0fs", len(cut), SHUTDOWN_TIMEOUT)
             await asyncio.wait(cut, timeout=1.0)
+        await self.close()
+        logger.info("stopped")
+
+    async def close(self) -> None:
+        """Close delivery, the HTTP session and the store, in reverse order of opening."""
         close = getattr(self.delivery, "aclose", None)
         if close is not None:
             await close()
         await self.session.close()
         self.store.close()
-        logger.info("stopped")
 
 
 def _soon(delay: float) -> Any:

@@ -119,7 +119,7 @@ class Engine:
 
     def evaluate(self, rule: Rule, brand: str, now: float) -> Evaluation:
         """Run the rule's detector for one brand at now."""
-        counts = self.counts.get((rule.name, brand)) or BucketCounts()
+        counts = self.counts.setdefault((rule.name, brand), BucketCounts())
         if isinstance(rule.detect, SpikeDetect):
             return evaluate_spike(rule.detect, counts, now, self.history_start.get(brand), self.config.zone)
         assert isinstance(rule.detect, VolumeDetect)

@@ -59,7 +59,7 @@ class SlackDelivery:
         try:
             response = await self.client.chat_postMessage(**kwargs)
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) or f"HTTP {exc.response.status_code}"
+            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
             retryable = error not in PERMANENT and exc.response.status_code != 400
             raise DeliveryError(f"slack: chat.postMessage failed: {error}", retryable) from None
         except (SlackClientError, OSError, TimeoutError) as exc:

@@ -25,7 +25,7 @@ MENTION_COLUMNS = (
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["mentions"].create(
+    db.table("mentions").create(
         {
             "rowid": int,
             "brand": str,
@@ -49,14 +49,14 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk="rowid",
         not_null={"brand", "platform", "id", "created_at"},
     )
-    db["mentions"].create_index(["brand", "platform", "id"], unique=True)
-    db["mentions"].create_index(["brand", "created_at"])
-    db["mentions"].create_index(["created_at"])
-    db["cursors"].create(
+    db.table("mentions").create_index(["brand", "platform", "id"], unique=True)
+    db.table("mentions").create_index(["brand", "created_at"])
+    db.table("mentions").create_index(["created_at"])
+    db.table("cursors").create(
         {"source": str, "brand": str, "query": str, "state": str, "updated_at": float},
         pk=("source", "brand", "query"),
     )
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "id": str,
             "rule": str,
@@ -75,8 +75,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"rule", "brand", "status", "opened_at"},
     )
-    db["incidents"].create_index(["rule", "brand", "opened_at"])
-    db["outbox"].create(
+    db.table("incidents").create_index(["rule", "brand", "opened_at"])
+    db.table("outbox").create(
         {
             "id": int,
             "incident": str,
@@ -284,7 +284,7 @@ class Store:
         """Insert or update an incident (call inside the transaction that enqueues its alert)."""
         row = {k: getattr(incident, k) for k in IncidentRow.__slots__}
         row["figures"] = json.dumps(incident.figures) if incident.figures is not None else None
-        self.db["incidents"].upsert(row, pk="id")
+        self.db.table("incidents").upsert(row, pk="id")
 
     def set_thread(self, incident_id: str, thread_ts: str) -> None:
         """Remember the Slack thread of an incident (the ts of its opening message)."""
@@ -379,5 +379,6 @@ def _scored(row: tuple[Any, ...]) -> ScoredMention:
 
 
 def _incident(row: dict[str, Any]) -> IncidentRow:
-    figures = json.loads(row["figures"]) if row.get("figures") else None
-    return IncidentRow(**{**{k: row.get(k) for k in IncidentRow.__slots__}, "figures": figures})
+    values: dict[str, Any] = {k: row.get(k) for k in IncidentRow.__slots__}
+    values["figures"] = json.loads(row["figures"]) if row.get("figures") else None
+    return IncidentRow(**values)

@@ -126,7 +126,7 @@ class Section:
             return None if default is _MISSING else default
         return value
 
-    def str(self, key: str, default: Any = _MISSING, choices: Iterable[str] | None = None) -> Any:
+    def text(self, key: str, default: Any = _MISSING, choices: Iterable[str] | None = None) -> Any:
         """A string, optionally one of choices."""
         value = self._get(key, default, str, "a string")
         if choices is not None and key in self.data and value is not None:
@@ -136,11 +136,11 @@ class Section:
                 return None if default is _MISSING else default
         return value
 
-    def bool(self, key: str, default: Any = _MISSING) -> Any:
+    def flag(self, key: str, default: Any = _MISSING) -> Any:
         """A boolean."""
         return self._get(key, default, bool, "true or false")
 
-    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
         """An integer, at least minimum."""
         value = self._get(key, default, int, "an integer")
         if minimum is not None and isinstance(value, int) and key in self.data and value < minimum:
@@ -148,7 +148,7 @@ class Section:
             return None if default is _MISSING else default
         return value
 
-    def float(
+    def number(
         self, key: str, default: Any = _MISSING, minimum: float | None = None, maximum: float | None = None
     ) -> Any:
         """A number (integer or float) within [minimum, maximum]."""
@@ -178,7 +178,7 @@ class Section:
             return None if default is _MISSING else default
         return parsed
 
-    def str_list(self, key: str, default: Any = _MISSING, allow_empty: bool = True) -> Any:
+    def text_list(self, key: str, default: Any = _MISSING, allow_empty: bool = True) -> Any:
         """A list of non-empty strings, as a tuple."""
         value = self._get(key, default, list, "a list of strings")
         if not isinstance(value, list):

@@ -13,15 +13,21 @@ class BucketCounts:
     (minutes), so that first-time backfill cannot raise an alert.
     """
 
-    __slots__ = ("hours", "minutes")
+    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes")
 
     def __init__(self) -> None:
         self.minutes: Counter[int] = Counter()
         self.hours: Counter[int] = Counter()
+        # A detector may keep what it learned from hours before some hour here; edited_from says
+        # from which hour on counts changed since, so it knows when that is stale.
+        self.baseline_cache: tuple[object, object] | None = None
+        self.edited_from = float("inf")
 
     def add(self, ts: float, live: bool = True) -> None:
         """Count one matching mention created at epoch seconds ts."""
-        self.hours[int(ts // 3600)] += 1
+        hour = int(ts // 3600)
+        self.hours[hour] += 1
+        self.edited_from = min(self.edited_from, hour)
         if live:
             self.minutes[int(ts // 60)] += 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -38,6 +39,7 @@ def evaluate_volume(detect: VolumeDetect, counts: BucketCounts, now: float) -> E
     return Evaluation(firing, count, {"count": count, "threshold": detect.min_count}, reason)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def hour_slot(hour_index: int, zone: tzinfo) -> tuple[int, int]:
     """(weekday, hour of day) in the zone for an epoch-hour bucket."""
     local = datetime.fromtimestamp(hour_index * 3600, zone)
@@ -86,7 +88,14 @@ def evaluate_spike(
     if history_start is not None:
         first_hour = max(first_hour, math.ceil(history_start / 3600))
     history_hours = max(0, end_hour - first_hour)
-    mean, by_slot, by_hour = expected_rates(counts, first_hour, end_hour, detect.seasonal, zone)
+    key = (first_hour, end_hour, detect.seasonal, zone)
+    cached = counts.baseline_cache
+    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
+        mean, by_slot, by_hour = cached[1]  # type: ignore[misc]
+    else:
+        mean, by_slot, by_hour = expected_rates(counts, first_hour, end_hour, detect.seasonal, zone)
+        counts.baseline_cache = (key, (mean, by_slot, by_hour))
+        counts.edited_from = float("inf")
 
     expected = 0.0
     h = math.floor(start / 3600)

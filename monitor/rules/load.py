@@ -57,14 +57,14 @@ def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
     file = TomlFile.load(path)
     top = file.section("")
     top.check_keys(_TOP_KEYS)
-    name = top.str("name")
+    name = top.text("name")
     if isinstance(name, str) and not _NAME.fullmatch(name):
         top.problem("name", f"use lowercase letters, digits, - and _, got {name!r}")
-    kind = top.str("kind", choices=KINDS)
+    kind = top.text("kind", choices=KINDS)
     rule_brands = _names(top, "brands", brands, "brand")
     rule_platforms = _names(top, "platforms", platforms, "platform")
-    severity = top.str("severity", "medium", choices=SEVERITIES)
-    description = top.str("description", "")
+    severity = top.text("severity", "medium", choices=SEVERITIES)
+    description = top.text("description", "")
     match = _match(top.table("match"))
     detect_section = top.table("detect", required=True)
     detect: SpikeDetect | VolumeDetect = _volume(detect_section) if kind == "volume" else _spike(detect_section)
@@ -87,7 +87,7 @@ def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
 
 
 def _names(top: Section, key: str, known: set[str], what: str) -> tuple[str, ...]:
-    values: tuple[str, ...] = top.str_list(key, ("*",), allow_empty=False) or ("*",)
+    values: tuple[str, ...] = top.text_list(key, ("*",), allow_empty=False) or ("*",)
     for value in values:
         if value != "*" and value not in known:
             options = ", ".join(sorted(known)) or "none configured"
@@ -98,11 +98,11 @@ def _names(top: Section, key: str, known: set[str], what: str) -> tuple[str, ...
 def _match(section: Section) -> MatchSpec:
     section.check_keys(("sentiment", "any_terms", "all_terms", "none_terms", "min_author_followers"))
     return MatchSpec(
-        sentiment=section.str("sentiment", "any", choices=SENTIMENTS),
-        any_terms=section.str_list("any_terms", ()),
-        all_terms=section.str_list("all_terms", ()),
-        none_terms=section.str_list("none_terms", ()),
-        min_author_followers=section.int("min_author_followers", 0, minimum=0),
+        sentiment=section.text("sentiment", "any", choices=SENTIMENTS),
+        any_terms=section.text_list("any_terms", ()),
+        all_terms=section.text_list("all_terms", ()),
+        none_terms=section.text_list("none_terms", ()),
+        min_author_followers=section.integer("min_author_followers", 0, minimum=0),
     )
 
 
@@ -113,15 +113,15 @@ def _spike(section: Section) -> SpikeDetect:
     baseline = section.duration("baseline", default.baseline)
     if window and baseline and baseline < window:
         section.problem("baseline", "must be at least as long as window")
-    p_value = section.float("max_p_value", default.max_p_value, minimum=0.0, maximum=1.0)
+    p_value = section.number("max_p_value", default.max_p_value, minimum=0.0, maximum=1.0)
     if p_value == 0:
         section.problem("max_p_value", "must be above 0 (0 would never fire)")
     return SpikeDetect(
         window=window,
         baseline=baseline,
-        seasonal=section.bool("seasonal", default.seasonal),
-        min_count=section.int("min_count", default.min_count, minimum=1),
-        min_ratio=section.float("min_ratio", default.min_ratio, minimum=1.0),
+        seasonal=section.flag("seasonal", default.seasonal),
+        min_count=section.integer("min_count", default.min_count, minimum=1),
+        min_ratio=section.number("min_ratio", default.min_ratio, minimum=1.0),
         max_p_value=p_value,
         min_history=section.duration("min_history", default.min_history, positive=False),
     )
@@ -132,7 +132,7 @@ def _volume(section: Section) -> VolumeDetect:
     section.check_keys(("window", "min_count"))
     return VolumeDetect(
         window=section.duration("window", default.window),
-        min_count=section.int("min_count", default.min_count, minimum=1),
+        min_count=section.integer("min_count", default.min_count, minimum=1),
     )
 
 
@@ -142,7 +142,7 @@ def _alert(section: Section) -> AlertPolicy:
     return AlertPolicy(
         cooldown=section.duration("cooldown", default.cooldown, positive=False),
         resolve_after=section.duration("resolve_after", default.resolve_after),
-        update_when_grown=section.float("update_when_grown", default.update_when_grown, minimum=0.01),
+        update_when_grown=section.number("update_when_grown", default.update_when_grown, minimum=0.01),
     )
 
 
@@ -150,7 +150,7 @@ def _drafts(section: Section) -> MappingProxyType[str, str]:
     section.check_keys(DRAFT_KEYS)
     drafts: dict[str, str] = {}
     for key in DRAFT_KEYS:
-        template = section.str(key, None)
+        template = section.text(key, None)
         if template is None:
             continue
         try:

@@ -136,8 +136,9 @@ def parse_post(child: Any) -> Mention | None:
     name, created = post.get("name"), post.get("created_utc")
     if not isinstance(name, str) or isinstance(created, bool) or not isinstance(created, int | float):
         return None
-    title = post.get("title") if isinstance(post.get("title"), str) else ""
-    text = post.get("selftext") if isinstance(post.get("selftext"), str) else ""
+    title, text = post.get("title"), post.get("selftext")
+    title = title if isinstance(title, str) else ""
+    text = text if isinstance(text, str) else ""
     if not title and not text:
         return None
     permalink = post.get("permalink")

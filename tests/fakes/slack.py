@@ -55,10 +55,10 @@ class FakeSlack(FakeServer):
             {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
         )
 
-    async def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_messages(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         """Wait until at least count messages arrived; returns them all."""
         async with self.changed:
-            await asyncio.wait_for(self.changed.wait_for(lambda: len(self.messages) >= count), timeout)
+            await asyncio.wait_for(self.changed.wait_for(lambda: len(self.messages) >= count), within)
         return list(self.messages)
 
     def text_of(self, message: dict[str, Any]) -> str:

@@ -1,0 +1,240 @@
+"""The daemon end to end against fake Hacker News, Reddit and Slack servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import load_all
+from monitor.daemon import Daemon
+from tests.fakes.platforms import FakeHackerNews, FakeReddit
+from tests.fakes.slack import TOKEN, FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = 1_795_600_800.0  # 2026-11-24 (a Tuesday) 16:00 UTC
+QUERY = '"acme cloud"'
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_config(tmp_path: Path, hn: str, reddit: str, slack: str, interval: str = "5m", tick: str = "1m") -> Path:
+    """A config for the fakes, with the shipped negative-spike rule alone."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rules.joinpath("negative-spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text())
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[monitor]
+database = "monitor.db"
+rules = "rules"
+tick = "{tick}"
+backfill = "3d"
+
+[slack]
+channel = "#pr-alerts"
+base_url = "{slack}"
+
+[[brands]]
+id = "acme"
+name = "Acme Cloud"
+queries = ['{QUERY}']
+exclude = ["acme cloud careers"]
+own_accounts = ["AcmeCloud"]
+status_url = "https://status.acme.example"
+
+[sources.hackernews]
+interval = "{interval}"
+base_url = "{hn}"
+
+[sources.reddit]
+interval = "{interval}"
+base_url = "{reddit}"
+oauth_base_url = "{reddit}"
+""")
+    return path
+
+
+def seed_history(hn: FakeHackerNews, reddit: FakeReddit, now: float) -> None:
+    """Three days of ordinary talk: a neutral post every hour, a complaint every six hours."""
+    for h in range(1, 72):
+        t = int(now - h * 3600)
+        hn.add_hit(f"h{h}", t, "Has anyone tried Acme Cloud for hosting a Postgres replica?")
+        if h % 6 == 0:
+            reddit.add_post(f"t3_h{h}", t + 60, "Acme Cloud billing is confusing and annoying")
+
+
+def add_burst(hn: FakeHackerNews, reddit: FakeReddit, start: float, n: int, prefix: str, spacing: float = 20) -> None:
+    for i in range(n):
+        t = int(start + i * spacing)
+        if i % 2:
+            hn.add_hit(f"{prefix}{i}", t, f"Acme Cloud is down again, terrible outage, everything broken ({i})")
+        else:
+            reddit.add_post(f"t3_{prefix}{i}", t, f"Acme Cloud outage is awful, we lost orders ({i})")
+
+
+@pytest.fixture
+def daemon_setup(
+    tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:  # fmt: skip
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
+    seed_history(fake_hn, fake_reddit, T0)
+    return write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
+
+
+async def poll_all(daemon: Daemon) -> None:
+    for source in ("hackernews", "reddit"):
+        await daemon.poll(source, "acme", QUERY)
+
+
+async def test_spike_alert_thread_update_and_resolve(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        await poll_all(daemon)  # first poll: three days of backfill, never alerted on
+        assert daemon.store.count_mentions() == 71 + 11
+        assert daemon.runtime.engine.tick(clock()) == []
+
+        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
+        clock.now = T0 + 600
+        await poll_all(daemon)
+        (opened,) = daemon.runtime.engine.tick(clock())
+        assert opened["event"] == "opened" and opened["figures"]["count"] == 14
+        await daemon.outbox.drain()
+
+        add_burst(fake_hn, fake_reddit, T0 + 700, 12, "b")
+        clock.now = T0 + 1200
+        await poll_all(daemon)
+        assert [e["event"] for e in daemon.runtime.engine.tick(clock())] == ["updated"]
+        await daemon.outbox.drain()
+
+        for step in range(1, 40):  # quiet for a while: resolved after an hour below threshold
+            clock.now = T0 + 1200 + step * 300
+            daemon.runtime.engine.tick(clock())
+        await daemon.outbox.drain()
+    finally:
+        await daemon.close()
+    root, update, resolved = fake_slack.messages
+    assert "thread_ts" not in root and update["thread_ts"] == root["ts"] == resolved["thread_ts"]
+    assert "negative-spike" in root["blocks"][0]["text"]["text"]
+    assert "14 negative mentions in the last hour" in fake_slack.text_of(root)
+    assert "Update:" in fake_slack.text_of(update) and "Resolved" in fake_slack.text_of(resolved)
+
+
+async def test_slack_down_then_back_delivers_once(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        await poll_all(daemon)
+        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
+        clock.now = T0 + 600
+        await poll_all(daemon)
+        daemon.runtime.engine.tick(clock())
+        fake_slack.fail_next(503, times=3)  # the client's own retries give up too
+        assert await daemon.outbox.drain() == 0
+        assert daemon.store.outbox_size() == 1
+        assert await daemon.outbox.drain() == 0  # backing off: no attempt yet
+        assert len(fake_slack.requests) == 3
+        clock.now += 3600
+        assert await daemon.outbox.drain() == 1
+        assert await daemon.outbox.drain() == 0
+    finally:
+        await daemon.close()
+    assert len(fake_slack.messages) == 1 and daemon_setup.parent.joinpath("monitor.db").exists()
+
+
+async def test_restart_refetches_and_realerts_nothing(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    first = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        await poll_all(first)
+        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
+        clock.now = T0 + 600
+        await poll_all(first)
+        first.runtime.engine.tick(clock())
+        await first.outbox.drain()
+        stored = first.store.count_mentions()
+    finally:
+        await first.close()
+    assert len(fake_slack.messages) == 1
+
+    clock.now = T0 + 660
+    hn_before, reddit_before = len(fake_hn.requests), len(fake_reddit.requests)
+    second = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        await poll_all(second)
+        assert second.store.count_mentions() == stored
+        assert second.runtime.engine.tick(clock()) == []
+        await second.outbox.drain()
+    finally:
+        await second.close()
+    # One request per source, asking only for what is newer than what was stored.
+    assert len(fake_hn.requests) == hn_before + 1 and len(fake_reddit.requests) == reddit_before + 1
+    assert fake_hn.requests[-1].query["numericFilters"] == f"created_at_i>={int(T0 + 60 + 13 * 20)}"
+    assert len(fake_slack.messages) == 1
+
+
+async def test_exclusions_own_accounts_and_fuzzy_matches_are_dropped(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        await poll_all(daemon)
+        before = daemon.store.count_mentions()
+        fake_hn.add_hit("own", int(T0 + 10), "Acme Cloud status: all good", author="AcmeCloud")
+        fake_hn.add_hit("careers", int(T0 + 11), "Acme Cloud careers page is hiring")
+        fake_hn.add_hit("fuzzy", int(T0 + 12), "The ACME protocol and cloud certificates")
+        fake_hn.add_hit("real", int(T0 + 13), "acme  cloud is fine today")
+        fake_hn.add_hit("german", int(T0 + 14), "Acme Cloud ist nicht erreichbar und ich bin sauer")
+        clock.now = T0 + 60
+        await poll_all(daemon)
+        new = [m for m in daemon.store.mentions_between(T0, T0 + 60)]
+    finally:
+        await daemon.close()
+    assert sorted(m.mention.id for m in new) == ["german", "real"]
+    assert daemon.store.count_mentions if before else True
+    german = next(m for m in new if m.mention.id == "german")
+    assert german.compound is None and german.label is None
+
+
+async def test_running_daemon_alerts_and_stops(
+    tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import time
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    now = time.time()
+    seed_history(fake_hn, fake_reddit, now)
+    path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url, interval="1s", tick="1s")
+    # Posted just after the daemon starts: live mentions, not backfill.
+    add_burst(fake_hn, fake_reddit, time.time() + 1, 14, "live", spacing=0.1)
+    config, rules = load_all(str(path))
+    daemon = Daemon(config, rules, path)
+    task = asyncio.create_task(daemon.run())
+    messages = await fake_slack.wait_for_messages(1, within=20)
+    daemon.stop.set()
+    assert await asyncio.wait_for(task, 15) == 0
+    assert "negative-spike" in fake_slack.text_of(messages[0])

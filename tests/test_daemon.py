@@ -238,3 +238,57 @@ async def test_running_daemon_alerts_and_stops(
     daemon.stop.set()
     assert await asyncio.wait_for(task, 15) == 0
     assert "negative-spike" in fake_slack.text_of(messages[0])
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def test_a_failing_source_is_logged_once_backs_off_and_recovers(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon.runtime.sources["hackernews"].http.sleep = no_sleep  # type: ignore[attr-defined]
+    health = daemon.runtime.health["hackernews"]
+    try:
+        fake_hn.fail_next(500, times=6)
+        await poll_all(daemon)
+        assert len(fake_hn.requests) == 3 and health.failing_since == T0
+        assert daemon.store.count_mentions() == 11  # Reddit carried on
+        clock.now += 5
+        await poll_all(daemon)
+        assert len(fake_hn.requests) == 3  # backing off: no request
+        clock.now += 3600
+        await poll_all(daemon)
+        assert len(fake_hn.requests) == 6 and health.failures == 2
+        clock.now += 7200
+        await poll_all(daemon)
+        # The backfill reaches three days back from the first good poll, three hours later.
+        assert health.failing_since is None and daemon.store.count_mentions() == 68 + 11
+    finally:
+        await daemon.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.poller"]
+    assert said == ["hackernews: polls failing: HTTP 500 from " + fake_hn.url + "search_by_date",
+                    "hackernews: recovered after 2 failed poll(s)"]  # fmt: skip
+
+
+async def test_refused_credentials_pause_one_source_only(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(T0)
+    config, rules = load_all(str(daemon_setup))
+    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    try:
+        fake_reddit.fail_next(403, body="<html>blocked</html>", content_type="text/html")
+        await poll_all(daemon)
+        clock.now += 86400
+        await poll_all(daemon)
+    finally:
+        await daemon.close()
+    assert len(fake_reddit.requests) == 1 and daemon.runtime.health["reddit"].paused
+    assert len(fake_hn.requests) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["reddit: paused until the config is reloaded: HTTP 403 from "
+                      + fake_reddit.url + "search.json: credentials missing, wrong or refused"]  # fmt: skip

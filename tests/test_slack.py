@@ -85,8 +85,8 @@ def test_opened_alert_blocks_in_order() -> None:
 
 
 def test_hostile_mention_is_rendered_harmless() -> None:
-    hostile = {"platform": "reddit", "id": "x", "author": "<@U999>", "text": "<!channel> look <https://evil|click> @here",
-               "url": "javascript:alert(1)", "compound": -0.5, "similar": 0}  # fmt: skip
+    hostile = {"platform": "reddit", "id": "x", "author": "<@U999>", "compound": -0.5, "similar": 0,
+               "text": "<!channel> look <https://evil|click> @here", "url": "javascript:alert(1)"}  # fmt: skip
     text, blocks = render_blocks(event(top=[hostile], terms=["<!here>"]))
     shown = visible(blocks) + text
     assert not LIVE.search(shown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,21 +99,32 @@ async def poll_all(daemon: Daemon) -> None:
         await daemon.poll(source, "acme", QUERY)
 
 
+def start(config_path: Path, clock: Clock) -> Daemon:
+    config, rules = load_all(str(config_path))
+    return Daemon(config, rules, config_path, clock=clock)
+
+
+async def backfill_then_burst(
+    daemon: Daemon, clock: Clock, hn: FakeHackerNews, reddit: FakeReddit
+) -> list[dict[str, Any]]:
+    """First poll (backfill), then 14 complaints in ten minutes, polled and ticked: the events."""
+    await poll_all(daemon)
+    add_burst(hn, reddit, T0 + 60, 14, "a")
+    clock.now = T0 + 600
+    await poll_all(daemon)
+    return daemon.runtime.engine.tick(clock())
+
+
 async def test_spike_alert_thread_update_and_resolve(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon = start(daemon_setup, clock)
     try:
         await poll_all(daemon)  # first poll: three days of backfill, never alerted on
         assert daemon.store.count_mentions() == 71 + 11
         assert daemon.runtime.engine.tick(clock()) == []
-
-        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
-        clock.now = T0 + 600
-        await poll_all(daemon)
-        (opened,) = daemon.runtime.engine.tick(clock())
+        (opened,) = await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)
         assert opened["event"] == "opened" and opened["figures"]["count"] == 14
         await daemon.outbox.drain()
 
@@ -139,14 +151,9 @@ async def test_slack_down_then_back_delivers_once(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon = start(daemon_setup, clock)
     try:
-        await poll_all(daemon)
-        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
-        clock.now = T0 + 600
-        await poll_all(daemon)
-        daemon.runtime.engine.tick(clock())
+        assert len(await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)) == 1
         fake_slack.fail_next(503, times=3)  # the client's own retries give up too
         assert await daemon.outbox.drain() == 0
         assert daemon.store.outbox_size() == 1
@@ -164,14 +171,9 @@ async def test_restart_refetches_and_realerts_nothing(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    first = Daemon(config, rules, daemon_setup, clock=clock)
+    first = start(daemon_setup, clock)
     try:
-        await poll_all(first)
-        add_burst(fake_hn, fake_reddit, T0 + 60, 14, "a")
-        clock.now = T0 + 600
-        await poll_all(first)
-        first.runtime.engine.tick(clock())
+        assert len(await backfill_then_burst(first, clock, fake_hn, fake_reddit)) == 1
         await first.outbox.drain()
         stored = first.store.count_mentions()
     finally:
@@ -180,7 +182,7 @@ async def test_restart_refetches_and_realerts_nothing(
 
     clock.now = T0 + 660
     hn_before, reddit_before = len(fake_hn.requests), len(fake_reddit.requests)
-    second = Daemon(config, rules, daemon_setup, clock=clock)
+    second = start(daemon_setup, clock)
     try:
         await poll_all(second)
         assert second.store.count_mentions() == stored
@@ -198,8 +200,7 @@ async def test_exclusions_own_accounts_and_fuzzy_matches_are_dropped(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon = start(daemon_setup, clock)
     try:
         await poll_all(daemon)
         before = daemon.store.count_mentions()
@@ -248,8 +249,7 @@ async def test_a_failing_source_is_logged_once_backs_off_and_recovers(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon = start(daemon_setup, clock)
     daemon.runtime.sources["hackernews"].http.sleep = no_sleep  # type: ignore[attr-defined]
     health = daemon.runtime.health["hackernews"]
     try:
@@ -278,8 +278,7 @@ async def test_refused_credentials_pause_one_source_only(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(daemon_setup))
-    daemon = Daemon(config, rules, daemon_setup, clock=clock)
+    daemon = start(daemon_setup, clock)
     try:
         fake_reddit.fail_next(403, body="<html>blocked</html>", content_type="text/html")
         await poll_all(daemon)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+F = TypeVar("F", bound="FakeServer")
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
 @dataclass
@@ -67,3 +72,10 @@ class FakeServer:
 def json_response(data: Any, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer."""
     return web.json_response(data, headers=headers)
+
+
+async def serve(fake: F, app: web.Application, start: ServerFactory, prefix: str) -> F:
+    """Start a fake on an ephemeral loopback port; its .url is the base URL at prefix."""
+    server = await start(app)
+    fake.url = str(server.make_url(prefix))
+    return fake

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from tests.fakes.base import FakeServer, json_response
+from tests.fakes.base import FakeServer, ServerFactory, json_response, serve
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 _FILTER = re.compile(r"(\w+)\s*(>=|<=|>|<|=)\s*(\d+)")
-ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
 def _compare(a: float, op: str, b: float) -> bool:
@@ -131,15 +129,11 @@ def fixture(platform: str, name: str) -> Any:
 async def fake_hn(aiohttp_server: ServerFactory) -> AsyncIterator[FakeHackerNews]:
     """A running fake Hacker News; .url is its base URL for config (ends in /api/v1/)."""
     fake = FakeHackerNews()
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/api/v1/"))
-    yield fake
+    yield await serve(fake, fake.app, aiohttp_server, "/api/v1/")
 
 
 @pytest.fixture
 async def fake_reddit(aiohttp_server: ServerFactory) -> AsyncIterator[FakeReddit]:
     """A running fake Reddit; .url serves both www and oauth paths."""
     fake = FakeReddit()
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/"))
-    yield fake
+    yield await serve(fake, fake.app, aiohttp_server, "/")

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from tests.fakes.base import FakeServer, json_response
+from tests.fakes.base import FakeServer, ServerFactory, json_response, serve
 
 TOKEN = "xoxb-test-0000-secret"
-ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
 class FakeSlack(FakeServer):
@@ -70,6 +68,4 @@ class FakeSlack(FakeServer):
 async def fake_slack(aiohttp_server: ServerFactory) -> AsyncIterator[FakeSlack]:
     """A running fake Slack Web API; .url is the base_url for config (ends in /api/)."""
     fake = FakeSlack()
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/api/"))
-    yield fake
+    yield await serve(fake, fake.app, aiohttp_server, "/api/")

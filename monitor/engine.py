@@ -50,6 +50,7 @@ class Engine:
         self.matchers: dict[str, RuleMatcher] = {}
         self.counts: dict[tuple[str, str], BucketCounts] = {}
         self.history_start: dict[str, float] = {}
+        self._pruned_hour = -1
         self.set_rules(rules)
 
     # rules and history
@@ -173,6 +174,11 @@ class Engine:
         return build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
 
     def _prune(self, now: float) -> None:
+        # Buckets are hours: forgetting the old ones once an hour is enough.
+        hour = int(now // 3600)
+        if hour == self._pruned_hour:
+            return
+        self._pruned_hour = hour
         horizons = {r.name: r.horizon.total_seconds() + 3600 for r in self.rules}
         for (rule, _brand), counts in self.counts.items():
             counts.prune(now - horizons.get(rule, 0.0))

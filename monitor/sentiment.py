@@ -20,24 +20,31 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "nl": frozenset("de het een en is niet ik dat met voor op van zijn maar ook wel heb dit".split()),
     "pt": frozenset("o a os as e é um uma que de não em para com se mas muito está são eu".split()),
 }
+_WORD_LANGS: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _FUNCTION_WORDS.items():
+    for _word in _words:
+        _WORD_LANGS[_word] = (*_WORD_LANGS.get(_word, ()), _lang)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]", re.UNICODE)
 
 
 def guess_language(text: str) -> str | None:
-    """A cheap guess: "en", another ISO 639-1 code, or None when the text gives no clue."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
+    """A cheap guess: "en", another ISO 639-1 code, "other" (not Latin script), or None (no clue)."""
+    if not text.isascii():
+        letters = len(_LETTER.findall(text))
+        if not letters:
+            return None
+        if len(_NON_LATIN_LETTER.findall(text)) > letters / 2:
+            return "other"
+    scores: dict[str, int] = {}
+    for word in _WORD.findall(text.lower()):
+        for lang in _WORD_LANGS.get(word, ()):
+            scores[lang] = scores.get(lang, 0) + 1
+    if not scores:
         return None
-    latin = sum(1 for c in letters if _LATIN.match(c))
-    if latin < 0.5 * len(letters):
-        return "other"
-    words = [w.lower() for w in _WORD.findall(text)]
-    scores = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _FUNCTION_WORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
-    if scores[best] == 0:
-        return None
-    return "en" if scores["en"] >= scores[best] else best
+    return "en" if scores.get("en", 0) >= scores[best] else best
 
 
 @dataclass(frozen=True, slots=True)

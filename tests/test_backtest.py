@@ -78,3 +78,21 @@ def test_bad_replay_lines_name_file_and_line(tmp_path: Path, config: Path, capsy
     assert err[0] == f"{bad}:2: missing required field 'created_at'"
     assert err[1].startswith(f"{bad}:3: ")
     assert err[2] == f"{bad}:4: not an ISO 8601 time or epoch seconds: 'yesterday'"
+
+
+def test_without_input_replays_the_database(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.backtest import read_replay
+    from monitor.cli import load_all
+    from monitor.engine import Engine
+    from monitor.sentiment import Scorer
+    from monitor.store import Store
+
+    loaded, rules = load_all(str(config))
+    store = Store.open(loaded.database)
+    engine = Engine(loaded, rules, store, Scorer(loaded.sentiment))
+    mentions = [m for m, _ in read_replay(SAMPLE)]
+    engine.ingest("acme", mentions, now=mentions[-1].created_at.timestamp())
+    store.close()
+    from_file = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
+    from_db = backtest(capsys, "--config", str(config))
+    assert from_db == from_file and from_db

@@ -179,7 +179,7 @@ class Daemon:
 
     # lifecycle
 
-    def reload(self) -> bool:
+    async def reload(self) -> bool:
         """Re-read config and rules; swap them in only if all are valid."""
         from monitor.cli import load_all
 
@@ -188,10 +188,23 @@ class Daemon:
         try:
             config, rules = load_all(str(self.config_path))
         except InvalidFiles as exc:
-            logger.error("reload refused, keeping the running config and rules:\n%s", exc)
+            for problem in exc.problems:
+                logger.error("reload refused, keeping the running config and rules: %s", problem)
             return False
+        # Let polls in flight land first: the new engine's counts are rebuilt from the store.
+        self.scheduler.pause()
+        busy = {t for t in self.in_flight if not t.done()}
+        if busy:
+            await asyncio.wait(busy, timeout=SHUTDOWN_TIMEOUT)
+        if config.slack != self.runtime.config.slack:
+            close = getattr(self.delivery, "aclose", None)
+            if close is not None:
+                await close()
+            self.delivery = make_delivery(config)
+            self.outbox.delivery = self.delivery
         self.runtime = self._runtime(config, rules)
         self.schedule()
+        self.scheduler.resume()
         logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
                        len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
         return True
@@ -221,7 +234,7 @@ class Daemon:
                 stop.cancel()
                 if self.reload_requested.is_set() and not self.stop.is_set():
                     self.reload_requested.clear()
-                    self.reload()
+                    await self.reload()
         finally:
             await self.shutdown(outbox)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

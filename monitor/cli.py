@@ -44,8 +44,10 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from monitor.daemon import run
+    from monitor.logs import redact_environment
 
     config, rules = load_all(args.config)
+    redact_environment(config.secret_names)
     return asyncio.run(run(config, rules, config_path=Path(args.config)))
 
 

@@ -61,6 +61,15 @@ class SlackConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthConfig:
+    """The health and metrics server: loopback unless told otherwise."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9110
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole daemon configuration."""
 
@@ -75,6 +84,15 @@ class Config:
     user_agent: str = USER_AGENT
     sentiment: SentimentConfig = SentimentConfig()
     slack: SlackConfig = SlackConfig()
+    health: HealthConfig = HealthConfig()
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The environment variables this config reads secrets from."""
+        names = [self.slack.token_env]
+        for source in self.sources.values():
+            names += [str(v) for k, v in source.options.items() if k.endswith("_env") and v]
+        return names
 
     def brand(self, brand_id: str) -> Brand | None:
         """The brand with this id, if configured."""
@@ -86,7 +104,7 @@ class Config:
         return ZoneInfo(self.timezone)
 
 
-_TOP_KEYS = ("monitor", "sentiment", "slack", "brands", "sources")
+_TOP_KEYS = ("monitor", "sentiment", "slack", "health", "brands", "sources")
 _MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "user_agent")
 _SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
 
@@ -124,6 +142,7 @@ def load_config(path: Path | str) -> Config:
         user_agent=user_agent,
         sentiment=_sentiment(top.table("sentiment")),
         slack=_slack(top.table("slack")),
+        health=_health(top.table("health")),
     )
     file.raise_problems()
     return config
@@ -212,3 +231,13 @@ def _slack(section: Section) -> SlackConfig:
     if not base_url.endswith("/"):
         base_url += "/"
     return SlackConfig(channel=section.text("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)
+
+
+def _health(section: Section) -> HealthConfig:
+    section.check_keys(("enabled", "listen"))
+    listen = section.text("listen", "127.0.0.1:9110")
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        section.problem("listen", f'expected "HOST:PORT" like "127.0.0.1:9110", got {listen!r}')
+        host, port = "127.0.0.1", "9110"
+    return HealthConfig(enabled=section.flag("enabled", True), host=host.strip("[]"), port=int(port))

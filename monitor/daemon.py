@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles
+from monitor.health import HealthServer, Metrics, Snapshot
 from monitor.outbox import Delivery, OutboxWorker
 from monitor.poller import SourceHealth, poll_once
 from monitor.rules import Rule
@@ -28,6 +29,7 @@ from monitor.sentiment import Scorer
 from monitor.sources import SOURCES, Source, SourceError
 from monitor.sources.http import Http
 from monitor.store import Store
+from monitor.systemd import Notifier
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
@@ -90,6 +92,33 @@ class Daemon:
         self.runtime = self._runtime(config, rules)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.in_flight: set[asyncio.Task[Any]] = set()
+        self.started_at = clock()
+        self.notifier = Notifier()
+        self.metrics = Metrics(self.snapshot)
+        self.health_server = HealthServer(self.snapshot, self.metrics)
+
+    def snapshot(self) -> Snapshot:
+        """The daemon's state now, for health and metrics."""
+        runtime = self.runtime
+        return Snapshot(
+            now=self.clock(),
+            started_at=self.started_at,
+            sources=dict(runtime.health),
+            intervals={n: runtime.config.sources[n].interval.total_seconds() for n in runtime.sources},
+            incidents_open=self.store.count_open_incidents(),
+            outbox_depth=self.store.outbox_size(),
+            outbox_oldest=self.store.outbox_oldest(),
+            alerts_sent=self.outbox.sent,
+            delivery_failures=self.outbox.failures,
+        )
+
+    def status_line(self) -> str:
+        """The one-line status systemd shows."""
+        snap = self.snapshot()
+        failing = [n for n, h in snap.sources.items() if h.failing_since is not None or h.paused]
+        text = (f"polling {len(snap.sources)} source(s), {snap.incidents_open} incident(s) open,"
+                f" {snap.outbox_depth} alert(s) waiting")  # fmt: skip
+        return text + (f"; failing: {', '.join(failing)}" if failing else "")
 
     def _runtime(self, config: Config, rules: list[Rule]) -> Runtime:
         engine = Engine(config, rules, self.store, self.scorer)
@@ -124,12 +153,16 @@ class Daemon:
         now = self.clock()
         if brand is None or not health.ready(now) or self.stop.is_set():
             return
+        started = time.perf_counter()
         try:
             result = await poll_once(source, brand, query, runtime.engine, now)
         except SourceError as exc:
             health.failed(exc, self.clock())
             return
+        finally:
+            self.metrics.poll_seconds.labels(source_name).observe(time.perf_counter() - started)
         health.succeeded(self.clock())
+        self.metrics.mentions.labels(brand_id, source_name).inc(result.stored)
         health.polls += 1
         health.fetched += result.fetched
         if result.stored:
@@ -139,8 +172,11 @@ class Daemon:
         """One rule tick; wakes the outbox worker when it produced alerts."""
         if self.stop.is_set():
             return
-        if self.runtime.engine.tick(self.clock()):
+        with self.metrics.tick_seconds.time():
+            events = self.runtime.engine.tick(self.clock())
+        if events:
             self.outbox_wake.set()
+        self.notifier.status(self.status_line())
 
     def schedule(self) -> None:
         """(Re)create every job from the current runtime."""
@@ -192,6 +228,7 @@ class Daemon:
                 logger.error("reload refused, keeping the running config and rules: %s", problem)
             return False
         # Let polls in flight land first: the new engine's counts are rebuilt from the store.
+        self.notifier.reloading()
         self.scheduler.pause()
         busy = {t for t in self.in_flight if not t.done()}
         if busy:
@@ -205,12 +242,21 @@ class Daemon:
         self.runtime = self._runtime(config, rules)
         self.schedule()
         self.scheduler.resume()
+        self.notifier.ready(self.status_line())
         logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
                        len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
         return True
 
     async def run(self) -> int:
         """Run until stop is set; then shut down within a bounded time."""
+        health = self.runtime.config.health
+        if health.enabled:
+            try:
+                await self.health_server.start(health.host, health.port)
+            except OSError as exc:
+                logger.error("health.listen: cannot listen on %s:%d: %s", health.host, health.port, exc.strerror)
+                await self.close()
+                return 2
         loop = asyncio.get_running_loop()
         for sig, event in (
             (signal.SIGTERM, self.stop),
@@ -222,6 +268,8 @@ class Daemon:
         self.schedule()
         self.scheduler.start()
         outbox = asyncio.create_task(self.outbox_loop())
+        watchdog = asyncio.create_task(self.watchdog_loop()) if self.notifier.watchdog_interval else None
+        self.notifier.ready(self.status_line())
         runtime = self.runtime
         logger.info("running: %d brand(s), %d source(s), %d rule(s)",
                     len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
@@ -236,6 +284,8 @@ class Daemon:
                     self.reload_requested.clear()
                     await self.reload()
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             await self.shutdown(outbox)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -244,6 +294,7 @@ class Daemon:
 
     async def shutdown(self, outbox: asyncio.Task[None]) -> None:
         """Stop scheduling, let in-flight work finish up to a timeout, then cancel and close."""
+        self.notifier.stopping()
         self.stop.set()
         self.outbox_wake.set()
         self.scheduler.shutdown(wait=False)
@@ -257,8 +308,17 @@ class Daemon:
         await self.close()
         logger.info("stopped")
 
+    async def watchdog_loop(self) -> None:
+        """Tell systemd we are alive, at half its watchdog timeout, while the event loop turns."""
+        assert self.notifier.watchdog_interval is not None
+        while not self.stop.is_set():
+            self.notifier.watchdog()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), self.notifier.watchdog_interval)
+
     async def close(self) -> None:
-        """Close delivery, the HTTP session and the store, in reverse order of opening."""
+        """Close the health server, delivery, the HTTP session and the store, in reverse order of opening."""
+        await self.health_server.stop()
         close = getattr(self.delivery, "aclose", None)
         if close is not None:
             await close()

@@ -31,6 +31,7 @@ class OutboxWorker:
         self.clock = clock
         self.failing = False
         self.sent = 0
+        self.failures = 0
 
     async def drain(self) -> int:
         """Deliver what is due, oldest first; stop at the first failure. Returns how many were sent."""
@@ -56,6 +57,7 @@ class OutboxWorker:
                     if not exc.retryable:
                         delay = BACKOFF_CAP
                     self.store.delivery_failed(item.id, str(exc), now + delay)
+                    self.failures += 1
                     if not self.failing:
                         logger.warning("alert delivery failing (%d waiting): %s", self.store.outbox_size(), exc)
                     self.failing = True

@@ -34,6 +34,7 @@ class SourceHealth:
     paused: bool = False
     not_before: float = 0.0
     polls: int = 0
+    errors: int = 0
     fetched: int = 0
 
     def ready(self, now: float) -> bool:
@@ -55,6 +56,7 @@ class SourceHealth:
         elif str(error) != self.last_error:
             logger.info("%s: still failing: %s", self.name, error)
         self.failures += 1
+        self.errors += 1
         self.last_error = str(error)
         if isinstance(error, AuthError):
             self.paused = True

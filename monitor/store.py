@@ -330,6 +330,15 @@ class Store:
             [error, next_attempt_at, item_id],
         )
 
+    def outbox_oldest(self) -> float | None:
+        """When the oldest waiting alert event was written (None: the outbox is empty)."""
+        row = self.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def count_open_incidents(self) -> int:
+        """How many incidents are open."""
+        return int(self.db.execute("SELECT COUNT(*) FROM incidents WHERE status = 'open'").fetchone()[0])
+
     def outbox_size(self) -> int:
         """How many alert events wait for delivery."""
         return int(self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -85,6 +85,7 @@ async def test_run_reloads_on_sighup_and_stops_on_sigterm(
         (ROOT / "config.toml").read_text()
         .replace("https://hn.algolia.com/api/v1/", fake_hn.url).replace("https://www.reddit.com/", fake_reddit.url)
         .replace('rules = "rules"', f'rules = "{rules}"').replace('interval = "5m"', 'interval = "1s"')
+        .replace('listen = "127.0.0.1:9110"', 'listen = "127.0.0.1:0"')
     )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "REDDIT_CLIENT_ID")}
     process = await asyncio.create_subprocess_exec(

@@ -41,6 +41,9 @@ rules = "rules"
 tick = "{tick}"
 backfill = "3d"
 
+[health]
+listen = "127.0.0.1:0"
+
 [slack]
 channel = "#pr-alerts"
 base_url = "{slack}"

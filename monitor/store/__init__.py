@@ -1,0 +1,69 @@
+"""The database (sqlite-utils, WAL): schema and migrations, mentions, cursors, incidents, outbox.
+
+All SQL lives in this package; other modules call named methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from monitor.store.maintenance import Maintenance
+from monitor.store.mentions import MentionsTable
+from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch
+from monitor.store.schema import MIGRATIONS
+from monitor.store.state import DaemonState
+
+__all__ = ["IncidentRow", "OutboxItem", "Store", "epoch", "from_epoch"]
+
+
+class Store(MentionsTable, DaemonState, Maintenance):
+    """The one owner of the SQLite database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating and migrating as needed) the database at path, or ":memory:"."""
+        if str(path) == ":memory:":
+            db = sqlite_utils.Database(memory=True)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=10, check_same_thread=False))
+            db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA busy_timeout = 10000")
+        if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+            # Only possible before the first table exists: lets retention give space back.
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        store = cls(db)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def migrate(self) -> None:
+        """Apply migrations newer than PRAGMA user_version, each in its own transaction."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db.atomic():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        """The applied migration number."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic transaction (nested calls become savepoints)."""
+        with self.db.atomic():
+            yield

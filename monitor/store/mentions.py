@@ -1,0 +1,81 @@
+"""Stored mentions: dedup on (brand, platform, id), reads by time for windows, backtests and history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlite_utils
+
+from monitor.mention import ScoredMention
+from monitor.store.records import mention_row, scored
+from monitor.store.schema import MENTION_COLUMNS
+
+
+class MentionsTable:
+    """The mentions part of the Store."""
+
+    db: sqlite_utils.Database
+
+    def known_ids(self, brand: str, platform: str, ids: Iterable[str]) -> set[str]:
+        """Which of these mention ids are already stored for brand and platform."""
+        wanted = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id FROM mentions WHERE brand = ? AND platform = ? AND id IN ({marks})",
+                [brand, platform, *chunk],
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def add_mentions(self, mentions: Iterable[ScoredMention], fetched_at: float) -> int:
+        """Insert mentions, ignoring ones already stored; returns how many rows were inserted."""
+        rows = [mention_row(m, fetched_at) for m in mentions]
+        if not rows:
+            return 0
+        with self.db.atomic():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO mentions (brand, platform, id, text, title, author, author_followers,"
+                " url, lang, likes, replies, reposts, created_at, fetched_at, compound, label, backfill)"
+                " VALUES (:brand, :platform, :id, :text, :title, :author, :author_followers, :url, :lang,"
+                " :likes, :replies, :reposts, :created_at, :fetched_at, :compound, :label, :backfill)",
+                rows,
+            )
+            return self.db.conn.total_changes - before
+
+    def mentions_between(self, start: float, end: float, brand: str | None = None) -> list[ScoredMention]:
+        """Mentions created in [start, end), oldest first, for one brand or all."""
+        sql = f"SELECT {MENTION_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ?"
+        params: list[Any] = [start, end]
+        if brand is not None:
+            sql += " AND brand = ?"
+            params.append(brand)
+        return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
+
+    def iter_mentions(self, since: float | None = None, batch: int = 5000) -> Iterator[ScoredMention]:
+        """All mentions (created at or after since), oldest first, read in batches."""
+        last = (float("-inf") if since is None else since, -1)
+        while True:
+            rows = self.db.execute(
+                f"SELECT {MENTION_COLUMNS}, rowid FROM mentions"
+                " WHERE (created_at, rowid) > (?, ?) ORDER BY created_at, rowid LIMIT ?",
+                [last[0], last[1], batch],
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield scored(row[:-1])
+            last = (rows[-1][12], rows[-1][-1])
+
+    def first_mention_at(self, brand: str) -> float | None:
+        """When the oldest stored mention of a brand was created."""
+        row = self.db.execute("SELECT MIN(created_at) FROM mentions WHERE brand = ?", [brand]).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def count_mentions(self) -> int:
+        """How many mentions are stored."""
+        return int(self.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])

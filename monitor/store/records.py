@@ -1,0 +1,99 @@
+"""Rows as the rest of the program sees them, and their conversions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.mention import Mention, ScoredMention
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch for an aware datetime."""
+    return moment.timestamp()
+
+
+def from_epoch(seconds: float) -> datetime:
+    """Aware UTC datetime from epoch seconds."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(slots=True)
+class IncidentRow:
+    """An incident as stored: the state the rule tick needs to carry across restarts."""
+
+    id: str
+    rule: str
+    brand: str
+    status: str  # "open" | "resolved"
+    opened_at: float
+    updated_at: float
+    resolved_at: float | None = None
+    below_since: float | None = None
+    cooldown_until: float | None = None
+    last_posted_count: int = 0
+    peak_count: int = 0
+    thread_ts: str | None = None
+    figures: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """An alert event waiting for delivery."""
+
+    id: int
+    incident: str
+    event: dict[str, Any]
+    attempts: int
+    created_at: float
+
+
+def mention_row(scored: ScoredMention, fetched_at: float) -> dict[str, Any]:
+    m = scored.mention
+    return {
+        "brand": scored.brand,
+        "platform": m.platform,
+        "id": m.id,
+        "text": m.text,
+        "title": m.title,
+        "author": m.author,
+        "author_followers": m.author_followers,
+        "url": m.url,
+        "lang": m.lang,
+        "likes": m.likes,
+        "replies": m.replies,
+        "reposts": m.reposts,
+        "created_at": m.created_at.timestamp(),
+        "fetched_at": fetched_at,
+        "compound": scored.compound,
+        "label": scored.label,
+        "backfill": int(scored.backfill),
+    }
+
+
+def scored(row: tuple[Any, ...]) -> ScoredMention:
+    (brand, platform, id_, text, title, author, followers, url, lang, likes, replies, reposts,
+     created_at, compound, label, backfill) = row  # fmt: skip
+    mention = Mention(
+        platform=platform,
+        id=id_,
+        text=text or "",
+        created_at=from_epoch(created_at),
+        title=title or "",
+        author=author or "",
+        author_followers=followers,
+        url=url or "",
+        lang=lang,
+        likes=likes or 0,
+        replies=replies or 0,
+        reposts=reposts or 0,
+    )
+    return ScoredMention(mention, brand, compound, label, bool(backfill))
+
+
+def incident_from_row(row: dict[str, Any]) -> IncidentRow:
+    values: dict[str, Any] = {k: row.get(k) for k in IncidentRow.__slots__}
+    values["figures"] = json.loads(row["figures"]) if row.get("figures") else None
+    return IncidentRow(**values)

@@ -1,0 +1,82 @@
+"""The schema, as migrations applied in order and recorded in PRAGMA user_version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+MENTION_COLUMNS = (
+    "brand, platform, id, text, title, author, author_followers, url, lang, likes, replies, reposts,"
+    " created_at, compound, label, backfill"
+)
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.table("mentions").create(
+        {
+            "rowid": int,
+            "brand": str,
+            "platform": str,
+            "id": str,
+            "text": str,
+            "title": str,
+            "author": str,
+            "author_followers": int,
+            "url": str,
+            "lang": str,
+            "likes": int,
+            "replies": int,
+            "reposts": int,
+            "created_at": float,
+            "fetched_at": float,
+            "compound": float,
+            "label": str,
+            "backfill": int,
+        },
+        pk="rowid",
+        not_null={"brand", "platform", "id", "created_at"},
+    )
+    db.table("mentions").create_index(["brand", "platform", "id"], unique=True)
+    db.table("mentions").create_index(["brand", "created_at"])
+    db.table("mentions").create_index(["created_at"])
+    db.table("cursors").create(
+        {"source": str, "brand": str, "query": str, "state": str, "updated_at": float},
+        pk=("source", "brand", "query"),
+    )
+    db.table("incidents").create(
+        {
+            "id": str,
+            "rule": str,
+            "brand": str,
+            "status": str,
+            "opened_at": float,
+            "updated_at": float,
+            "resolved_at": float,
+            "below_since": float,
+            "cooldown_until": float,
+            "last_posted_count": int,
+            "peak_count": int,
+            "thread_ts": str,
+            "figures": str,
+        },
+        pk="id",
+        not_null={"rule", "brand", "status", "opened_at"},
+    )
+    db.table("incidents").create_index(["rule", "brand", "opened_at"])
+    db.table("outbox").create(
+        {
+            "id": int,
+            "incident": str,
+            "event": str,
+            "payload": str,
+            "created_at": float,
+            "attempts": int,
+            "next_attempt_at": float,
+            "last_error": str,
+        },
+        pk="id",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]

@@ -1,0 +1,110 @@
+"""What the daemon must carry across restarts: poll cursors, incidents and the alert outbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from monitor.store.records import IncidentRow, OutboxItem, incident_from_row
+
+
+class DaemonState:
+    """The cursors, incidents and outbox part of the Store."""
+
+    db: sqlite_utils.Database
+
+    def cursor(self, source: str, brand: str, query: str) -> str | None:
+        """The stored poll cursor for (source, brand, query), or None before the first poll."""
+        row = self.db.execute(
+            "SELECT state FROM cursors WHERE source = ? AND brand = ? AND query = ?", [source, brand, query]
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_cursor(self, source: str, brand: str, query: str, state: str, now: float) -> None:
+        """Store a poll cursor (call inside the transaction that stores the mentions it covers)."""
+        self.db.execute(
+            "INSERT INTO cursors (source, brand, query, state, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, brand, query) DO UPDATE SET state = excluded.state,"
+            " updated_at = excluded.updated_at",
+            [source, brand, query, state, now],
+        )
+
+    def incidents(self, status: str | None = None) -> list[IncidentRow]:
+        """Incidents, newest first, optionally only those with a status."""
+        sql = "SELECT * FROM incidents"
+        params: list[Any] = []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        return [incident_from_row(row) for row in self.db.query(sql + " ORDER BY opened_at DESC", params)]
+
+    def latest_incidents(self) -> dict[tuple[str, str], IncidentRow]:
+        """The newest incident of each (rule, brand)."""
+        rows = self.db.query(
+            "SELECT * FROM incidents i WHERE opened_at = (SELECT MAX(opened_at) FROM incidents j"
+            " WHERE j.rule = i.rule AND j.brand = i.brand)"
+        )
+        return {(r["rule"], r["brand"]): incident_from_row(r) for r in rows}
+
+    def save_incident(self, incident: IncidentRow) -> None:
+        """Insert or update an incident (call inside the transaction that enqueues its alert)."""
+        row = {k: getattr(incident, k) for k in IncidentRow.__slots__}
+        row["figures"] = json.dumps(incident.figures) if incident.figures is not None else None
+        self.db.table("incidents").upsert(row, pk="id")
+
+    def set_thread(self, incident_id: str, thread_ts: str) -> None:
+        """Remember the Slack thread of an incident (the ts of its opening message)."""
+        self.db.execute("UPDATE incidents SET thread_ts = ? WHERE id = ?", [thread_ts, incident_id])
+
+    def thread_of(self, incident_id: str) -> str | None:
+        """The Slack thread ts of an incident, once its opening alert was delivered."""
+        row = self.db.execute("SELECT thread_ts FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def enqueue(self, incident_id: str, event: dict[str, Any], now: float) -> int:
+        """Add an alert event to the outbox; returns its id."""
+        cursor = self.db.execute(
+            "INSERT INTO outbox (incident, event, payload, created_at, attempts, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, 0, ?)",
+            [incident_id, event["event"], json.dumps(event), now, now],
+        )
+        return int(cursor.lastrowid or 0)
+
+    def pending(self, limit: int = 100) -> list[OutboxItem]:
+        """Outbox items in the order they were written."""
+        rows = self.db.execute(
+            "SELECT id, incident, payload, attempts, created_at, next_attempt_at FROM outbox ORDER BY id LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
+    def next_attempt_at(self) -> float | None:
+        """When the oldest outbox item may next be tried (None when the outbox is empty)."""
+        row = self.db.execute("SELECT next_attempt_at FROM outbox ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else float(row[0])
+
+    def delivered(self, item_id: int) -> None:
+        """Remove an item Slack accepted."""
+        self.db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
+
+    def delivery_failed(self, item_id: int, error: str, next_attempt_at: float) -> None:
+        """Record a failed attempt and when to try again."""
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            [error, next_attempt_at, item_id],
+        )
+
+    def outbox_oldest(self) -> float | None:
+        """When the oldest waiting alert event was written (None: the outbox is empty)."""
+        row = self.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def count_open_incidents(self) -> int:
+        """How many incidents are open."""
+        return int(self.db.execute("SELECT COUNT(*) FROM incidents WHERE status = 'open'").fetchone()[0])
+
+    def outbox_size(self) -> int:
+        """How many alert events wait for delivery."""
+        return int(self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import Config, load_config
-from monitor.errors import InvalidFiles
+from monitor.errors import InvalidFiles, Problem
 from monitor.rules import Rule, load_rules
+from monitor.tomlfile import TomlFile
 
 EXIT_INVALID = 2
 
@@ -25,6 +26,12 @@ def load_all(config_path: str, rules_dir: str | None = None) -> tuple[Config, li
     config = load_config(config_path)
     directory = Path(rules_dir) if rules_dir else config.rules_dir
     rules = load_rules(directory, (b.id for b in config.brands), SOURCES)
+    longest = max(rules, key=lambda r: r.horizon, default=None)
+    if longest is not None and longest.horizon.total_seconds() > config.keep_days * 86400:
+        line = TomlFile.load(config.path).line_of("monitor.keep_days")
+        raise InvalidFiles([Problem(str(config.path), line, "monitor.keep_days",
+                                    f"{config.keep_days} days is shorter than what rule {longest.name!r} reads back"
+                                    f" ({longest.horizon.days} days and more): raise keep_days")])  # fmt: skip
     return config, rules
 
 
@@ -116,6 +123,63 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from monitor.ops import fetch_health, status_text
+    from monitor.store import Store
+
+    config = load_config(args.config)
+    store = Store.open(config.database)
+    try:
+        health = fetch_health(config)
+        print(status_text(config, store, health))
+    finally:
+        store.close()
+    return 0 if health is not None and health.get("status") == "ok" else 1
+
+
+def _poll(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.ops import poll_command
+
+    config, rules = load_all(args.config)
+    code, lines = asyncio.run(poll_command(config, rules, args.source, args.brand, args.query, args.store))
+    print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+def _db(args: argparse.Namespace) -> int:
+    from monitor.ops import backup, stats_text
+    from monitor.store import Store
+
+    config = load_config(args.config)
+    if not config.database.exists():
+        print(f"{config.database}: no database yet (the daemon creates it)", file=sys.stderr)
+        return 1
+    store = Store.open(config.database)
+    try:
+        if args.action == "backup":
+            if not args.target:
+                print("monitor db backup needs a target file", file=sys.stderr)
+                return 2
+            print(backup(store, Path(args.target)))
+        else:
+            print(stats_text(store))
+    except FileExistsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def _version(args: argparse.Namespace) -> int:
+    from monitor.ops import version_text
+
+    print(version_text())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -151,6 +215,27 @@ def parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score texts from stdin as the daemon does")
     score.add_argument("--config", default="config.toml")
     score.set_defaults(func=_score)
+
+    status = commands.add_parser("status", help="sources, open incidents and the outbox of the running daemon")
+    status.add_argument("--config", default="config.toml")
+    status.set_defaults(func=_status)
+
+    poll = commands.add_parser("poll", help="poll one source for one brand now and print what comes back")
+    poll.add_argument("--config", default="config.toml")
+    poll.add_argument("--source", required=True)
+    poll.add_argument("--brand", required=True)
+    poll.add_argument("--query", help="one query (default: each of the brand's queries)")
+    poll.add_argument("--store", action="store_true", help="store what comes back, as the daemon would")
+    poll.set_defaults(func=_poll)
+
+    db = commands.add_parser("db", help="database stats and backups")
+    db.add_argument("action", choices=("stats", "backup"))
+    db.add_argument("target", nargs="?", help="backup: the file to write")
+    db.add_argument("--config", default="config.toml")
+    db.set_defaults(func=_db)
+
+    version = commands.add_parser("version", help="versions of monitor and what it runs on")
+    version.set_defaults(func=_version)
 
     demo = commands.add_parser("demo", help="the whole daemon offline, on bundled sample data")
     demo.add_argument("--speed", type=float, default=720.0, help="stream seconds per wall second")

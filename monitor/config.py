@@ -81,6 +81,7 @@ class Config:
     tick: timedelta = timedelta(minutes=1)
     backfill: timedelta = timedelta(days=3)
     timezone: str = "UTC"
+    keep_days: int = 90
     user_agent: str = USER_AGENT
     sentiment: SentimentConfig = SentimentConfig()
     slack: SlackConfig = SlackConfig()
@@ -105,7 +106,7 @@ class Config:
 
 
 _TOP_KEYS = ("monitor", "sentiment", "slack", "health", "brands", "sources")
-_MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "user_agent")
+_MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "keep_days", "user_agent")
 _SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
 
 
@@ -129,6 +130,7 @@ def load_config(path: Path | str) -> Config:
     except (ZoneInfoNotFoundError, ValueError):
         general.problem("timezone", f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)")
     user_agent = general.text("user_agent", USER_AGENT)
+    keep_days = general.integer("keep_days", 90, minimum=1)
 
     config = Config(
         path=path,
@@ -139,6 +141,7 @@ def load_config(path: Path | str) -> Config:
         tick=tick,
         backfill=backfill,
         timezone=timezone,
+        keep_days=keep_days,
         user_agent=user_agent,
         sentiment=_sentiment(top.table("sentiment")),
         slack=_slack(top.table("slack")),

@@ -168,6 +168,14 @@ class Daemon:
         if result.stored:
             logger.debug("%s %r: %d new mention(s) for %s", source_name, query, result.stored, brand_id)
 
+    async def retention(self) -> None:
+        """Delete what is older than keep_days, once a day."""
+        keep_days = self.runtime.config.keep_days
+        pruned = self.store.prune(self.clock() - keep_days * 86400)
+        if pruned.mentions or pruned.incidents:
+            logger.info("retention: deleted %d mention(s) and %d incident(s) older than %d days, freed %d page(s)",
+                        pruned.mentions, pruned.incidents, keep_days, pruned.pages_freed)  # fmt: skip
+
     async def tick(self) -> None:
         """One rule tick; wakes the outbox worker when it produced alerts."""
         if self.stop.is_set():
@@ -199,6 +207,10 @@ class Daemon:
             self._tracked(self.tick), IntervalTrigger(seconds=runtime.config.tick.total_seconds()),
             id="tick", max_instances=1, coalesce=True, next_run_time=_soon(stagger + 0.5),
             misfire_grace_time=None,
+        )  # fmt: skip
+        self.scheduler.add_job(
+            self._tracked(self.retention), IntervalTrigger(days=1), id="retention", max_instances=1,
+            coalesce=True, next_run_time=_soon(60.0), misfire_grace_time=None,
         )  # fmt: skip
 
     async def outbox_loop(self) -> None:

@@ -14,7 +14,7 @@ from tests.fakes.platforms import FakeHackerNews, FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = 1_795_600_800.0  # 2026-11-24 (a Tuesday) 16:00 UTC
+T0 = 1_795_600_800.0  # 2026-11-25 (a Wednesday) 10:00 UTC
 QUERY = '"acme cloud"'
 
 

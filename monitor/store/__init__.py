@@ -35,12 +35,12 @@ class Store(MentionsTable, DaemonState, Maintenance):
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=10, check_same_thread=False))
+            if not db.table_names():
+                # Only possible before the file is first written: lets retention give space back.
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA busy_timeout = 10000")
-        if db.execute("PRAGMA user_version").fetchone()[0] == 0:
-            # Only possible before the first table exists: lets retention give space back.
-            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         store = cls(db)
         store.migrate()
         return store

@@ -46,7 +46,8 @@ class Maintenance:
                 [before],
             ).rowcount
         free_before = self._pragma("freelist_count")
-        self.db.execute("PRAGMA incremental_vacuum")
+        # executescript steps the pragma to completion; execute() would free a single page.
+        self.db.conn.executescript("PRAGMA incremental_vacuum;")
         self.checkpoint()
         return Pruned(mentions, incidents, max(0, free_before - self._pragma("freelist_count")))
 

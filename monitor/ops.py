@@ -1,0 +1,154 @@
+"""Operator commands: status, one-off polls, database stats and backups, version."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.config import Config
+from monitor.store import Store
+
+
+def _when(ts: float | None) -> str:
+    return "never" if not ts else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _ago(ts: float | None, now: float) -> str:
+    if not ts:
+        return "never"
+    seconds = int(now - ts)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def version_text() -> str:
+    """The version of monitor and of what it runs on."""
+    from importlib.metadata import version
+
+    parts = [f"monitor {__version__}", f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
+    parts += [f"{name} {version(name)}" for name in ("aiohttp", "slack-sdk", "vaderSentiment", "APScheduler")]
+    return ", ".join(parts)
+
+
+def fetch_health(config: Config, timeout: float = 3.0) -> dict[str, Any] | None:
+    """The running daemon's /healthz answer, or None when nothing answers."""
+    host = "127.0.0.1" if config.health.host in ("0.0.0.0", "::", "") else config.health.host
+    url = f"http://{host}:{config.health.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as exc:  # 503 still carries the report
+        return dict(json.load(exc))
+    except (OSError, ValueError):
+        return None
+
+
+def status_text(config: Config, store: Store, health: dict[str, Any] | None, now: float | None = None) -> str:
+    """What `monitor status` prints: sources, open incidents, the outbox."""
+    now = time.time() if now is None else now
+    lines = []
+    if health is None:
+        lines.append(f"daemon: not answering on {config.health.host}:{config.health.port} (not running?)")
+    else:
+        lines.append(f"daemon: {health['status']}")
+        lines += [f"  ! {reason}" for reason in health.get("reasons", [])]
+        lines.append("sources:")
+        for name, info in health.get("sources", {}).items():
+            state = "paused" if info.get("paused") else "failing" if info.get("failing_since") else "ok"
+            error = f"  last error: {info['last_error']}" if info.get("last_error") else ""
+            lines.append(f"  {name:<12} {state:<8} last success {_ago(info.get('last_success'), now)}{error}")
+    incidents = store.incidents("open")
+    lines.append(f"open incidents: {len(incidents)}")
+    for incident in incidents:
+        lines.append(f"  {incident.id}  since {_when(incident.opened_at)}  peak {incident.peak_count}")
+    oldest = store.outbox_oldest()
+    waiting = store.outbox_size()
+    lines.append(f"outbox: {waiting} alert(s) waiting" + (f", oldest {_ago(oldest, now)}" if waiting else ""))
+    return "\n".join(lines)
+
+
+def stats_text(store: Store) -> str:
+    """What `monitor db stats` prints."""
+    stats = store.stats()
+    size = sum(stats["bytes"].values())
+    lines = [
+        f"database: {stats['path']} ({size / 1e6:.1f} MB"
+        + (f", of which WAL {stats['bytes']['-wal'] / 1e6:.1f} MB" if "-wal" in stats["bytes"] else "")
+        + f"), schema {stats['schema_version']}, {stats['free_pages']} free page(s)",
+        "rows: " + ", ".join(f"{table} {count}" for table, count in stats["rows"].items()),
+        f"{'brand':<16}{'platform':<14}{'mentions':>10}  {'oldest':<21}{'newest':<21}",
+    ]
+    for row in stats["mentions"]:
+        lines.append(f"{row['brand']:<16}{row['platform']:<14}{row['count']:>10}  "
+                     f"{_when(row['oldest']):<21}{_when(row['newest']):<21}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def backup(store: Store, target: Path) -> str:
+    """Copy the live database to target; returns a one-line report."""
+    if target.exists():
+        raise FileExistsError(f"{target} exists: give a new file name")
+    store.backup(target)
+    return f"backed up to {target} ({target.stat().st_size / 1e6:.1f} MB)"
+
+
+async def poll_command(config: Config, rules: list[Any], source_name: str, brand_id: str,
+                       query: str | None, store_it: bool) -> tuple[int, list[str]]:  # fmt: skip
+    """One poll for checking queries and credentials: (exit code, lines to print). Stores only if asked."""
+    import aiohttp
+
+    from monitor.engine import Engine
+    from monitor.pipeline import BrandFilter
+    from monitor.poller import poll_once
+    from monitor.sentiment import Scorer
+    from monitor.sources import SOURCES, SourceError
+    from monitor.sources.http import Http
+
+    brand = config.brand(brand_id)
+    source_config = config.sources.get(source_name)
+    if brand is None:
+        return 2, [f"unknown brand {brand_id!r} (configured: {', '.join(b.id for b in config.brands)})"]
+    if source_config is None:
+        return 2, [f"source {source_name!r} is not configured (configured: {', '.join(config.sources)})"]
+    scorer = Scorer(config.sentiment)
+    lines: list[str] = []
+    now = time.time()
+    async with aiohttp.ClientSession() as session:
+        http = Http(session, config.user_agent, timeout=source_config.timeout.total_seconds())
+        source = SOURCES[source_name](source_config, http)  # type: ignore[call-arg]
+        for q in [query] if query else list(brand.queries):
+            try:
+                if store_it:
+                    store = Store.open(config.database)
+                    try:
+                        result = await poll_once(source, brand, q, Engine(config, rules, store, scorer), now)
+                    finally:
+                        store.close()
+                    lines.append(f"{source_name} {q!r}: {result.pages} page(s), fetched {result.fetched},"
+                                 f" stored {result.stored} new")  # fmt: skip
+                    continue
+                since = datetime.fromtimestamp(now - config.backfill.total_seconds(), UTC)
+                page = await source.search(q, None, since)
+            except SourceError as exc:
+                return 1, [*lines, f"{source_name} {q!r}: {exc}"]
+            brand_filter = BrandFilter.of(brand)
+            lines.append(f"{source_name} {q!r}: {len(page.mentions)} mention(s) on the first page (nothing stored)")
+            for m in page.mentions:
+                verdict = ("kept" if brand_filter.mentions_brand(m) and brand_filter.keeps(m)
+                           else "dropped: not the brand" if not brand_filter.mentions_brand(m)
+                           else "dropped: excluded")  # fmt: skip
+                score = scorer.score(m.full_text, m.lang)
+                shown = "unscored" if score.compound is None else f"{score.compound:+.2f} {score.label}"
+                text = " ".join(m.full_text.split())[:100]
+                lines.append(f"  {_when(m.created_at.timestamp())}  {m.id:<14} {shown:<16} {verdict:<22} {text}")
+    return 0, lines

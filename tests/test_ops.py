@@ -1,0 +1,129 @@
+"""Operator commands and data upkeep: status, poll, db stats and backup, retention, version."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import load_all, main
+from monitor.daemon import Daemon
+from monitor.engine import Engine
+from monitor.mention import Mention
+from monitor.sentiment import Scorer
+from monitor.store import Store
+from monitor.store.records import IncidentRow
+from tests.fakes.platforms import FakeHackerNews, FakeReddit
+from tests.fakes.slack import FakeSlack
+from tests.test_daemon import T0, seed_history, write_config
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack) -> Path:
+    seed_history(fake_hn, fake_reddit, T0)
+    return write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
+
+
+def fill(path: Path, n: int, start: float, step: float = 60.0) -> None:
+    config, rules = load_all(str(path))
+    store = Store.open(config.database)
+    engine = Engine(config, rules, store, Scorer(config.sentiment))
+    mentions = [Mention("hackernews", str(i), f"Acme Cloud post {i}", _at(start + i * step)) for i in range(n)]
+    engine.ingest("acme", mentions, start + n * step)
+    store.close()
+
+
+def _at(ts: float):  # type: ignore[no-untyped-def]
+    from monitor.store import from_epoch
+
+    return from_epoch(ts)
+
+
+def test_db_stats_and_backup(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "stats", "--config", str(config_path)]) == 1  # no database yet
+    fill(config_path, 500, T0)
+    assert main(["db", "stats", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "rows: mentions 500, cursors 0, incidents 0, outbox 0" in out
+    assert "acme            hackernews           500  2026-11-25 10:00:00Z" in out
+    target = config_path.parent / "backup" / "copy.db"
+    assert main(["db", "backup", str(target), "--config", str(config_path)]) == 0
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 500
+    assert main(["db", "backup", str(target), "--config", str(config_path)]) == 1
+    assert "exists" in capsys.readouterr().err
+
+
+def test_retention_deletes_old_rows_and_gives_space_back(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "m.db")
+    from monitor.mention import ScoredMention
+
+    old = [ScoredMention(Mention("x", str(i), "y" * 500, _at(T0 - 100 * 86400 + i)), "acme", 0.0, "neutral")
+           for i in range(3000)]  # fmt: skip
+    new = [ScoredMention(Mention("x", f"n{i}", "new", _at(T0 + i)), "acme", 0.0, "neutral") for i in range(10)]
+    store.add_mentions(old + new, T0)
+    with store.transaction():
+        store.save_incident(IncidentRow("old", "r", "acme", "resolved", T0 - 99 * 86400, T0, T0 - 99 * 86400))
+        store.save_incident(IncidentRow("open", "r", "acme", "open", T0 - 99 * 86400, T0))
+    pruned = store.prune(T0 - 90 * 86400)
+    assert (pruned.mentions, pruned.incidents) == (3000, 1) and pruned.pages_freed > 0
+    assert store.count_mentions() == 10 and [i.id for i in store.incidents()] == ["open"]
+    assert store.stats()["free_pages"] == 0
+    store.close()
+
+
+def test_keep_days_must_cover_the_rules(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config_path.write_text(config_path.read_text().replace('backfill = "3d"', 'backfill = "3d"\nkeep_days = 7'))
+    assert main(["check", "--config", str(config_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{config_path}:7: monitor.keep_days: 7 days is shorter than what rule 'negative-spike' reads back"
+        " (14 days and more): raise keep_days"
+    )
+
+
+async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.ops import fetch_health, status_text
+
+    config, rules = load_all(str(config_path))
+    store = Store.open(config.database)
+    assert "daemon: not answering" in status_text(config, store, None)
+    daemon = Daemon(config, rules, config_path)
+    try:
+        await daemon.health_server.start("127.0.0.1", 0)
+        await daemon.poll("hackernews", "acme", '"acme cloud"')
+        probe = replace(config, health=replace(config.health, port=daemon.health_server.port))
+        health = await asyncio.to_thread(fetch_health, probe)
+    finally:
+        await daemon.close()
+    text = status_text(probe, store, health)
+    store.close()
+    assert text.splitlines()[0] == "daemon: ok"
+    assert "hackernews   ok       last success" in text
+    assert "open incidents: 0" in text and "outbox: 0 alert(s) waiting" in text
+
+
+async def test_poll_prints_without_storing_and_stores_when_asked(config_path: Path, fake_hn: FakeHackerNews) -> None:
+    from monitor.ops import poll_command
+
+    fake_hn.add_hit("careers", int(T0 - 60), "Acme Cloud careers: we are hiring")
+    fake_hn.add_hit("protocol", int(T0 - 30), "the ACME protocol in the cloud")
+    config, rules = load_all(str(config_path))
+    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=False)
+    assert code == 0 and lines[0].startswith("hackernews '\"acme cloud\"': ")
+    assert any("careers" in line and "dropped: excluded" in line for line in lines)
+    assert not config.database.exists()
+    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=True)
+    assert code == 0 and "stored" in lines[0]
+    store = Store.open(config.database)
+    assert store.count_mentions() > 0
+    store.close()
+    code, lines = await poll_command(config, rules, "hackernews", "nope", None, store_it=False)
+    assert code == 2 and "unknown brand 'nope'" in lines[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.startswith("monitor 0.1.0, Python 3.")

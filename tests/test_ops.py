@@ -127,3 +127,18 @@ async def test_poll_prints_without_storing_and_stores_when_asked(config_path: Pa
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.startswith("monitor 0.1.0, Python 3.")
+
+
+def test_database_file_copied_after_a_checkpoint_is_whole(config_path: Path) -> None:
+    import shutil
+
+    fill(config_path, 200, T0)
+    config, _ = load_all(str(config_path))
+    store = Store.open(config.database)
+    store.checkpoint()
+    copy = config_path.parent / "copied.db"
+    shutil.copyfile(config.database, copy)  # the file alone, as a naive backup would
+    store.close()
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 200

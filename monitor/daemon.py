@@ -87,6 +87,7 @@ class Daemon:
         self.reload_requested = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self.delivery = delivery or make_delivery(config)
+        self._remember_channel()
         self.outbox = OutboxWorker(self.store, self.delivery, clock)
         self.session = aiohttp.ClientSession()
         self.runtime = self._runtime(config, rules)
@@ -119,6 +120,12 @@ class Daemon:
         text = (f"polling {len(snap.sources)} source(s), {snap.incidents_open} incident(s) open,"
                 f" {snap.outbox_depth} alert(s) waiting")  # fmt: skip
         return text + (f"; failing: {', '.join(failing)}" if failing else "")
+
+    def _remember_channel(self) -> None:
+        # After a restart, the channel's id (needed to look for posts whose answer was lost) is the
+        # one the last delivered incident went to.
+        if getattr(self.delivery, "channel_id", "") is None:
+            self.delivery.channel_id = self.store.last_channel()  # type: ignore[attr-defined]
 
     def _runtime(self, config: Config, rules: list[Rule]) -> Runtime:
         engine = Engine(config, rules, self.store, self.scorer)
@@ -250,6 +257,7 @@ class Daemon:
             if close is not None:
                 await close()
             self.delivery = make_delivery(config)
+            self._remember_channel()
             self.outbox.delivery = self.delivery
         self.runtime = self._runtime(config, rules)
         self.schedule()

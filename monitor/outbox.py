@@ -21,6 +21,10 @@ class Delivery(Protocol):
         """Deliver one event (in thread_ts's thread for follow-ups); return the message ts."""
         ...
 
+    async def find(self, event: dict[str, Any], thread_ts: str | None, since: float) -> str | None:
+        """The ts of this event's message if it was delivered already (None: not found)."""
+        ...
+
 
 class OutboxWorker:
     """Drains the outbox through a Delivery, in order, with backoff when delivery fails."""
@@ -47,24 +51,25 @@ class OutboxWorker:
                 next_at = self.store.next_attempt_at()
                 if next_at is not None and next_at > now:
                     return sent
-                event = item.event
+                # The id is known only once the row exists: it goes into the post's metadata.
+                event = {**item.event, "outbox_id": item.id}
                 thread = None if event["event"] == "opened" else self.store.thread_of(item.incident)
                 try:
-                    ts = await self.delivery.send(event, thread)
+                    ts = None
+                    if item.sending_at is not None:
+                        # An earlier post's outcome was lost (a crash, a broken connection): look first.
+                        ts = await self.delivery.find(event, thread, item.sending_at)
+                        if ts is not None:
+                            logger.info("alert %d was already in Slack: not sending it again", item.id)
+                    if ts is None:
+                        self.store.sending(item.id, now)
+                        ts = await self.delivery.send(event, thread)
                 except DeliveryError as exc:
-                    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(item.attempts, 12))
-                    delay *= random.uniform(0.5, 1.0)
-                    if not exc.retryable:
-                        delay = BACKOFF_CAP
-                    self.store.delivery_failed(item.id, str(exc), now + delay)
-                    self.failures += 1
-                    if not self.failing:
-                        logger.warning("alert delivery failing (%d waiting): %s", self.store.outbox_size(), exc)
-                    self.failing = True
+                    self._failed(item.id, item.attempts, exc, now)
                     return sent
                 with self.store.transaction():
                     if event["event"] == "opened":
-                        self.store.set_thread(item.incident, ts)
+                        self.store.set_thread(item.incident, ts, getattr(self.delivery, "channel_id", None))
                     self.store.delivered(item.id)
                 sent += 1
                 self.sent += 1
@@ -72,6 +77,23 @@ class OutboxWorker:
                     logger.warning("alert delivery recovered")
                     self.failing = False
         return sent
+
+    def _failed(self, item_id: int, attempts: int, exc: Exception, now: float) -> None:
+        from monitor.slack import DeliveryError
+
+        assert isinstance(exc, DeliveryError)
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempts, 12)) * random.uniform(0.5, 1.0)
+        if not exc.retryable:
+            delay = BACKOFF_CAP
+        self.store.delivery_failed(item_id, str(exc), now + delay, exc.maybe_sent)
+        self.failures += 1
+        if not self.failing:
+            waiting = self.store.outbox_size()
+            if exc.retryable:
+                logger.warning("alert delivery failing, %d alert(s) kept in the outbox: %s", waiting, exc)
+            else:
+                logger.error("alerts cannot be delivered until this is fixed, %d kept in the outbox: %s", waiting, exc)
+        self.failing = True
 
     def next_due(self) -> float | None:
         """When the oldest waiting event may be tried (None: nothing waits)."""

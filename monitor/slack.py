@@ -6,12 +6,9 @@ import itertools
 import sys
 from typing import Any, TextIO
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from monitor.render import render_blocks, render_console
@@ -22,12 +19,30 @@ PERMANENT = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_
                        "msg_too_long", "invalid_blocks", "invalid_arguments"})  # fmt: skip
 
 
-class DeliveryError(Exception):
-    """An alert could not be delivered; retryable says whether trying later may succeed."""
+# What to tell ops when Slack refuses for a reason only they can fix.
+ADVICE = {
+    "invalid_auth": "the token is wrong: check the variable config's slack.token_env names",
+    "not_authed": "no token was sent: check the variable config's slack.token_env names",
+    "token_revoked": "the token was revoked: reinstall the Slack app and update the token",
+    "account_inactive": "the token's app or user was deactivated",
+    "channel_not_found": "no such channel: check slack.channel (a name like #pr-alerts or an id)",
+    "not_in_channel": "the bot is not in the channel: invite it there with /invite @your-app",
+    "is_archived": "the channel is archived: unarchive it or change slack.channel",
+    "missing_scope": "the Slack app lacks a scope: give it chat:write (see docs/deploy.md)",
+}
 
-    def __init__(self, message: str, retryable: bool) -> None:
+
+class DeliveryError(Exception):
+    """An alert could not be delivered.
+
+    retryable: trying later may succeed. maybe_sent: the outcome is unknown (the connection broke or
+    Slack failed after the request was sent), so the post must be looked for before it is sent again.
+    """
+
+    def __init__(self, message: str, retryable: bool, maybe_sent: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.maybe_sent = maybe_sent
 
 
 class SlackDelivery:
@@ -35,14 +50,14 @@ class SlackDelivery:
 
     def __init__(self, token: str, channel: str, base_url: str, retries: int = 2) -> None:
         self.channel = channel
+        # The channel's id, learned from Slack's answers (history look-ups need the id, not the name).
+        self.channel_id: str | None = channel if _is_channel_id(channel) else None
+        # Only 429s are retried in the client: Slack did not post those. A 5xx or a broken connection
+        # may come after Slack posted; the outbox retries those after looking for the post first.
         self.client = AsyncWebClient(
             token=token,
             base_url=base_url,
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(max_retry_count=retries),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
-                AsyncServerErrorRetryHandler(max_retry_count=retries),
-            ],
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=retries)],
         )
 
     async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
@@ -59,18 +74,56 @@ class SlackDelivery:
         try:
             response = await self.client.chat_postMessage(**kwargs)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-            retryable = error not in PERMANENT and exc.response.status_code != 400
-            raise DeliveryError(f"slack: chat.postMessage failed: {error}", retryable) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"slack: {type(exc).__name__}", True) from None
+            raise _delivery_error("chat.postMessage", exc) from None
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"slack: {type(exc).__name__}", True, maybe_sent=True) from None
+        if isinstance(response.get("channel"), str):
+            self.channel_id = response["channel"]
         return str(response.get("ts", ""))
+
+    async def find(self, event: dict[str, Any], thread_ts: str | None, since: float) -> str | None:
+        """The ts of this event's message if Slack already has it (a post whose answer was lost)."""
+        if self.channel_id is None or "outbox_id" not in event:
+            return None
+        oldest = f"{since - 60:.6f}"
+        try:
+            if thread_ts:
+                response = await self.client.conversations_replies(
+                    channel=self.channel_id, ts=thread_ts, oldest=oldest, limit=200, include_all_metadata=True
+                )
+            else:
+                response = await self.client.conversations_history(
+                    channel=self.channel_id, oldest=oldest, limit=200, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            raise _delivery_error("looking for an earlier post", exc) from None
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"slack: {type(exc).__name__}", True, maybe_sent=True) from None
+        wanted = {"outbox_id": event["outbox_id"], "incident": event.get("incident", "")}
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == "monitor_alert" and metadata.get("event_payload") == wanted:
+                return str(message["ts"])
+        return None
 
     async def aclose(self) -> None:
         """Close the client's HTTP session, if it made one."""
         session = getattr(self.client, "session", None)
         if session is not None and not session.closed:
             await session.close()
+
+
+def _is_channel_id(channel: str) -> bool:
+    return bool(channel) and channel[0] in "CGD" and channel[1:].isalnum() and channel.upper() == channel
+
+
+def _delivery_error(action: str, exc: SlackApiError) -> DeliveryError:
+    status = exc.response.status_code
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    error = str(data.get("error") or f"HTTP {status}")
+    advice = f" ({ADVICE[error]})" if error in ADVICE else ""
+    retryable = error not in PERMANENT and status != 400
+    return DeliveryError(f"slack: {action} failed: {error}{advice}", retryable, maybe_sent=status >= 500)
 
 
 class ConsoleDelivery:
@@ -85,3 +138,7 @@ class ConsoleDelivery:
         self.stream.write(render_console(event) + "\n")
         self.stream.flush()
         return thread_ts or f"console.{next(self._ts)}"
+
+    async def find(self, event: dict[str, Any], thread_ts: str | None, since: float) -> str | None:
+        """A terminal keeps no history to look in: an alert cut off by a crash is printed again."""
+        return None

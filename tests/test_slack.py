@@ -157,14 +157,16 @@ async def test_slack_errors_say_whether_to_retry(fake_slack: FakeSlack) -> None:
     assert "xoxb-wrong-token-value" not in str(info.value)
     await delivery.aclose()
     delivery = SlackDelivery(TOKEN, "#pr-alerts", fake_slack.url, retries=1)
-    fake_slack.fail_next(500, times=2)
+    fake_slack.fail_next(500)
     with pytest.raises(DeliveryError) as info:
         await delivery.send(event(), None)
-    assert info.value.retryable
-    fake_slack.errors.append("channel_not_found")
+    assert info.value.retryable and info.value.maybe_sent  # a 5xx may come after Slack posted
+    assert len(fake_slack.requests) == 2  # not retried by the client: the outbox looks first, then retries
+    fake_slack.errors.append("not_in_channel")
     with pytest.raises(DeliveryError) as info:
         await delivery.send(event(), None)
-    assert not info.value.retryable
+    assert not info.value.retryable and not info.value.maybe_sent
+    assert "invite it there with /invite" in str(info.value)
     await delivery.aclose()
 
 

@@ -36,6 +36,7 @@ class IncidentRow:
     last_posted_count: int = 0
     peak_count: int = 0
     thread_ts: str | None = None
+    channel: str | None = None
     figures: dict[str, Any] | None = None
 
 
@@ -48,6 +49,7 @@ class OutboxItem:
     event: dict[str, Any]
     attempts: int
     created_at: float
+    sending_at: float | None = None  # a post was started then and its outcome is not known
 
 
 def mention_row(scored: ScoredMention, fetched_at: float) -> dict[str, Any]:

@@ -79,4 +79,11 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # sending_at: set (committed) just before a post, so that after a crash the post can be looked
+    # for in Slack rather than sent twice. channel: where the incident's thread lives.
+    db.execute("ALTER TABLE outbox ADD COLUMN sending_at REAL")
+    db.execute("ALTER TABLE incidents ADD COLUMN channel TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]

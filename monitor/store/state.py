@@ -54,9 +54,19 @@ class DaemonState:
         row["figures"] = json.dumps(incident.figures) if incident.figures is not None else None
         self.db.table("incidents").upsert(row, pk="id")
 
-    def set_thread(self, incident_id: str, thread_ts: str) -> None:
-        """Remember the Slack thread of an incident (the ts of its opening message)."""
-        self.db.execute("UPDATE incidents SET thread_ts = ? WHERE id = ?", [thread_ts, incident_id])
+    def set_thread(self, incident_id: str, thread_ts: str, channel: str | None = None) -> None:
+        """Remember the Slack thread of an incident (the ts of its opening message, and its channel)."""
+        self.db.execute(
+            "UPDATE incidents SET thread_ts = ?, channel = COALESCE(?, channel) WHERE id = ?",
+            [thread_ts, channel, incident_id],
+        )
+
+    def last_channel(self) -> str | None:
+        """The channel id the latest delivered incident was posted to."""
+        row = self.db.execute(
+            "SELECT channel FROM incidents WHERE channel IS NOT NULL ORDER BY opened_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def thread_of(self, incident_id: str) -> str | None:
         """The Slack thread ts of an incident, once its opening alert was delivered."""
@@ -75,10 +85,15 @@ class DaemonState:
     def pending(self, limit: int = 100) -> list[OutboxItem]:
         """Outbox items in the order they were written."""
         rows = self.db.execute(
-            "SELECT id, incident, payload, attempts, created_at, next_attempt_at FROM outbox ORDER BY id LIMIT ?",
+            "SELECT id, incident, payload, attempts, created_at, sending_at FROM outbox ORDER BY id LIMIT ?",
             [limit],
         ).fetchall()
-        return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+        return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def sending(self, item_id: int, now: float) -> None:
+        """Record, durably, that a post of this item starts now (its outcome may be lost in a crash)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE outbox SET sending_at = ? WHERE id = ?", [now, item_id])
 
     def next_attempt_at(self) -> float | None:
         """When the oldest outbox item may next be tried (None when the outbox is empty)."""
@@ -89,11 +104,12 @@ class DaemonState:
         """Remove an item Slack accepted."""
         self.db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
 
-    def delivery_failed(self, item_id: int, error: str, next_attempt_at: float) -> None:
-        """Record a failed attempt and when to try again."""
+    def delivery_failed(self, item_id: int, error: str, next_attempt_at: float, maybe_sent: bool) -> None:
+        """Record a failed attempt and when to try again (maybe_sent: Slack may have posted it anyway)."""
         self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            [error, next_attempt_at, item_id],
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+            " sending_at = CASE WHEN ? THEN sending_at ELSE NULL END WHERE id = ?",
+            [error, next_attempt_at, maybe_sent, item_id],
         )
 
     def outbox_oldest(self) -> float | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,9 +25,14 @@ class FakeSlack(FakeServer):
         self.token = token
         self.messages: list[dict[str, Any]] = []
         self.errors: list[str] = []  # Slack-level errors ({"ok": false}) to answer with, in order
+        self.clock: Callable[[], float] = time.time  # message ts are times, as Slack's are
+        self.lose_answers = 0  # post the next messages, then break the connection instead of answering
         self.changed = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/chat.postMessage", self.post_message)
+        for method in ("GET", "POST"):  # slack-sdk reads with GET; Slack takes either
+            self.app.router.add_route(method, "/api/conversations.history", self.history)
+            self.app.router.add_route(method, "/api/conversations.replies", self.replies)
 
     async def post_message(self, request: web.Request) -> web.Response:
         failure = await self.record(request)
@@ -44,14 +50,54 @@ class FakeSlack(FakeServer):
         for key in ("blocks", "metadata"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
-        ts = f"1700000000.{len(self.messages) + 1:06d}"
+        ts = f"{int(self.clock())}.{len(self.messages) + 1:06d}"
         message = {**args, "ts": ts}
         async with self.changed:
             self.messages.append(message)
             self.changed.notify_all()
+        if self.lose_answers:
+            self.lose_answers -= 1
+            assert request.transport is not None
+            request.transport.close()  # posted, but the client never hears so
+            raise web.HTTPInternalServerError()
         return json_response(
             {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
         )
+
+    def _args(self, raw: str, content_type: str) -> dict[str, Any]:
+        if not raw:
+            return {}
+        if content_type == "application/json":
+            return dict(json.loads(raw))
+        return {k: v[0] for k, v in parse_qs(raw).items()}
+
+    async def history(self, request: web.Request) -> web.Response:
+        """conversations.history: top-level messages, newest first, metadata only when asked."""
+        return await self._listing(request, thread=False)
+
+    async def replies(self, request: web.Request) -> web.Response:
+        """conversations.replies: a thread's root and replies, oldest first."""
+        return await self._listing(request, thread=True)
+
+    async def _listing(self, request: web.Request, thread: bool) -> web.Response:
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        args = {**request.query, **self._args(self.requests[-1].body, request.content_type)}
+        if args.get("channel") != "C0123":
+            return json_response({"ok": False, "error": "channel_not_found"})
+        oldest = float(args.get("oldest", 0))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        if thread:
+            chosen = [m for m in self.messages if args["ts"] in (m["ts"], m.get("thread_ts"))]
+        else:
+            chosen = [m for m in reversed(self.messages) if "thread_ts" not in m]
+        listing = [
+            {"type": "message", "ts": m["ts"], "text": m.get("text", ""),
+             **({"metadata": m["metadata"]} if with_metadata and "metadata" in m else {})}
+            for m in chosen if float(m["ts"]) >= oldest
+        ]  # fmt: skip
+        return json_response({"ok": True, "messages": listing, "has_more": False})
 
     async def wait_for_messages(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         """Wait until at least count messages arrived; returns them all."""

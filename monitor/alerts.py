@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from monitor.config import Brand
-from monitor.drafts import make_drafts, pick_topic
+from monitor.drafts import make_drafts
 from monitor.durations import format_duration
 from monitor.explain import distinctive_terms, top_mentions
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule, SpikeDetect
+from monitor.rules.topics import load_topics
 from monitor.store import IncidentRow
 
 
@@ -125,6 +126,7 @@ def build_event(
         )
         if first is not None:
             event["first_high_reach"] = mention_dict(first, 0)
-        topic = pick_topic(matching)
+        topics = rule.topics or load_topics(rule.path.parent)
+        topic = topics.pick(matching)
         event["drafts"] = make_drafts(topic, brand.name, brand.status_url, [s for s, _ in top[:3]], rule.drafts)
     return event

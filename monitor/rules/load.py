@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -19,13 +19,14 @@ from monitor.rules.model import (
     SpikeDetect,
     VolumeDetect,
 )
+from monitor.rules.topics import FILE_NAME as TOPICS_FILE
+from monitor.rules.topics import check_template, load_topics
 from monitor.tomlfile import Section, TomlFile
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 _TOP_KEYS = ("name", "kind", "description", "brands", "platforms", "severity", "match", "detect", "alert",
              "drafts")  # fmt: skip
 DRAFT_KEYS = ("holding", "reply")
-PLACEHOLDERS = ("brand", "author", "status_url", "platform", "count", "topic")
 
 
 def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str]) -> list[Rule]:
@@ -36,9 +37,16 @@ def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str])
     rules: list[Rule] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
+    topics = None
+    try:
+        topics = load_topics(directory)
+    except InvalidFiles as exc:
+        problems.extend(exc.problems)
     for path in sorted(directory.glob("*.toml")):
+        if path.name == TOPICS_FILE:
+            continue
         try:
-            rule = load_rule(path, known_brands, known_platforms)
+            rule = replace(load_rule(path, known_brands, known_platforms), topics=topics)
         except InvalidFiles as exc:
             problems.extend(exc.problems)
             continue
@@ -150,17 +158,7 @@ def _drafts(section: Section) -> MappingProxyType[str, str]:
     section.check_keys(DRAFT_KEYS)
     drafts: dict[str, str] = {}
     for key in DRAFT_KEYS:
-        template = section.text(key, None)
-        if template is None:
-            continue
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        except ValueError as exc:
-            section.problem(key, f"bad template: {exc}")
-            continue
-        unknown = [f for f in fields if f not in PLACEHOLDERS]
-        if unknown:
-            section.problem(key, f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(PLACEHOLDERS)})")
-            continue
-        drafts[key] = template
+        template = check_template(section, key, section.text(key, None))
+        if template is not None:
+            drafts[key] = template
     return MappingProxyType(drafts)

@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from monitor.rules.topics import Topics
+
 KINDS = ("spike", "volume")
 SEVERITIES = ("low", "medium", "high", "critical")
 SENTIMENTS = ("negative", "positive", "neutral", "any")
@@ -69,6 +71,7 @@ class Rule:
     match: MatchSpec = MatchSpec()
     alert: AlertPolicy = AlertPolicy()
     drafts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    topics: Topics | None = None  # the rules folder's draft topics
 
     def applies_to(self, brand: str) -> bool:
         """Whether this rule watches the brand."""

@@ -58,6 +58,7 @@ class SlackConfig:
     channel: str = "#pr-alerts"
     token_env: str = "SLACK_BOT_TOKEN"
     base_url: str = SLACK_API
+    webhook_env: str = "SLACK_WEBHOOK_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,7 @@ class Config:
     @property
     def secret_names(self) -> list[str]:
         """The environment variables this config reads secrets from."""
-        names = [self.slack.token_env]
+        names = [self.slack.token_env, self.slack.webhook_env]
         for source in self.sources.values():
             names += [str(v) for k, v in source.options.items() if k.endswith("_env") and v]
         return names
@@ -226,14 +227,19 @@ def _sentiment(section: Section) -> SentimentConfig:
 
 
 def _slack(section: Section) -> SlackConfig:
-    section.check_keys(("channel", "token_env", "base_url"))
-    token_env = section.text("token_env", "SLACK_BOT_TOKEN")
-    if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
-        section.problem("token_env", "expected the NAME of an environment variable, not a token")
+    section.check_keys(("channel", "token_env", "base_url", "webhook_env"))
+    names = {}
+    for key, default in (("token_env", "SLACK_BOT_TOKEN"), ("webhook_env", "SLACK_WEBHOOK_URL")):
+        names[key] = section.text(key, default)
+        if isinstance(names[key], str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", names[key]):
+            section.problem(key, "expected the NAME of an environment variable, not a secret")
     base_url = section.text("base_url", SLACK_API)
     if not base_url.endswith("/"):
         base_url += "/"
-    return SlackConfig(channel=section.text("channel", "#pr-alerts"), token_env=token_env, base_url=base_url)
+    channel = section.text("channel", "#pr-alerts")
+    return SlackConfig(
+        channel=channel, token_env=names["token_env"], base_url=base_url, webhook_env=names["webhook_env"]
+    )
 
 
 def _health(section: Section) -> HealthConfig:

@@ -58,12 +58,18 @@ def build_sources(config: Config, session: aiohttp.ClientSession) -> dict[str, S
 
 
 def make_delivery(config: Config) -> Delivery:
-    """Slack when its token is in the environment, else the console (said once)."""
-    from monitor.slack import ConsoleDelivery, SlackDelivery
+    """Slack when its token is in the environment, an incoming webhook when only that is, else the
+    console (said once)."""
+    from monitor.slack import ConsoleDelivery, SlackDelivery, WebhookDelivery
 
     token = os.environ.get(config.slack.token_env, "")
     if token:
         return SlackDelivery(token=token, channel=config.slack.channel, base_url=config.slack.base_url)
+    webhook = os.environ.get(config.slack.webhook_env, "")
+    if webhook:
+        logger.warning("%s is not set: alerts go through the incoming webhook (no threads, no buttons)",
+                       config.slack.token_env)  # fmt: skip
+        return WebhookDelivery(webhook)
     logger.warning("%s is not set: alerts will print to the console instead of Slack", config.slack.token_env)
     return ConsoleDelivery(sys.stdout)
 

@@ -10,8 +10,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from monitor.render import render_blocks, render_console
+from monitor.render import escape_mrkdwn, render_blocks, render_console
 
 # Errors that retrying cannot fix: they need someone to change config or the Slack app.
 PERMANENT = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
@@ -124,6 +125,49 @@ def _delivery_error(action: str, exc: SlackApiError) -> DeliveryError:
     advice = f" ({ADVICE[error]})" if error in ADVICE else ""
     retryable = error not in PERMANENT and status != 400
     return DeliveryError(f"slack: {action} failed: {error}{advice}", retryable, maybe_sent=status >= 500)
+
+
+class WebhookDelivery:
+    """Posts alerts through an incoming webhook, for teams that cannot install an app.
+
+    A webhook cannot thread, show buttons or read history: follow-ups are posted as new messages that
+    name their incident, and an alert whose answer was lost in a crash may be posted twice.
+    """
+
+    def __init__(self, url: str, retries: int = 2) -> None:
+        self.client = AsyncWebhookClient(url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=retries)])
+        self._ts = itertools.count(1)
+
+    async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
+        """Post one event; returns a synthetic ts (webhooks give none)."""
+        text, blocks = render_blocks(event)
+        blocks = [b for b in blocks if b["type"] != "actions"]
+        if event["event"] != "opened":
+            started = (
+                f"Follow-up to the {event.get('rule')} alert for {event.get('brand_name')} of {event.get('opened_at')}"
+            )
+            blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(started)}]})
+        try:
+            response = await self.client.send(text=text, blocks=blocks, unfurl_links=False)
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"slack webhook: {type(exc).__name__}", True, maybe_sent=True) from None
+        if response.status_code != 200:
+            error = response.body.strip()[:100] or f"HTTP {response.status_code}"
+            retryable = response.status_code == 429 or response.status_code >= 500
+            advice = " (the webhook was revoked or is wrong: check the variable slack.webhook_env names)" if (
+                error in ("no_service", "invalid_token", "no_team", "team_disabled")) else ""  # fmt: skip
+            raise DeliveryError(f"slack webhook: {error}{advice}", retryable, maybe_sent=response.status_code >= 500)
+        return thread_ts or f"webhook.{next(self._ts)}"
+
+    async def find(self, event: dict[str, Any], thread_ts: str | None, since: float) -> str | None:
+        """A webhook cannot read the channel: nothing can be found."""
+        return None
+
+    async def aclose(self) -> None:
+        """Close the client's HTTP session, if it made one."""
+        session = getattr(self.client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()
 
 
 class ConsoleDelivery:

@@ -330,3 +330,27 @@ async def test_a_post_whose_answer_was_lost_is_not_sent_twice(
     assert len(fake_slack.messages) == posted
     look = "/api/conversations.history" if lost == "opened" else "/api/conversations.replies"
     assert fake_slack.requests[-1].path == look
+
+
+async def test_incoming_webhook_mode(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.webhook_url)
+    clock = Clock(T0)
+    daemon = start(daemon_setup, clock)
+    try:
+        await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)
+        assert await daemon.outbox.drain() == 1
+        for step in range(1, 30):
+            clock.now = T0 + 600 + step * 300
+            daemon.runtime.engine.tick(clock())
+        fake_slack.errors.append("no_service")
+        assert await daemon.outbox.drain() == 0  # the webhook was revoked: kept in the outbox
+        assert daemon.store.outbox_size() == 1
+    finally:
+        await daemon.close()
+    (opened,) = fake_slack.messages
+    assert opened["webhook"] and opened["blocks"][0]["type"] == "header"
+    assert not any(b["type"] == "actions" for b in opened["blocks"])

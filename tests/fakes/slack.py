@@ -30,6 +30,7 @@ class FakeSlack(FakeServer):
         self.changed = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/chat.postMessage", self.post_message)
+        self.app.router.add_post("/services/T000/B000/XXXX", self.webhook)
         for method in ("GET", "POST"):  # slack-sdk reads with GET; Slack takes either
             self.app.router.add_route(method, "/api/conversations.history", self.history)
             self.app.router.add_route(method, "/api/conversations.replies", self.replies)
@@ -63,6 +64,24 @@ class FakeSlack(FakeServer):
         return json_response(
             {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
         )
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """An incoming webhook: JSON in, "ok" out (or a plain-text error)."""
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        if self.errors:
+            return web.Response(status=404, text=self.errors.pop(0))
+        message = {**json.loads(self.requests[-1].body), "webhook": True}
+        async with self.changed:
+            self.messages.append(message)
+            self.changed.notify_all()
+        return web.Response(text="ok")
+
+    @property
+    def webhook_url(self) -> str:
+        """The incoming webhook's URL."""
+        return self.url.removesuffix("api/") + "services/T000/B000/XXXX"
 
     def _args(self, raw: str, content_type: str) -> dict[str, Any]:
         if not raw:

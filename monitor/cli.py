@@ -173,6 +173,46 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _silences(args: argparse.Namespace) -> int:
+    import time
+
+    from monitor.durations import parse_duration
+    from monitor.ops import silences_text
+    from monitor.store import Store
+
+    config = load_config(args.config)
+    now = time.time()
+    store = Store.open(config.database)
+    try:
+        if args.action == "add":
+            try:
+                expires = now + parse_duration(args.duration).total_seconds()
+            except ValueError as exc:
+                print(f"--for: {exc}", file=sys.stderr)
+                return 2
+            known_rules = {r.name for r in load_all(args.config)[1]}
+            for value, known, what in (
+                (args.rule, known_rules, "rule"),
+                (args.brand, {b.id for b in config.brands}, "brand"),
+            ):
+                if value != "*" and value not in known:
+                    print(f"--{what}: unknown {what} {value!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
+                    return 2
+            terms = [t.strip() for t in (args.terms or "").split(",") if t.strip()]
+            silence_id = store.add_silence(args.rule, args.brand, terms, args.author, args.comment, now, expires)
+            print(f"silence #{silence_id} added")
+        elif args.action == "end":
+            if not store.end_silence(args.id, now):
+                print(f"no silence #{args.id} is in force", file=sys.stderr)
+                return 1
+            print(f"silence #{args.id} ended")
+        else:
+            print(silences_text(store.silences(), now))
+    finally:
+        store.close()
+    return 0
+
+
 def _version(args: argparse.Namespace) -> int:
     from monitor.ops import version_text
 
@@ -233,6 +273,22 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("target", nargs="?", help="backup: the file to write")
     db.add_argument("--config", default="config.toml")
     db.set_defaults(func=_db)
+
+    silences = commands.add_parser("silences", help="list, add or end silences")
+    silences.add_argument("--config", default="config.toml")
+    silence_actions = silences.add_subparsers(dest="action")
+    add = silence_actions.add_parser("add", help="mute a rule for a brand (or only mentions with some terms)")
+    add.add_argument("--config", default="config.toml")
+    add.add_argument("--rule", default="*", help='a rule name, or "*" (default)')
+    add.add_argument("--brand", default="*", help='a brand id, or "*" (default)')
+    add.add_argument("--terms", help="comma-separated: only mentions with one of these stop counting")
+    add.add_argument("--for", dest="duration", required=True, help='how long, like "4h" or "2d"')
+    add.add_argument("--author", default=os.environ.get("USER", ""), help="who (default: $USER)")
+    add.add_argument("--comment", default="", help="why")
+    end = silence_actions.add_parser("end", help="end a silence now")
+    end.add_argument("--config", default="config.toml")
+    end.add_argument("id", type=int)
+    silences.set_defaults(func=_silences)
 
     version = commands.add_parser("version", help="versions of monitor and what it runs on")
     version.set_defaults(func=_version)

@@ -20,8 +20,9 @@ from monitor.pipeline import Pipeline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import Evaluation, evaluate_spike, evaluate_volume
 from monitor.rules.match import RuleMatcher
-from monitor.rules.model import Rule, SpikeDetect, VolumeDetect
+from monitor.rules.model import SEVERITIES, Rule, SpikeDetect, VolumeDetect
 from monitor.sentiment import Scorer
+from monitor.silences import Muting
 from monitor.store import IncidentRow, Store
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Engine:
         self.counts: dict[tuple[str, str], BucketCounts] = {}
         self.history_start: dict[str, float] = {}
         self._pruned_hour = -1
+        self.muting = Muting(())
         self.set_rules(rules)
 
     # rules and history
@@ -64,6 +66,7 @@ class Engine:
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts = {}
+        self.muting = Muting(self.store.silences(active_at=now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
         for brand in self.brands:
             first = self.store.first_mention_at(brand)
@@ -82,9 +85,12 @@ class Engine:
         if ts < self.history_start[scored.brand]:
             self.history_start[scored.brand] = ts
         for rule in self.rules:
-            if rule.applies_to(scored.brand) and self.matchers[rule.name](scored):
-                counts = self.counts.setdefault((rule.name, scored.brand), BucketCounts())
-                counts.add(ts, live=not scored.backfill)
+            if not (rule.applies_to(scored.brand) and self.matchers[rule.name](scored)):
+                continue
+            if self.muting.term_silences and self.muting.ignores(rule.name, scored.brand, scored.mention.full_text):
+                continue
+            counts = self.counts.setdefault((rule.name, scored.brand), BucketCounts())
+            counts.add(ts, live=not scored.backfill)
 
     # ingest
 
@@ -130,8 +136,14 @@ class Engine:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""
         started = time.perf_counter()
         latest = self.store.latest_incidents()
+        self.muting = muting = Muting(self.store.silences(active_at=now))
+        severity = {r.name: r.severity for r in self.rules}
+        for incident in latest.values():
+            if incident.status == "open" and incident.rule in severity:
+                muting.opened(incident.brand, incident.rule, severity[incident.rule])
         events: list[dict[str, Any]] = []
-        for rule in self.rules:
+        # Gravest rules first, so that a crisis opening in this tick already inhibits lesser ones.
+        for rule in sorted(self.rules, key=lambda r: SEVERITIES.index(r.severity), reverse=True):
             for brand in self.brands.values():
                 if not rule.applies_to(brand.id):
                     continue
@@ -140,8 +152,14 @@ class Engine:
                 change = step(rule, brand.id, previous, result, now)
                 if change is None:
                     continue
+                quiet = self._quiet(rule, brand.id, change.event)
+                if quiet and change.event == "opened":
+                    logger.info("%s for %s would open but is %s", rule.name, brand.id, quiet)
+                    continue
+                if change.incident.status == "open":
+                    muting.opened(brand.id, rule.name, rule.severity)
                 event = None
-                if change.event is not None:
+                if change.event is not None and not quiet:
                     event = self._event(change.event, rule, brand, change.incident, result, now)
                     if change.reopened:
                         event["reopened"] = True
@@ -157,6 +175,16 @@ class Engine:
         self._prune(now)
         logger.debug("rule tick: %d rules, %.1f ms", len(self.rules), (time.perf_counter() - started) * 1e3)
         return events
+
+    def _quiet(self, rule: Rule, brand: str, kind: str | None) -> str:
+        """Why an opening or update must not alert now ("" when it may); resolutions always go out."""
+        if kind not in ("opened", "updated"):
+            return ""
+        silence = self.muting.silenced(rule.name, brand)
+        if silence is not None:
+            return f"silenced (#{silence.id} by {silence.author or 'someone'})"
+        inhibitor = self.muting.inhibitor(rule.name, brand, rule.severity)
+        return f"inhibited by the open {inhibitor} incident" if inhibitor else ""
 
     def _event(
         self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float

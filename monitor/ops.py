@@ -31,6 +31,19 @@ def _ago(ts: float | None, now: float) -> str:
     return f"{seconds}s ago"
 
 
+def silences_text(silences: list[Any], now: float) -> str:
+    """What `monitor silences` prints: those in force, then those that ended in the last week."""
+    current = [s for s in silences if s.created_at <= now < s.expires_at]
+    recent = [s for s in silences if now - 7 * 86400 < s.expires_at <= now]
+    lines = [f"{len(current)} silence(s) in force"]
+    for s in current + recent:
+        state = f"until {_when(s.expires_at)}" if s in current else f"ended {_ago(s.expires_at, now)}"
+        terms = f" terms {', '.join(s.terms)}" if s.terms else ""
+        lines.append(f"  #{s.id}  rule {s.rule}  brand {s.brand}{terms}  {state}  by {s.author or '?'}"
+                     + (f": {s.comment}" if s.comment else ""))  # fmt: skip
+    return "\n".join(lines)
+
+
 def version_text() -> str:
     """The version of monitor and of what it runs on."""
     from importlib.metadata import version

@@ -142,3 +142,61 @@ def test_database_file_copied_after_a_checkpoint_is_whole(config_path: Path) -> 
     with sqlite3.connect(copy) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 200
+
+
+async def test_silences_and_inhibition(
+    config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from monitor.ops import silences_text
+    from tests.test_daemon import Clock, add_burst, backfill_then_burst, start
+
+    # A crisis rule (critical) beside the shipped negative-spike (high): both would fire on the burst.
+    rules = config_path.parent / "rules"
+    rules.joinpath("crisis.toml").write_text(
+        'name = "crisis"\nkind = "volume"\nseverity = "critical"\n[match]\nany_terms = ["outage"]\n'
+        '[detect]\nwindow = "30m"\nmin_count = 5\n'
+    )
+    assert main(["silences", "add", "--config", str(config_path), "--rule", "nope", "--for", "1h"]) == 2
+    assert "--rule: unknown rule 'nope'" in capsys.readouterr().err
+    clock = Clock(T0)
+    daemon = start(config_path, clock)
+    try:
+        events = await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)
+        # One thread, not two: the open crisis inhibits the lesser negative spike.
+        assert [(e["event"], e["rule"]) for e in events] == [("opened", "crisis")]
+        silence = daemon.store.add_silence("crisis", "acme", [], "ana", "known story", clock(), clock() + 7200)
+        add_burst(fake_hn, fake_reddit, T0 + 700, 12, "b")
+        clock.now = T0 + 1200
+        for source in ("hackernews", "reddit"):
+            await daemon.poll(source, "acme", '"acme cloud"')
+        assert daemon.runtime.engine.tick(clock()) == []  # grown, but silenced: no update
+        text = silences_text(daemon.store.silences(), clock())
+        assert f"#{silence}  rule crisis  brand acme" in text and "by ana: known story" in text
+        assert daemon.store.end_silence(silence, clock())
+    finally:
+        await daemon.close()
+
+
+async def test_a_terms_silence_stops_those_mentions_counting(
+    config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_daemon import Clock, backfill_then_burst, start
+
+    args = ["silences", "add", "--config", str(config_path), "--brand", "acme", "--terms", "outage, lost orders",
+            "--for", "30d", "--comment", "the 2026 outage, handled"]  # fmt: skip
+    assert main(args) == 0 and capsys.readouterr().out == "silence #1 added\n"
+    assert main(["silences", "--config", str(config_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "1 silence(s) in force" in listed and "rule *  brand acme terms outage, lost orders" in listed
+    store = Store.open(load_all(str(config_path))[0].database)
+    store.db.execute("UPDATE silences SET created_at = ?", [T0 - 86400])  # it began before the test's clock
+    store.close()
+    clock = Clock(T0)
+    daemon = start(config_path, clock)
+    try:
+        assert await backfill_then_burst(daemon, clock, fake_hn, fake_reddit) == []
+    finally:
+        await daemon.close()
+    assert main(["silences", "end", "1", "--config", str(config_path)]) == 0
+    assert main(["silences", "end", "1", "--config", str(config_path)]) == 1

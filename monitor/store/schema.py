@@ -86,4 +86,12 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN channel TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    db.table("silences").create(
+        {"id": int, "rule": str, "brand": str, "terms": str, "author": str, "comment": str,
+         "created_at": float, "expires_at": float},
+        pk="id", not_null={"rule", "brand", "created_at", "expires_at"},
+    )  # fmt: skip
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
 
+from monitor.silences import Silence
 from monitor.store.records import IncidentRow, OutboxItem, incident_from_row
 
 
@@ -124,3 +126,31 @@ class DaemonState:
     def outbox_size(self) -> int:
         """How many alert events wait for delivery."""
         return int(self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def add_silence(
+        self, rule: str, brand: str, terms: Sequence[str], author: str, comment: str, now: float, expires_at: float
+    ) -> int:
+        """Store a silence; returns its id."""
+        cursor = self.db.execute(
+            "INSERT INTO silences (rule, brand, terms, author, comment, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [rule, brand, json.dumps(list(terms)), author, comment, now, expires_at],
+        )
+        return int(cursor.lastrowid or 0)
+
+    def silences(self, active_at: float | None = None) -> list[Silence]:
+        """Silences, newest first; only those in force at active_at when it is given."""
+        sql, params = "SELECT * FROM silences", []
+        if active_at is not None:
+            sql += " WHERE created_at <= ? AND expires_at > ?"
+            params = [active_at, active_at]
+        rows = self.db.query(sql + " ORDER BY id DESC", params)
+        return [Silence(r["id"], r["rule"], r["brand"], tuple(json.loads(r["terms"] or "[]")), r["author"] or "",
+                        r["comment"] or "", r["created_at"], r["expires_at"]) for r in rows]  # fmt: skip
+
+    def end_silence(self, silence_id: int, now: float) -> bool:
+        """Make a silence expire now; False if there is no such silence in force."""
+        cursor = self.db.execute(
+            "UPDATE silences SET expires_at = ? WHERE id = ? AND expires_at > ?", [now, silence_id, now]
+        )
+        return cursor.rowcount > 0

@@ -1,0 +1,59 @@
+"""Silences and inhibition: what keeps an incident from alerting while a person or a crisis says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.rules.model import SEVERITIES
+from monitor.textmatch import TermSet
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes a rule (or all, "*") for a brand (or all) until it expires.
+
+    Without terms it stops new incidents and their updates; with terms, only mentions containing
+    one of them stop counting toward the rule.
+    """
+
+    id: int
+    rule: str
+    brand: str
+    terms: tuple[str, ...]
+    author: str
+    comment: str
+    created_at: float
+    expires_at: float
+
+    def covers(self, rule: str, brand: str) -> bool:
+        """Whether this silence is about that rule and brand."""
+        return self.rule in ("*", rule) and self.brand in ("*", brand)
+
+
+class Muting:
+    """The silences in force at one moment, and the open incidents that inhibit lesser ones."""
+
+    def __init__(self, silences: Iterable[Silence]) -> None:
+        self.silences = [s for s in silences if not s.terms]
+        self.term_silences = [(s, TermSet(s.terms)) for s in silences if s.terms]
+        self.open_severity: dict[str, tuple[int, str]] = {}  # brand -> (rank, rule) of its gravest open incident
+
+    def silenced(self, rule: str, brand: str) -> Silence | None:
+        """The silence that mutes incidents of this rule and brand, if any."""
+        return next((s for s in self.silences if s.covers(rule, brand)), None)
+
+    def ignores(self, rule: str, brand: str, text: str) -> bool:
+        """Whether a mention's text is silenced for this rule and brand."""
+        return any(s.covers(rule, brand) and terms.search(text) for s, terms in self.term_silences)
+
+    def opened(self, brand: str, rule: str, severity: str) -> None:
+        """Note an open incident (the gravest per brand inhibits lesser ones)."""
+        rank = SEVERITIES.index(severity)
+        if rank > self.open_severity.get(brand, (-1, ""))[0]:
+            self.open_severity[brand] = (rank, rule)
+
+    def inhibitor(self, rule: str, brand: str, severity: str) -> str | None:
+        """The rule of a graver open incident for the same brand, which keeps this one quiet."""
+        rank, other = self.open_severity.get(brand, (-1, ""))
+        return other if rank > SEVERITIES.index(severity) and other != rule else None

@@ -62,6 +62,14 @@ class SlackConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestConfig:
+    """When digests go out, in the configured time zone (None: not at all)."""
+
+    daily: tuple[int, int] | None = (9, 0)  # hour, minute
+    weekly: tuple[str, int, int] | None = ("mon", 9, 0)  # day of week, hour, minute
+
+
+@dataclass(frozen=True, slots=True)
 class HealthConfig:
     """The health and metrics server: loopback unless told otherwise."""
 
@@ -87,6 +95,7 @@ class Config:
     sentiment: SentimentConfig = SentimentConfig()
     slack: SlackConfig = SlackConfig()
     health: HealthConfig = HealthConfig()
+    digests: DigestConfig = DigestConfig()
 
     @property
     def secret_names(self) -> list[str]:
@@ -106,7 +115,7 @@ class Config:
         return ZoneInfo(self.timezone)
 
 
-_TOP_KEYS = ("monitor", "sentiment", "slack", "health", "brands", "sources")
+_TOP_KEYS = ("monitor", "sentiment", "slack", "health", "digests", "brands", "sources")
 _MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "keep_days", "user_agent")
 _SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
 
@@ -147,6 +156,7 @@ def load_config(path: Path | str) -> Config:
         sentiment=_sentiment(top.table("sentiment")),
         slack=_slack(top.table("slack")),
         health=_health(top.table("health")),
+        digests=_digests(top.table("digests")),
     )
     file.raise_problems()
     return config
@@ -250,3 +260,28 @@ def _health(section: Section) -> HealthConfig:
         section.problem("listen", f'expected "HOST:PORT" like "127.0.0.1:9110", got {listen!r}')
         host, port = "127.0.0.1", "9110"
     return HealthConfig(enabled=section.flag("enabled", True), host=host.strip("[]"), port=int(port))
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _digests(section: Section) -> DigestConfig:
+    section.check_keys(("daily", "weekly"))
+    daily_text = section.text("daily", "09:00")
+    weekly_text = section.text("weekly", "mon 09:00")
+    daily = weekly = None
+    if daily_text:
+        match = _TIME.fullmatch(daily_text.strip())
+        if match is None:
+            section.problem("daily", f'expected a time like "09:00", or "" for none, got {daily_text!r}')
+        else:
+            daily = (int(match.group(1)), int(match.group(2)))
+    if weekly_text:
+        day, _, at = weekly_text.strip().partition(" ")
+        match = _TIME.fullmatch(at.strip())
+        if day.lower()[:3] not in _DAYS or match is None:
+            section.problem("weekly", f'expected a day and time like "mon 09:00", or "" for none, got {weekly_text!r}')
+        else:
+            weekly = (day.lower()[:3], int(match.group(1)), int(match.group(2)))
+    return DigestConfig(daily=daily, weekly=weekly)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
@@ -189,6 +190,17 @@ class Daemon:
             logger.info("retention: deleted %d mention(s) and %d incident(s) older than %d days, freed %d page(s)",
                         pruned.mentions, pruned.incidents, keep_days, pruned.pages_freed)  # fmt: skip
 
+    async def digest(self, period: str) -> None:
+        """Write each brand's digest for the period ending now to the outbox."""
+        from monitor.digests import build_digest
+
+        config, now = self.runtime.config, self.clock()
+        for brand in config.brands:
+            event = build_digest(self.store, brand, period, now, config.zone)
+            with self.store.transaction():
+                self.store.enqueue(event["incident"], event, now)
+        self.outbox_wake.set()
+
     async def tick(self) -> None:
         """One rule tick; wakes the outbox worker when it produced alerts."""
         if self.stop.is_set():
@@ -221,6 +233,14 @@ class Daemon:
             id="tick", max_instances=1, coalesce=True, next_run_time=_soon(stagger + 0.5),
             misfire_grace_time=None,
         )  # fmt: skip
+        digests = runtime.config.digests
+        for period, when in (("daily", digests.daily), ("weekly", digests.weekly)):
+            if when is None:
+                continue
+            day, hour, minute = ("*", *when) if period == "daily" else when
+            trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=runtime.config.zone)
+            self.scheduler.add_job(self._tracked(self.digest), trigger, args=(period,), id=f"digest:{period}",
+                                   max_instances=1, coalesce=True, misfire_grace_time=3600)  # fmt: skip
         self.scheduler.add_job(
             self._tracked(self.retention), IntervalTrigger(days=1), id="retention", max_instances=1,
             coalesce=True, next_run_time=_soon(60.0), misfire_grace_time=None,

@@ -53,7 +53,7 @@ class OutboxWorker:
                     return sent
                 # The id is known only once the row exists: it goes into the post's metadata.
                 event = {**item.event, "outbox_id": item.id}
-                thread = None if event["event"] == "opened" else self.store.thread_of(item.incident)
+                thread = None if event["event"] in ("opened", "digest") else self.store.thread_of(item.incident)
                 try:
                     ts = None
                     if item.sending_at is not None:

@@ -87,6 +87,10 @@ def _section(text: str) -> dict[str, Any]:
 def fallback(event: dict[str, Any]) -> str:
     """The notification text (shown where blocks are not)."""
     kind = event["event"]
+    if kind == "digest":
+        return cut(
+            f"{escape_mrkdwn(str(event.get('title', '')))}: {safe_text(str(event.get('summary', '')), 1000)}", 3000
+        )
     name = escape_mrkdwn(str(event.get("brand_name") or event["brand"]))
     prefix = {"opened": f"[{event.get('severity', '')}]", "updated": "Update:", "resolved": "Resolved:"}[kind]
     return cut(f"{prefix} {event['rule']} for {name}: {safe_text(str(event.get('summary', '')), 1000)}", 3000)
@@ -98,6 +102,8 @@ def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     figures = event.get("figures") or {}
     summary = safe_text(str(event.get("summary", "")), 1000)
     blocks: list[dict[str, Any]] = []
+    if kind == "digest":
+        return fallback(event), _digest_blocks(event, summary)
     if kind == "resolved":
         blocks.append(_section(f":white_check_mark: *Resolved* after {event.get('resolved_after', '?')}, "
                                f"peak {event.get('peak_count', '?')}. {summary}"))  # fmt: skip
@@ -160,6 +166,27 @@ def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     return fallback(event), blocks[:MAX_BLOCKS]
 
 
+def _digest_blocks(event: dict[str, Any], summary: str) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(str(event.get("title", "")), HEADER_LIMIT)}},
+        _section(summary),
+    ]
+    platforms = event.get("platforms") or {}
+    if platforms:
+        text = " · ".join(f"{escape_mrkdwn(str(p))} {n}" for p, n in platforms.items())
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, TEXT_LIMIT)}]})
+    incidents = event.get("incidents") or []
+    lines = [f"• {escape_mrkdwn(str(i['rule']))} opened {i['opened_at']}, peak {i['peak_count']} ({i['status']})"
+             for i in incidents[:20]]  # fmt: skip
+    blocks.append(_section("*Incidents:* " + ("none" if not lines else "\n" + "\n".join(lines))))
+    top = event.get("top") or []
+    if top:
+        blocks.append({"type": "divider"})
+        blocks.append(_section("*Top posts*"))
+        blocks.extend(_section(_mention_line(m)) for m in top[:5])
+    return blocks[:MAX_BLOCKS]
+
+
 def _plain(text: Any) -> str:
     return " ".join(_CONTROL.sub("", str(text)).split())
 
@@ -167,6 +194,8 @@ def _plain(text: Any) -> str:
 def render_console(event: dict[str, Any]) -> str:
     """A readable plain-text rendering of an alert event for the terminal."""
     kind = event["event"]
+    if kind == "digest":
+        return _digest_console(event)
     rule, brand = event["rule"], _plain(event.get("brand_name") or event["brand"])
     lines = []
     if kind == "opened":
@@ -201,4 +230,19 @@ def render_console(event: dict[str, Any]) -> str:
         lines.append(f"    holding statement ({drafts.get('topic')}): {_plain(drafts.get('holding', ''))}")
         for reply in drafts.get("replies", [])[:1]:
             lines.append(f"    reply draft ({reply.get('platform')}): {_plain(reply.get('text', ''))}")
+    return "\n".join(lines) + "\n"
+
+
+def _digest_console(event: dict[str, Any]) -> str:
+    lines = [f"=== {_plain(event.get('title', ''))} ===", f"    {_plain(event.get('summary', ''))}"]
+    if event.get("platforms"):
+        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {n}" for p, n in event["platforms"].items()))
+    incidents = event.get("incidents") or []
+    lines.append(f"    incidents: {len(incidents) or 'none'}")
+    lines += [
+        f"    - {_plain(i['rule'])} opened {i['opened_at']}, peak {i['peak_count']} ({i['status']})" for i in incidents
+    ]
+    for m in (event.get("top") or [])[:5]:
+        text = _plain(" ".join(str(m.get(k) or "") for k in ("title", "text")))[:140]
+        lines.append(f"    * [{_plain(m.get('platform'))}] {_plain(m.get('author'))}: {text}")
     return "\n".join(lines) + "\n"

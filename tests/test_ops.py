@@ -200,3 +200,47 @@ async def test_a_terms_silence_stops_those_mentions_counting(
         await daemon.close()
     assert main(["silences", "end", "1", "--config", str(config_path)]) == 0
     assert main(["silences", "end", "1", "--config", str(config_path)]) == 1
+
+
+async def test_daily_digest(
+    config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from monitor.render import render_console
+    from tests.fakes.slack import TOKEN
+    from tests.test_daemon import Clock, backfill_then_burst, start
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    clock = Clock(T0)
+    daemon = start(config_path, clock)
+    try:
+        await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)
+        await daemon.outbox.drain()
+        daemon.schedule()
+        job = daemon.scheduler.get_job("digest:daily")
+        assert job is not None and "hour='9'" in str(job.trigger)
+        assert daemon.scheduler.get_job("digest:weekly") is not None
+        clock.now += 60
+        await daemon.digest("daily")
+        (item,) = daemon.store.pending()
+        assert await daemon.outbox.drain() == 1
+    finally:
+        await daemon.close()
+    digest = item.event
+    # The last day (to 10:11): 23 ordinary posts, 3 complaints and the burst of 14; the day before: 24 and 4.
+    assert digest["figures"]["count"] == 23 + 3 + 14 and digest["figures"]["previous"]["count"] == 24 + 4
+    assert digest["summary"].startswith("40 mentions (+43% on the day before), sentiment -")
+    assert [i["rule"] for i in digest["incidents"]] == ["negative-spike"]
+    message = fake_slack.messages[-1]
+    assert "thread_ts" not in message and message["blocks"][0]["text"]["text"].startswith("Daily digest · Acme Cloud")
+    assert "negative-spike opened" in fake_slack.text_of(message)
+    assert render_console(digest).startswith("=== Daily digest · Acme Cloud")
+
+
+def test_digest_times_are_checked(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = config_path.read_text().replace("[health]", '[digests]\ndaily = "9am"\nweekly = "someday 09:00"\n\n[health]')
+    config_path.write_text(text)
+    assert main(["check", "--config", str(config_path)]) == 2
+    err = capsys.readouterr().err
+    assert 'digests.daily: expected a time like "09:00", or "" for none, got \'9am\'' in err
+    assert "digests.weekly: expected a day and time like" in err

@@ -79,3 +79,21 @@ class MentionsTable:
     def count_mentions(self) -> int:
         """How many mentions are stored."""
         return int(self.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])
+
+    def period_summary(self, brand: str, start: float, end: float) -> dict[str, dict[str, float]]:
+        """Per platform: mentions, scored mentions, negatives and summed compound, created in [start, end)."""
+        rows = self.db.execute(
+            "SELECT platform, COUNT(*), COUNT(compound), SUM(label = 'negative'), COALESCE(SUM(compound), 0)"
+            " FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ? GROUP BY platform",
+            [brand, start, end],
+        ).fetchall()
+        return {r[0]: {"count": r[1], "scored": r[2], "negative": r[3] or 0, "compound_sum": r[4]} for r in rows}
+
+    def most_engaged(self, brand: str, start: float, end: float, limit: int = 200) -> list[ScoredMention]:
+        """The mentions with the most engagement in [start, end), most first."""
+        rows = self.db.execute(
+            f"SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ?"
+            " ORDER BY likes + replies + 2 * reposts DESC, compound LIMIT ?",
+            [brand, start, end, limit],
+        )
+        return [scored(row) for row in rows]

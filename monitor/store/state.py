@@ -42,6 +42,14 @@ class DaemonState:
             params.append(status)
         return [incident_from_row(row) for row in self.db.query(sql + " ORDER BY opened_at DESC", params)]
 
+    def incidents_opened(self, brand: str, start: float, end: float) -> list[IncidentRow]:
+        """A brand's incidents opened in [start, end), oldest first."""
+        rows = self.db.query(
+            "SELECT * FROM incidents WHERE brand = ? AND opened_at >= ? AND opened_at < ? ORDER BY opened_at",
+            [brand, start, end],
+        )
+        return [incident_from_row(r) for r in rows]
+
     def latest_incidents(self) -> dict[tuple[str, str], IncidentRow]:
         """The newest incident of each (rule, brand)."""
         rows = self.db.query(

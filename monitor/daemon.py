@@ -279,9 +279,7 @@ class Daemon:
         if busy:
             await asyncio.wait(busy, timeout=SHUTDOWN_TIMEOUT)
         if config.slack != self.runtime.config.slack:
-            close = getattr(self.delivery, "aclose", None)
-            if close is not None:
-                await close()
+            await self._close_delivery()
             self.delivery = make_delivery(config)
             self._remember_channel()
             self.outbox.delivery = self.delivery
@@ -362,12 +360,15 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), self.notifier.watchdog_interval)
 
-    async def close(self) -> None:
-        """Close the health server, delivery, the HTTP session and the store, in reverse order of opening."""
-        await self.health_server.stop()
+    async def _close_delivery(self) -> None:
         close = getattr(self.delivery, "aclose", None)
         if close is not None:
             await close()
+
+    async def close(self) -> None:
+        """Close the health server, delivery, the HTTP session and the store, in reverse order of opening."""
+        await self.health_server.stop()
+        await self._close_delivery()
         await self.session.close()
         self.store.close()
 

@@ -109,9 +109,13 @@ class SlackDelivery:
 
     async def aclose(self) -> None:
         """Close the client's HTTP session, if it made one."""
-        session = getattr(self.client, "session", None)
-        if session is not None and not session.closed:
-            await session.close()
+        await _close_session(self.client)
+
+
+async def _close_session(client: object) -> None:
+    session = getattr(client, "session", None)
+    if session is not None and not session.closed:
+        await session.close()
 
 
 def _is_channel_id(channel: str) -> bool:
@@ -165,9 +169,7 @@ class WebhookDelivery:
 
     async def aclose(self) -> None:
         """Close the client's HTTP session, if it made one."""
-        session = getattr(self.client, "session", None)
-        if session is not None and not session.closed:
-            await session.close()
+        await _close_session(self.client)
 
 
 class ConsoleDelivery:

@@ -304,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from monitor.logs import setup_logging
 
-    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    # The daemon narrates at INFO; one-shot commands print their own results and log only trouble.
+    quiet = args.command not in ("run", "demo")
+    setup_logging(logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO)
     try:
         return int(args.func(args))
     except InvalidFiles as exc:

@@ -51,7 +51,7 @@ def engine(folder: Path) -> Engine:
         brands=(Brand("acme", "Acme Cloud", ('"acme cloud"',)),), sources=MappingProxyType({}),
     )  # fmt: skip
     rules = load_rules(ROOT / "rules", ["acme"], ["hackernews", "reddit"])
-    return Engine(config, rules, Store.open(config.database), Scorer(config.sentiment))
+    return Engine(config, rules, Store.open(config.database), Scorer.of(config))
 
 
 def bench_ingest(n: int) -> tuple[float, float]:

@@ -87,7 +87,7 @@ def run_backtest(
     if brand_override:
         config = with_brand(config, brand_override)
     store = Store.open(":memory:")
-    engine = Engine(config, rules, store, scorer or Scorer(config.sentiment))
+    engine = Engine(config, rules, store, scorer or Scorer.of(config))
     ordered = sorted(items, key=lambda item: item[0].created_at)
     if not ordered:
         return

@@ -104,9 +104,14 @@ def _score(args: argparse.Namespace) -> int:
     from monitor.sentiment import Scorer
 
     config = load_config(args.config)
-    scorer = Scorer(config.sentiment)
+    if args.brand and config.brand(args.brand) is None:
+        print(
+            f"--brand: unknown brand {args.brand!r} (known: {', '.join(b.id for b in config.brands)})", file=sys.stderr
+        )
+        return 2
+    scorer = Scorer.of(config)
     for line in sys.stdin:
-        text, lang, extra = line.rstrip("\n"), None, {}
+        text, lang, extra, brand = line.rstrip("\n"), None, {}, args.brand
         if not text.strip():
             continue
         if text.lstrip().startswith("{"):
@@ -118,7 +123,8 @@ def _score(args: argparse.Namespace) -> int:
                 text = "\n".join(str(obj[k]) for k in ("title", "text") if obj.get(k))
                 lang = obj.get("lang")
                 extra = {"id": obj["id"]} if "id" in obj else {}
-        score = scorer.score(text, lang)
+                brand = obj.get("brand") or brand
+        score = scorer.score(text, lang, brand)
         print(json.dumps({**extra, "text": text, "compound": score.compound, "label": score.label}))
     return 0
 
@@ -254,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score texts from stdin as the daemon does")
     score.add_argument("--config", default="config.toml")
+    score.add_argument("--brand", help="apply this brand's lexicon overrides (replay objects may name their own)")
     score.set_defaults(func=_score)
 
     status = commands.add_parser("status", help="sources, open incidents and the outbox of the running daemon")

@@ -28,6 +28,7 @@ class Brand:
     exclude: tuple[str, ...] = ()
     own_accounts: tuple[str, ...] = ()
     status_url: str = ""
+    lexicon: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class SentimentConfig:
     positive: float = 0.05
     negative: float = -0.05
     languages: tuple[str, ...] = ("en",)
+    lexicon: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,11 @@ class Config:
     slack: SlackConfig = SlackConfig()
     health: HealthConfig = HealthConfig()
     digests: DigestConfig = DigestConfig()
+
+    @property
+    def brand_lexicons(self) -> dict[str, Mapping[str, float]]:
+        """Each brand's sentiment overrides."""
+        return {b.id: b.lexicon for b in self.brands if b.lexicon}
 
     @property
     def secret_names(self) -> list[str]:
@@ -169,7 +176,7 @@ def _brands(top: Section) -> tuple[Brand, ...]:
     if "brands" not in top.data:
         top.problem("brands", "at least one [[brands]] table is required")
     for section in sections:
-        section.check_keys(("id", "name", "queries", "exclude", "own_accounts", "status_url"))
+        section.check_keys(("id", "name", "queries", "exclude", "own_accounts", "status_url", "lexicon"))
         brand_id = section.text("id")
         if brand_id is not None:
             if not _BRAND_ID.fullmatch(brand_id):
@@ -185,6 +192,7 @@ def _brands(top: Section) -> tuple[Brand, ...]:
                 exclude=section.text_list("exclude", ()),
                 own_accounts=section.text_list("own_accounts", ()),
                 status_url=section.text("status_url", ""),
+                lexicon=_lexicon(section.table("lexicon")),
             )
         )
     return tuple(brands)
@@ -227,13 +235,28 @@ def _sources(top: Section) -> dict[str, SourceConfig]:
 
 
 def _sentiment(section: Section) -> SentimentConfig:
-    section.check_keys(("positive", "negative", "languages"))
+    section.check_keys(("positive", "negative", "languages", "lexicon"))
     positive = section.number("positive", 0.05, minimum=-1.0, maximum=1.0)
     negative = section.number("negative", -0.05, minimum=-1.0, maximum=1.0)
     if positive < negative:
         section.problem("positive", f"must not be below negative ({negative:g}), got {positive:g}")
     languages = section.text_list("languages", ("en",))
-    return SentimentConfig(positive=positive, negative=negative, languages=tuple(languages))
+    return SentimentConfig(
+        positive=positive, negative=negative, languages=tuple(languages), lexicon=_lexicon(section.table("lexicon"))
+    )
+
+
+def _lexicon(section: Section) -> Mapping[str, float]:
+    """Word -> valence on VADER's scale, -4 to 4 (0 makes a word neutral)."""
+    words: dict[str, float] = {}
+    for word in section.data:
+        if not re.fullmatch(r"[^\s]+", word):
+            section.problem(word, "one word per entry (phrases are not scored as such)")
+            continue
+        value = section.number(word, None, minimum=-4.0, maximum=4.0)
+        if value is not None:
+            words[word.lower()] = value
+    return MappingProxyType(words)
 
 
 def _slack(section: Section) -> SlackConfig:

@@ -89,7 +89,7 @@ class Daemon:
         self.config_path = config_path
         self.clock = clock
         self.store = Store.open(config.database)
-        self.scorer = Scorer(config.sentiment)
+        self.scorer = Scorer.of(config)
         self.stop = asyncio.Event()
         self.reload_requested = asyncio.Event()
         self.outbox_wake = asyncio.Event()
@@ -283,6 +283,11 @@ class Daemon:
             self.delivery = make_delivery(config)
             self._remember_channel()
             self.outbox.delivery = self.delivery
+        if (config.sentiment, config.brand_lexicons) != (
+            self.runtime.config.sentiment,
+            self.runtime.config.brand_lexicons,
+        ):
+            self.scorer = Scorer.of(config)
         self.runtime = self._runtime(config, rules)
         self.schedule()
         self.scheduler.resume()

@@ -133,7 +133,7 @@ async def poll_command(config: Config, rules: list[Any], source_name: str, brand
         return 2, [f"unknown brand {brand_id!r} (configured: {', '.join(b.id for b in config.brands)})"]
     if source_config is None:
         return 2, [f"source {source_name!r} is not configured (configured: {', '.join(config.sources)})"]
-    scorer = Scorer(config.sentiment)
+    scorer = Scorer.of(config)
     lines: list[str] = []
     now = time.time()
     async with aiohttp.ClientSession() as session:
@@ -160,7 +160,7 @@ async def poll_command(config: Config, rules: list[Any], source_name: str, brand
                 verdict = ("kept" if brand_filter.mentions_brand(m) and brand_filter.keeps(m)
                            else "dropped: not the brand" if not brand_filter.mentions_brand(m)
                            else "dropped: excluded")  # fmt: skip
-                score = scorer.score(m.full_text, m.lang)
+                score = scorer.score(m.full_text, m.lang, brand_id)
                 shown = "unscored" if score.compound is None else f"{score.compound:+.2f} {score.label}"
                 text = " ".join(m.full_text.split())[:100]
                 lines.append(f"  {_when(m.created_at.timestamp())}  {m.id:<14} {shown:<16} {verdict:<22} {text}")

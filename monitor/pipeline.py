@@ -73,7 +73,7 @@ class Pipeline:
                 continue
             if not brand_filter.keeps(mention):
                 continue
-            score = self.scorer.score(mention.full_text, mention.lang)
+            score = self.scorer.score(mention.full_text, mention.lang, brand_id)
             backfill = live_since is not None and mention.created_at.timestamp() < live_since
             prepared.append(ScoredMention(mention, brand_id, score.compound, score.label, backfill))
         return prepared

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from monitor.config import SentimentConfig
+from monitor import lexicon
+from monitor.config import Config, SentimentConfig
 
 # Function words that say which language a Latin-script text is in. VADER reads English only: a
 # text that reads as another language is stored unscored rather than scored as neutral.
@@ -56,11 +58,29 @@ class Score:
 
 
 class Scorer:
-    """Scores texts exactly as the daemon does (one analyzer, loaded once)."""
+    """Scores texts exactly as the daemon does: VADER with the brand lexicon, config's additions and
+    each brand's overrides (one analyzer per lexicon, built once)."""
 
-    def __init__(self, config: SentimentConfig) -> None:
+    def __init__(
+        self, config: SentimentConfig, brand_lexicons: Mapping[str, Mapping[str, float]] | None = None
+    ) -> None:
         self.config = config
-        self.analyzer = SentimentIntensityAnalyzer()
+        self.analyzer = self._analyzer({**lexicon.WORDS, **config.lexicon})
+        self.by_brand = {
+            brand: self._analyzer({**lexicon.WORDS, **config.lexicon, **words})
+            for brand, words in (brand_lexicons or {}).items() if words
+        }  # fmt: skip
+
+    @classmethod
+    def of(cls, config: Config) -> Scorer:
+        """The scorer for a whole config: its sentiment settings and every brand's overrides."""
+        return cls(config.sentiment, config.brand_lexicons)
+
+    @staticmethod
+    def _analyzer(words: Mapping[str, float]) -> SentimentIntensityAnalyzer:
+        analyzer = SentimentIntensityAnalyzer()
+        analyzer.lexicon.update({w.lower(): float(v) for w, v in words.items()})
+        return analyzer
 
     def readable(self, text: str, lang: str | None) -> bool:
         """Whether VADER can read this text: declared or guessed language is one configured."""
@@ -77,9 +97,10 @@ class Scorer:
             return "positive"
         return "neutral"
 
-    def score(self, text: str, lang: str | None = None) -> Score:
+    def score(self, text: str, lang: str | None = None, brand: str | None = None) -> Score:
         """Compound score and label, or an unscored Score for a language VADER cannot read."""
         if not self.readable(text, lang):
             return Score(None, None)
-        compound = round(float(self.analyzer.polarity_scores(text)["compound"]), 4)
+        analyzer = self.by_brand.get(brand, self.analyzer) if brand else self.analyzer
+        compound = round(float(analyzer.polarity_scores(lexicon.rewrite(text))["compound"]), 4)
         return Score(compound, self.label(compound))

@@ -89,7 +89,7 @@ def test_without_input_replays_the_database(config: Path, capsys: pytest.Capture
 
     loaded, rules = load_all(str(config))
     store = Store.open(loaded.database)
-    engine = Engine(loaded, rules, store, Scorer(loaded.sentiment))
+    engine = Engine(loaded, rules, store, Scorer.of(loaded))
     mentions = [m for m, _ in read_replay(SAMPLE)]
     engine.ingest("acme", mentions, now=mentions[-1].created_at.timestamp())
     store.close()

@@ -30,7 +30,7 @@ def config_path(tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit
 def fill(path: Path, n: int, start: float, step: float = 60.0) -> None:
     config, rules = load_all(str(path))
     store = Store.open(config.database)
-    engine = Engine(config, rules, store, Scorer(config.sentiment))
+    engine = Engine(config, rules, store, Scorer.of(config))
     mentions = [Mention("hackernews", str(i), f"Acme Cloud post {i}", _at(start + i * step)) for i in range(n)]
     engine.ingest("acme", mentions, start + n * step)
     store.close()

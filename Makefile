@@ -26,6 +26,7 @@ test: lint
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/sentiment_eval.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,52 +24,14 @@ from monitor.outbox import Delivery, OutboxWorker
 from monitor.poller import SourceHealth, poll_once
 from monitor.rules import Rule
 from monitor.sentiment import Scorer
-from monitor.sources import SOURCES, Source, SourceError
-from monitor.sources.http import Http
+from monitor.sources import SourceError
 from monitor.store import Store
 from monitor.systemd import Notifier
+from monitor.wiring import Runtime, build_sources, make_delivery
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
 Clock = Callable[[], float]
-
-
-@dataclass
-class Runtime:
-    """What the running daemon holds; swapped as a whole on reload."""
-
-    config: Config
-    rules: list[Rule]
-    engine: Engine
-    sources: dict[str, Source]
-    health: dict[str, SourceHealth] = field(default_factory=dict)
-
-
-def build_sources(config: Config, session: aiohttp.ClientSession) -> dict[str, Source]:
-    """One source object per enabled [sources.NAME] table."""
-    sources: dict[str, Source] = {}
-    for name, source_config in config.sources.items():
-        if source_config.enabled:
-            http = Http(session, user_agent=config.user_agent, timeout=source_config.timeout.total_seconds())
-            sources[name] = SOURCES[name](source_config, http)  # type: ignore[call-arg]
-    return sources
-
-
-def make_delivery(config: Config) -> Delivery:
-    """Slack when its token is in the environment, an incoming webhook when only that is, else the
-    console (said once)."""
-    from monitor.slack import ConsoleDelivery, SlackDelivery, WebhookDelivery
-
-    token = os.environ.get(config.slack.token_env, "")
-    if token:
-        return SlackDelivery(token=token, channel=config.slack.channel, base_url=config.slack.base_url)
-    webhook = os.environ.get(config.slack.webhook_env, "")
-    if webhook:
-        logger.warning("%s is not set: alerts go through the incoming webhook (no threads, no buttons)",
-                       config.slack.token_env)  # fmt: skip
-        return WebhookDelivery(webhook)
-    logger.warning("%s is not set: alerts will print to the console instead of Slack", config.slack.token_env)
-    return ConsoleDelivery(sys.stdout)
 
 
 class Daemon:

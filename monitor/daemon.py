@@ -27,10 +27,12 @@ from monitor.sentiment import Scorer
 from monitor.sources import SourceError
 from monitor.store import Store
 from monitor.systemd import Notifier
+from monitor.watch import FileWatch
 from monitor.wiring import Runtime, build_sources, make_delivery
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
+WATCH_INTERVAL = 2.0
 Clock = Callable[[], float]
 
 
@@ -60,6 +62,8 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.in_flight: set[asyncio.Task[Any]] = set()
         self.started_at = clock()
+        self.reloaded = asyncio.Event()
+        self.watch = FileWatch(config_path, config.rules_dir) if config_path is not None else None
         self.notifier = Notifier()
         self.metrics = Metrics(self.snapshot)
         self.health_server = HealthServer(self.snapshot, self.metrics)
@@ -248,12 +252,25 @@ class Daemon:
         ):
             self.scorer = Scorer.of(config)
         self.runtime = self._runtime(config, rules)
+        if self.runtime.engine.close_orphans(self.clock()):
+            self.outbox_wake.set()
+        self.watch = FileWatch(self.config_path, config.rules_dir)
         self.schedule()
         self.scheduler.resume()
         self.notifier.ready(self.status_line())
         logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
                        len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
+        self.reloaded.set()
         return True
+
+    async def watch_loop(self) -> None:
+        """Reload when config or a rule file was edited (checked every WATCH_INTERVAL seconds)."""
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), WATCH_INTERVAL)
+            if self.watch is not None and self.watch.changed():
+                logger.info("config or rule files changed: reloading")
+                self.reload_requested.set()
 
     async def run(self) -> int:
         """Run until stop is set; then shut down within a bounded time."""
@@ -276,6 +293,7 @@ class Daemon:
         self.schedule()
         self.scheduler.start()
         outbox = asyncio.create_task(self.outbox_loop())
+        watcher = asyncio.create_task(self.watch_loop())
         watchdog = asyncio.create_task(self.watchdog_loop()) if self.notifier.watchdog_interval else None
         self.notifier.ready(self.status_line())
         runtime = self.runtime
@@ -292,6 +310,7 @@ class Daemon:
                     self.reload_requested.clear()
                     await self.reload()
         finally:
+            watcher.cancel()
             if watchdog is not None:
                 watchdog.cancel()
             await self.shutdown(outbox)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
-from monitor.alerts import build_event
+from monitor.alerts import build_event, iso
 from monitor.config import Brand, Config
+from monitor.durations import format_duration
 from monitor.incidents import step
 from monitor.mention import Mention, ScoredMention
 from monitor.pipeline import Pipeline
@@ -131,6 +133,29 @@ class Engine:
             return evaluate_spike(rule.detect, counts, now, self.history_start.get(brand), self.config.zone)
         assert isinstance(rule.detect, VolumeDetect)
         return evaluate_volume(rule.detect, counts, now)
+
+    def close_orphans(self, now: float) -> list[dict[str, Any]]:
+        """Resolve the open incidents of rules that no longer exist, saying so in their threads."""
+        names = {r.name for r in self.rules}
+        events = []
+        for incident in self.store.incidents("open"):
+            if incident.rule in names:
+                continue
+            resolved = replace(incident, status="resolved", updated_at=now, resolved_at=now)
+            brand = self.brands.get(incident.brand)
+            event = {
+                "event": "resolved", "incident": incident.id, "rule": incident.rule, "brand": incident.brand,
+                "brand_name": brand.name if brand else incident.brand, "at": iso(now),
+                "opened_at": iso(incident.opened_at), "peak_count": incident.peak_count,
+                "resolved_after": format_duration(timedelta(seconds=int(now - incident.opened_at))),
+                "summary": f"Closed: the rule {incident.rule!r} was removed.", "figures": {},
+            }  # fmt: skip
+            with self.store.transaction():
+                self.store.save_incident(resolved)
+                self.store.enqueue(incident.id, event, now)
+            logger.warning("resolved %s: its rule %s was removed", incident.id, incident.rule)
+            events.append(event)
+        return events
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""

@@ -90,3 +90,33 @@ def test_a_misspelled_key_is_an_error_not_silence(tmp_path: Path) -> None:
         load_rules(tmp_path, ["acme"], ["hackernews"])
     (problem,) = info.value.problems
     assert problem.key == "detect.min_raito" and "did you mean 'min_ratio'" in problem.message
+
+
+def test_incidents_of_a_removed_rule_are_resolved_with_a_note() -> None:
+    store = Store.open(":memory:")
+    eng = history(store)
+    burst = [Mention("hackernews", f"b{i}", "acme outage, everything is down and broken",
+                     datetime.fromtimestamp(NOW + 60 + i * 30, UTC)) for i in range(20)]  # fmt: skip
+    eng.ingest("acme", burst, NOW + 660)
+    # The crisis rule opens (and inhibits the lesser negative spike); then its file is deleted.
+    assert [(e["event"], e["rule"]) for e in eng.tick(NOW + 720)] == [("opened", "crisis-volume")]
+    eng.set_rules([r for r in eng.rules if r.name != "crisis-volume"])
+    (closed,) = eng.close_orphans(NOW + 800)
+    assert closed["event"] == "resolved" and closed["summary"] == "Closed: the rule 'crisis-volume' was removed."
+    assert not store.incidents("open")
+    assert store.pending()[-1].event["summary"] == closed["summary"]
+
+
+def test_file_watch_waits_for_a_change_to_settle(tmp_path: Path) -> None:
+    from monitor.watch import FileWatch
+
+    config = tmp_path / "config.toml"
+    config.write_text("x = 1\n")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    watch = FileWatch(config, rules)
+    assert not watch.changed()
+    (rules / "new.toml").write_text('name = "new"\n')
+    assert not watch.changed()  # seen once: an editor may still be writing
+    assert watch.changed()  # unchanged on the next look: reload
+    assert not watch.changed()

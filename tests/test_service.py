@@ -195,3 +195,26 @@ def test_secrets_never_reach_the_log(monkeypatch: pytest.MonkeyPatch, capsys: py
     assert "very-secret" not in err and "secret-value" not in err
     assert "WARNING monitor.test: token [redacted] and [redacted]\n" in err  # no timestamp under journald
     assert "RuntimeError: failed with [redacted]" in err
+
+
+async def test_editing_a_rule_file_reloads_the_running_daemon(
+    tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import monitor.daemon
+
+    monkeypatch.setattr(monitor.daemon, "WATCH_INTERVAL", 0.05)
+    path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
+    config, rules = load_all(str(path))
+    daemon = Daemon(config, rules, path, delivery=SignallingConsole())
+    task = asyncio.create_task(daemon.run())
+    try:
+        spike = (tmp_path / "rules" / "negative-spike.toml").read_text()
+        await asyncio.to_thread(
+            (tmp_path / "rules" / "second.toml").write_text, spike.replace("negative-spike", "second")
+        )
+        await asyncio.wait_for(daemon.reloaded.wait(), 10)
+        assert sorted(r.name for r in daemon.runtime.rules) == ["negative-spike", "second"]
+    finally:
+        daemon.stop.set()
+        assert await asyncio.wait_for(task, 15) == 0

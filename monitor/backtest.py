@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from monitor.config import Brand, Config
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles, Problem
 from monitor.mention import Mention, from_replay
+from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule
 from monitor.sentiment import Scorer
 from monitor.store import Store
@@ -82,12 +83,14 @@ def run_backtest(
     items: Iterable[tuple[Mention, str | None]],
     brand_override: str | None = None,
     scorer: Scorer | None = None,
+    trace: Callable[[Rule, str, float, Evaluation], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Replay items in created_at order; yield each alert event the daemon would have sent."""
     if brand_override:
         config = with_brand(config, brand_override)
     store = Store.open(":memory:")
     engine = Engine(config, rules, store, scorer or Scorer.of(config))
+    engine.trace = trace
     ordered = sorted(items, key=lambda item: item[0].created_at)
     if not ordered:
         return

@@ -59,7 +59,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    from monitor.alerts import iso
     from monitor.backtest import event_record, read_replay, run_backtest, stored_mentions
+    from monitor.mention import to_utc
+    from monitor.rules.detectors import Evaluation
     from monitor.store import Store
 
     config, rules = load_all(args.config, args.rules)
@@ -78,8 +81,30 @@ def _backtest(args: argparse.Namespace) -> int:
                 " (pass --brand ID to count them)",
                 file=sys.stderr,
             )
+    try:
+        since = to_utc(args.since).timestamp() if args.since else float("-inf")
+        until = to_utc(args.until).timestamp() if args.until else float("inf")
+    except ValueError as exc:
+        print(f"--since/--until: {exc}", file=sys.stderr)
+        return 2
+    items = [item for item in items if since <= item[0].created_at.timestamp() < until]
+    trace_out = sys.stdout if args.format == "text" else sys.stderr
+    if items and args.format == "text":
+        first = min(m.created_at.timestamp() for m, _ in items)
+        for rule in rules:
+            warm = getattr(rule.detect, "min_history", None)
+            if warm is not None and warm.total_seconds() > 0:
+                ready = first + min(warm, rule.detect.baseline).total_seconds()  # type: ignore[union-attr]
+                print(f"note: {rule.name} learns its baseline first: it can fire from {iso(ready)} on")
+
+    def trace(rule: Rule, brand: str, now: float, result: Evaluation) -> None:
+        if result.count or result.firing:
+            figures = " ".join(f"{k}={v}" for k, v in result.figures.items())
+            verdict = "FIRING" if result.firing else f"quiet: {result.reason}"
+            print(f"  trace {iso(now)} {rule.name} {brand} {figures} {verdict}", file=trace_out)
+
     events = 0
-    for event in run_backtest(config, rules, items, brand_override=args.brand):
+    for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace if args.trace else None):
         events += 1
         record = event_record(event)
         if args.format == "jsonl":
@@ -256,6 +281,9 @@ def parser() -> argparse.ArgumentParser:
     backtest.add_argument("--rules", help="rules folder (default: from config)")
     backtest.add_argument("--format", choices=("text", "jsonl"), default="text")
     backtest.add_argument("--brand", help="count every input mention for this brand id")
+    backtest.add_argument("--since", help="replay mentions created at or after this time (ISO 8601 or epoch)")
+    backtest.add_argument("--until", help="replay mentions created before this time")
+    backtest.add_argument("--trace", action="store_true", help="print every evaluation with mentions in it, and why")
     backtest.set_defaults(func=_backtest)
 
     score = commands.add_parser("score", help="score texts from stdin as the daemon does")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -54,6 +54,9 @@ class Engine:
         self.counts: dict[tuple[str, str], BucketCounts] = {}
         self.history_start: dict[str, float] = {}
         self._pruned_hour = -1
+        # Called with every evaluation (rule, brand, now, result): backtest --trace shows why rules did
+        # or did not fire.
+        self.trace: Callable[[Rule, str, float, Evaluation], None] | None = None
         self.muting = Muting(())
         self.set_rules(rules)
 
@@ -173,6 +176,8 @@ class Engine:
                 if not rule.applies_to(brand.id):
                     continue
                 result = self.evaluate(rule, brand.id, now)
+                if self.trace is not None:
+                    self.trace(rule, brand.id, now, result)
                 previous = latest.get((rule.name, brand.id))
                 change = step(rule, brand.id, previous, result, now)
                 if change is None:

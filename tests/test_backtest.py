@@ -96,3 +96,20 @@ def test_without_input_replays_the_database(config: Path, capsys: pytest.Capture
     from_file = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
     from_db = backtest(capsys, "--config", str(config))
     assert from_db == from_file and from_db
+
+
+def test_since_until_and_trace(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.backtest import read_replay
+
+    args = ["backtest", "--config", str(config), "--input", str(SAMPLE), "--trace",
+            "--since", "2026-11-20T11:00:00Z", "--until", "2026-11-20T12:30:00Z"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    # Only an hour and a half of data: the spike rule says it is still learning, and why it stays quiet.
+    assert out[0].startswith("note: negative-spike learns its baseline first: it can fire from 2026-11-21T11:0")
+    traces = [line for line in out if line.startswith("  trace ")]
+    assert traces and all(line.startswith("  trace 2026-11-20T1") for line in traces)
+    assert any("negative-spike acme count=" in line and "quiet: learning" in line for line in traces)
+    kept = [m for m, _ in read_replay(SAMPLE) if "2026-11-20T11:00" <= m.created_at.isoformat() < "2026-11-20T12:30"]
+    assert out[-1] == f"0 alert event(s) from {len(kept)} mention(s)"
+    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--since", "yesterday"]) == 2

@@ -12,7 +12,7 @@ from monitor.durations import format_duration
 from monitor.explain import distinctive_terms, top_mentions
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
-from monitor.rules.model import Rule, SpikeDetect
+from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
 from monitor.rules.topics import load_topics
 from monitor.store import IncidentRow
 
@@ -37,15 +37,22 @@ def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
     what = f"{rule.match.sentiment} mentions" if rule.match.sentiment != "any" else "matching mentions"
     if result.count == 1:
         what = what[:-1]
-    window = rule.detect.window
-    head = f"{result.count} {what} in {window_words(window)}"
-    if isinstance(rule.detect, SpikeDetect):
-        expected = result.figures.get("expected", 0.0)
-        ratio = result.figures.get("ratio", 0.0)
-        local = datetime.fromtimestamp(now - window.total_seconds(), zone)
-        when = f"for a {local:%A} at {local:%H}:00" if rule.detect.seasonal else "on average"
-        return f"{head}, {ratio:.1f}x the usual {expected:.1f} {when}"
-    return f"{head} (threshold {rule.detect.min_count})"
+    detect, figures = rule.detect, result.figures
+    window = window_words(detect.window)
+    head = f"{result.count} {what} in {window}"
+    if isinstance(detect, SpikeDetect):
+        local = datetime.fromtimestamp(now - detect.window.total_seconds(), zone)
+        when = f"for a {local:%A} at {local:%H}:00" if detect.seasonal else "on average"
+        return f"{head}, {figures.get('ratio', 0.0):.1f}x the usual {figures.get('expected', 0.0):.1f} {when}"
+    if isinstance(detect, ShareDetect):
+        return (f"{figures.get('share', 0):.0%} of mentions in {window} are {rule.match.sentiment}"
+                f" ({result.count} of {figures.get('total', 0)}), {figures.get('ratio', 0):.1f}x the usual"
+                f" {figures.get('expected_share', 0):.0%}")  # fmt: skip
+    if isinstance(detect, InfluencerDetect):
+        return f"{head} from an author with at least {detect.min_followers:,} followers"
+    if isinstance(detect, KeywordDetect) and figures.get("high_reach"):
+        return f"{head} with crisis terms, one from an author with at least {detect.min_followers:,} followers"
+    return f"{head} (threshold {detect.min_count})"
 
 
 def mention_dict(scored: ScoredMention, similar: int) -> dict[str, Any]:

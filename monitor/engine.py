@@ -20,9 +20,16 @@ from monitor.incidents import step
 from monitor.mention import Mention, ScoredMention
 from monitor.pipeline import Pipeline
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import Evaluation, evaluate_spike, evaluate_volume
+from monitor.rules.detectors import (
+    Evaluation,
+    evaluate_influencer,
+    evaluate_keyword,
+    evaluate_share,
+    evaluate_spike,
+    evaluate_volume,
+)
 from monitor.rules.match import RuleMatcher
-from monitor.rules.model import SEVERITIES, Rule, SpikeDetect, VolumeDetect
+from monitor.rules.model import SEVERITIES, InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
 from monitor.sentiment import Scorer
 from monitor.silences import Muting
 from monitor.store import IncidentRow, Store
@@ -52,6 +59,8 @@ class Engine:
         self.rules: list[Rule] = []
         self.matchers: dict[str, RuleMatcher] = {}
         self.counts: dict[tuple[str, str], BucketCounts] = {}
+        self.reach: dict[tuple[str, str], BucketCounts] = {}  # matching mentions by authors above reach
+        self.totals: dict[str, BucketCounts] = {}  # every scored mention per brand (share denominators)
         self.history_start: dict[str, float] = {}
         self._pruned_hour = -1
         # Called with every evaluation (rule, brand, now, result): backtest --trace shows why rules did
@@ -66,11 +75,11 @@ class Engine:
         """Swap the rule set; counts are rebuilt by load_history."""
         self.rules = list(rules)
         self.matchers = {r.name: RuleMatcher(r) for r in self.rules}
-        self.counts = {}
+        self.counts, self.reach, self.totals = {}, {}, {}
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
-        self.counts = {}
+        self.counts, self.reach, self.totals = {}, {}, {}
         self.muting = Muting(self.store.silences(active_at=now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
         for brand in self.brands:
@@ -89,13 +98,17 @@ class Engine:
         self.history_start.setdefault(scored.brand, ts)
         if ts < self.history_start[scored.brand]:
             self.history_start[scored.brand] = ts
+        if scored.label is not None:
+            self.totals.setdefault(scored.brand, BucketCounts()).add(ts, live=not scored.backfill)
         for rule in self.rules:
             if not (rule.applies_to(scored.brand) and self.matchers[rule.name](scored)):
                 continue
             if self.muting.term_silences and self.muting.ignores(rule.name, scored.brand, scored.mention.full_text):
                 continue
-            counts = self.counts.setdefault((rule.name, scored.brand), BucketCounts())
-            counts.add(ts, live=not scored.backfill)
+            key = (rule.name, scored.brand)
+            self.counts.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
+            if rule.reach_threshold and (scored.mention.author_followers or 0) >= rule.reach_threshold:
+                self.reach.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
 
     # ingest
 
@@ -131,11 +144,18 @@ class Engine:
 
     def evaluate(self, rule: Rule, brand: str, now: float) -> Evaluation:
         """Run the rule's detector for one brand at now."""
-        counts = self.counts.setdefault((rule.name, brand), BucketCounts())
-        if isinstance(rule.detect, SpikeDetect):
-            return evaluate_spike(rule.detect, counts, now, self.history_start.get(brand), self.config.zone)
-        assert isinstance(rule.detect, VolumeDetect)
-        return evaluate_volume(rule.detect, counts, now)
+        key = (rule.name, brand)
+        counts = self.counts.setdefault(key, BucketCounts())
+        detect, start = rule.detect, self.history_start.get(brand)
+        if isinstance(detect, SpikeDetect):
+            return evaluate_spike(detect, counts, now, start, self.config.zone)
+        if isinstance(detect, ShareDetect):
+            return evaluate_share(detect, counts, self.totals.setdefault(brand, BucketCounts()), now, start)
+        if isinstance(detect, KeywordDetect):
+            return evaluate_keyword(detect, counts, self.reach.setdefault(key, BucketCounts()), now)
+        if isinstance(detect, InfluencerDetect):
+            return evaluate_influencer(detect, counts, now)
+        return evaluate_volume(detect, counts, now)
 
     def close_orphans(self, now: float) -> list[dict[str, Any]]:
         """Resolve the open incidents of rules that no longer exist, saying so in their threads."""
@@ -238,5 +258,8 @@ class Engine:
             return
         self._pruned_hour = hour
         horizons = {r.name: r.horizon.total_seconds() + 3600 for r in self.rules}
-        for (rule, _brand), counts in self.counts.items():
+        for (rule, _brand), counts in [*self.counts.items(), *self.reach.items()]:
             counts.prune(now - horizons.get(rule, 0.0))
+        longest = max(horizons.values(), default=0.0)
+        for totals in self.totals.values():
+            totals.prune(now - longest)

@@ -115,3 +115,55 @@ def test_prune_keeps_what_is_needed() -> None:
     counts = history(DAILY, days=20)
     counts.prune(NOW - 15 * 86400)
     assert min(counts.hours) >= (NOW - 15 * 86400) // HOUR
+
+
+def test_keyword_fires_on_a_few_or_on_one_big_voice() -> None:
+    from monitor.rules.detectors import evaluate_keyword
+    from monitor.rules.model import KeywordDetect
+
+    detect = KeywordDetect(terms=("lawsuit",), min_count=3, min_followers=50_000)
+    counts, reach = BucketCounts(), BucketCounts()
+    counts.add(NOW - 60)
+    assert not evaluate_keyword(detect, counts, reach, NOW).firing
+    reach.add(NOW - 60)  # that one mention came from a large account
+    result = evaluate_keyword(detect, counts, reach, NOW)
+    assert result.firing and result.figures["high_reach"] == 1
+    for i in range(2):
+        counts.add(NOW - 120 - i)
+    assert evaluate_keyword(KeywordDetect(terms=("lawsuit",), min_count=3), counts, BucketCounts(), NOW).firing
+
+
+def test_influencer_fires_on_one_mention() -> None:
+    from monitor.rules.detectors import evaluate_influencer
+    from monitor.rules.model import InfluencerDetect
+
+    counts = BucketCounts()
+    assert not evaluate_influencer(InfluencerDetect(), counts, NOW).firing
+    counts.add(NOW - 300)
+    assert evaluate_influencer(InfluencerDetect(), counts, NOW).firing
+
+
+def test_share_ignores_a_launch_and_catches_a_souring() -> None:
+    from monitor.rules.detectors import evaluate_share
+    from monitor.rules.model import ShareDetect
+
+    negatives, totals = BucketCounts(), BucketCounts()
+    for h in range(1, 14 * 24):  # two weeks: 10 scored mentions an hour, 2 negative
+        for i in range(10):
+            totals.add(NOW - HOUR - h * HOUR + i, live=False)
+        for i in range(2):
+            negatives.add(NOW - HOUR - h * HOUR + i, live=False)
+    launch_neg, launch_all = BucketCounts(), BucketCounts()
+    for counts, extra, n in ((launch_neg, negatives, 10), (launch_all, totals, 50)):
+        counts.hours.update(extra.hours)
+        for i in range(n):  # a launch: five times the volume, the usual 20% negative
+            counts.add(NOW - 1800 + i)
+    detect = ShareDetect(max_share=0.6, min_ratio=2.5, min_count=8)
+    launch = evaluate_share(detect, launch_neg, launch_all, NOW, None)
+    assert not launch.firing and launch.figures["share"] == 0.2
+    for i in range(9):  # then a quiet hour turns sour: 9 of 12 negative
+        negatives.add(NOW - 1200 + i)
+    for i in range(12):
+        totals.add(NOW - 1200 + i)
+    sour = evaluate_share(detect, negatives, totals, NOW, None)
+    assert sour.firing and sour.figures["share"] == 0.75 and 3.5 < sour.figures["ratio"] < 4

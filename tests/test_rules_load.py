@@ -59,7 +59,10 @@ def test_defaults(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (('window = "1h"', 'window = "1 hour"'), ':9: detect.window: expected a duration like "90s"'),
-        (('kind = "spike"', 'kind = "spiky"'), ":2: kind: expected one of spike, volume, got 'spiky'"),
+        (
+            ('kind = "spike"', 'kind = "spiky"'),
+            ":2: kind: expected one of spike, volume, keyword, influencer, share, got 'spiky'",
+        ),
         (('brands = ["acme"]', 'brands = ["acme", "globex"]'), ":3: brands: unknown brand 'globex' (known: acme)"),
         (("min_count = 4", "min_cont = 4"), ":11: detect.min_cont: unknown key (did you mean 'min_count'?)"),
         (("min_count = 4", "min_count = 0"), ":11: detect.min_count: must be at least 1, got 0"),

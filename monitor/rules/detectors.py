@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from monitor.rules.counts import BucketCounts
-from monitor.rules.model import SpikeDetect, VolumeDetect
+from monitor.rules.model import InfluencerDetect, KeywordDetect, ShareDetect, SpikeDetect, VolumeDetect
 from monitor.rules.stats import poisson_upper_tail
 
 # Shrinkage weights (in pseudo-observations): a slot of the week with two samples leans half on
@@ -123,4 +123,50 @@ def evaluate_spike(
         reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
     if p_value > detect.max_p_value:
         reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
+    return Evaluation(not reasons, count, figures, "; ".join(reasons))
+
+
+def evaluate_keyword(detect: KeywordDetect, counts: BucketCounts, reach: BucketCounts, now: float) -> Evaluation:
+    """Crisis terms in at least min_count mentions, or in one from an author with min_followers."""
+    start = now - detect.window.total_seconds()
+    count, loud = counts.window(start, now), reach.window(start, now) if detect.min_followers else 0
+    firing = count >= detect.min_count or loud > 0
+    figures = {"count": count, "threshold": detect.min_count, "high_reach": loud}
+    return Evaluation(firing, count, figures, "" if firing else f"{count} < min_count {detect.min_count}")
+
+
+def evaluate_influencer(detect: InfluencerDetect, counts: BucketCounts, now: float) -> Evaluation:
+    """At least one matching mention from an author with min_followers (counts hold only those)."""
+    count = counts.window(now - detect.window.total_seconds(), now)
+    firing = count >= 1
+    figures = {"count": count, "min_followers": detect.min_followers}
+    return Evaluation(firing, count, figures, "" if firing else "no mention from an author that large")
+
+
+def evaluate_share(
+    detect: ShareDetect, counts: BucketCounts, totals: BucketCounts, now: float, history_start: float | None
+) -> Evaluation:
+    """The matching share of the brand's scored mentions, against a level and against its baseline."""
+    window = detect.window.total_seconds()
+    start = now - window
+    count, total = counts.window(start, now), totals.window(start, now)
+    share = count / total if total else 0.0
+    end_hour = math.floor(start / 3600)
+    first_hour = end_hour - math.ceil(detect.baseline.total_seconds() / 3600)
+    if history_start is not None:
+        first_hour = max(first_hour, math.ceil(history_start / 3600))
+    hours = range(first_hour, end_hour)
+    base_count, base_total = sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
+    # Smoothed toward an even chance, so a thin baseline cannot make any share look extreme.
+    usual = (base_count + 1) / (base_total + 2)
+    ratio = share / usual
+    figures: dict[str, Any] = {"count": count, "total": total, "share": round(share, 3),
+                               "expected_share": round(usual, 3), "ratio": round(ratio, 3)}  # fmt: skip
+    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+        return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
+    reasons = []
+    if count < detect.min_count:
+        reasons.append(f"count {count} < min_count {detect.min_count}")
+    if share < detect.max_share and ratio < detect.min_ratio:
+        reasons.append(f"share {share:.0%} under {detect.max_share:.0%} and {ratio:.2f}x under {detect.min_ratio:g}x")
     return Evaluation(not reasons, count, figures, "; ".join(reasons))

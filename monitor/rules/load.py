@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -14,8 +14,12 @@ from monitor.rules.model import (
     SENTIMENTS,
     SEVERITIES,
     AlertPolicy,
+    Detect,
+    InfluencerDetect,
+    KeywordDetect,
     MatchSpec,
     Rule,
+    ShareDetect,
     SpikeDetect,
     VolumeDetect,
 )
@@ -75,7 +79,10 @@ def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
     description = top.text("description", "")
     match = _match(top.table("match"))
     detect_section = top.table("detect", required=True)
-    detect: SpikeDetect | VolumeDetect = _volume(detect_section) if kind == "volume" else _spike(detect_section)
+    builders: dict[str, Callable[[Section], Detect]] = {
+        "volume": _volume, "keyword": _keyword, "influencer": _influencer, "share": _share,
+    }  # fmt: skip
+    detect = builders.get(kind or "", _spike)(detect_section)
     alert = _alert(top.table("alert"))
     drafts = _drafts(top.table("drafts"))
     file.raise_problems()
@@ -141,6 +148,43 @@ def _volume(section: Section) -> VolumeDetect:
     return VolumeDetect(
         window=section.duration("window", default.window),
         min_count=section.integer("min_count", default.min_count, minimum=1),
+    )
+
+
+def _keyword(section: Section) -> KeywordDetect:
+    default = KeywordDetect()
+    section.check_keys(("terms", "window", "min_count", "min_followers"))
+    return KeywordDetect(
+        terms=section.text_list("terms", allow_empty=False) or (),
+        window=section.duration("window", default.window),
+        min_count=section.integer("min_count", default.min_count, minimum=1),
+        min_followers=section.integer("min_followers", default.min_followers, minimum=0),
+    )
+
+
+def _influencer(section: Section) -> InfluencerDetect:
+    default = InfluencerDetect()
+    section.check_keys(("window", "min_followers"))
+    return InfluencerDetect(
+        window=section.duration("window", default.window),
+        min_followers=section.integer("min_followers", default.min_followers, minimum=1),
+    )
+
+
+def _share(section: Section) -> ShareDetect:
+    default = ShareDetect()
+    section.check_keys(("window", "baseline", "max_share", "min_ratio", "min_count", "min_history"))
+    window = section.duration("window", default.window)
+    baseline = section.duration("baseline", default.baseline)
+    if window and baseline and baseline < window:
+        section.problem("baseline", "must be at least as long as window")
+    return ShareDetect(
+        window=window,
+        baseline=baseline,
+        max_share=section.number("max_share", default.max_share, minimum=0.01, maximum=1.0),
+        min_ratio=section.number("min_ratio", default.min_ratio, minimum=1.0),
+        min_count=section.integer("min_count", default.min_count, minimum=1),
+        min_history=section.duration("min_history", default.min_history, positive=False),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.mention import ScoredMention
-from monitor.rules.model import Rule
+from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule
 from monitor.textmatch import TermSet
 
 
@@ -18,6 +18,10 @@ class RuleMatcher:
         self.all_terms = [TermSet([t]) for t in spec.all_terms]
         self.none_terms = TermSet(spec.none_terms)
         self.min_followers = spec.min_author_followers
+        if isinstance(rule.detect, InfluencerDetect):
+            self.min_followers = max(self.min_followers, rule.detect.min_followers)
+        # A keyword rule's crisis terms narrow what counts, on top of [match].
+        self.keywords = TermSet(rule.detect.terms) if isinstance(rule.detect, KeywordDetect) else None
 
     def __call__(self, scored: ScoredMention) -> bool:
         """Whether the mention counts toward the rule."""
@@ -28,9 +32,11 @@ class RuleMatcher:
             return False
         if self.min_followers and (mention.author_followers or 0) < self.min_followers:
             return False
-        if not (self.any_terms or self.all_terms or self.none_terms):
+        if not (self.any_terms or self.all_terms or self.none_terms or self.keywords):
             return True
         text = mention.full_text
+        if self.keywords is not None and not self.keywords.search(text):
+            return False
         if self.any_terms and not self.any_terms.search(text):
             return False
         if not all(term.search(text) for term in self.all_terms):

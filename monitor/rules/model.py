@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from monitor.rules.topics import Topics
 
-KINDS = ("spike", "volume")
+KINDS = ("spike", "volume", "keyword", "influencer", "share")
 SEVERITIES = ("low", "medium", "high", "critical")
 SENTIMENTS = ("negative", "positive", "neutral", "any")
 
@@ -48,6 +48,40 @@ class VolumeDetect:
 
 
 @dataclass(frozen=True, slots=True)
+class KeywordDetect:
+    """Crisis terms in at least min_count mentions in the window, or once from an author with reach."""
+
+    terms: tuple[str, ...] = ()
+    window: timedelta = timedelta(hours=1)
+    min_count: int = 3
+    min_followers: int = 0  # 0: no single-post path
+
+
+@dataclass(frozen=True, slots=True)
+class InfluencerDetect:
+    """One matching mention from an author with at least min_followers."""
+
+    window: timedelta = timedelta(hours=1)
+    min_followers: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ShareDetect:
+    """The share of the brand's scored mentions that match (say, negative ones) in the window, at or
+    above max_share or min_ratio times its share over the baseline."""
+
+    window: timedelta = timedelta(hours=1)
+    baseline: timedelta = timedelta(days=7)
+    max_share: float = 0.5
+    min_ratio: float = 2.0
+    min_count: int = 5
+    min_history: timedelta = timedelta(days=1)
+
+
+Detect = SpikeDetect | VolumeDetect | KeywordDetect | InfluencerDetect | ShareDetect
+
+
+@dataclass(frozen=True, slots=True)
 class AlertPolicy:
     """How incidents of a rule open, update and resolve."""
 
@@ -63,7 +97,7 @@ class Rule:
     name: str
     kind: str
     path: Path
-    detect: SpikeDetect | VolumeDetect
+    detect: Detect
     brands: tuple[str, ...] = ("*",)
     platforms: tuple[str, ...] = ("*",)
     severity: str = "medium"
@@ -80,6 +114,13 @@ class Rule:
     @property
     def horizon(self) -> timedelta:
         """How much history the rule's detector reads back from now."""
-        if isinstance(self.detect, SpikeDetect):
+        if isinstance(self.detect, SpikeDetect | ShareDetect):
             return self.detect.window + self.detect.baseline
         return self.detect.window
+
+    @property
+    def reach_threshold(self) -> int:
+        """Followers at which one mention alone counts (keyword and influencer kinds; 0: never)."""
+        if isinstance(self.detect, KeywordDetect | InfluencerDetect):
+            return self.detect.min_followers
+        return 0

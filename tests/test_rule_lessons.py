@@ -57,6 +57,13 @@ def history(store: Store) -> Engine:
     return eng
 
 
+def burst(eng: Engine) -> None:
+    """Twenty outage complaints in ten minutes after NOW."""
+    mentions = [Mention("hackernews", f"b{i}", "acme outage, everything is down and broken",
+                        datetime.fromtimestamp(NOW + 60 + i * 30, UTC)) for i in range(20)]  # fmt: skip
+    eng.ingest("acme", mentions, NOW + 660)
+
+
 def test_baseline_survives_a_restart_and_a_rule_edit() -> None:
     store = Store.open(":memory:")
     first = history(store)
@@ -74,9 +81,7 @@ def test_baseline_survives_a_restart_and_a_rule_edit() -> None:
 def test_incident_is_stamped_with_the_time_it_was_detected() -> None:
     store = Store.open(":memory:")
     eng = history(store)
-    burst = [Mention("hackernews", f"b{i}", "acme outage, everything is down and broken",
-                     datetime.fromtimestamp(NOW + 60 + i * 30, UTC)) for i in range(20)]  # fmt: skip
-    eng.ingest("acme", burst, NOW + 660)
+    burst(eng)
     detected = NOW + 720
     opened = next(e for e in eng.tick(detected) if e["event"] == "opened")
     assert opened["at"] == datetime.fromtimestamp(detected, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -95,9 +100,7 @@ def test_a_misspelled_key_is_an_error_not_silence(tmp_path: Path) -> None:
 def test_incidents_of_a_removed_rule_are_resolved_with_a_note() -> None:
     store = Store.open(":memory:")
     eng = history(store)
-    burst = [Mention("hackernews", f"b{i}", "acme outage, everything is down and broken",
-                     datetime.fromtimestamp(NOW + 60 + i * 30, UTC)) for i in range(20)]  # fmt: skip
-    eng.ingest("acme", burst, NOW + 660)
+    burst(eng)
     # The crisis rule opens (and inhibits the lesser negative spike); then its file is deleted.
     assert [(e["event"], e["rule"]) for e in eng.tick(NOW + 720)] == [("opened", "crisis-volume")]
     eng.set_rules([r for r in eng.rules if r.name != "crisis-volume"])

@@ -99,6 +99,7 @@ class Daemon:
 
     def _runtime(self, config: Config, rules: list[Rule]) -> Runtime:
         engine = Engine(config, rules, self.store, self.scorer)
+        engine.watching = True
         read = engine.load_history(self.clock())
         logger.debug("history loaded: %d mentions", read)
         sources = build_sources(config, self.session)
@@ -139,6 +140,7 @@ class Daemon:
         finally:
             self.metrics.poll_seconds.labels(source_name).observe(time.perf_counter() - started)
         health.succeeded(self.clock())
+        runtime.engine.mark_watched(brand_id, result.covered_from, now)
         self.metrics.mentions.labels(brand_id, source_name).inc(result.stored)
         health.polls += 1
         health.fetched += result.fetched

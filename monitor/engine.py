@@ -62,6 +62,10 @@ class Engine:
         self.reach: dict[tuple[str, str], BucketCounts] = {}  # matching mentions by authors above reach
         self.totals: dict[str, BucketCounts] = {}  # every scored mention per brand (share denominators)
         self.history_start: dict[str, float] = {}
+        # The daemon knows when each brand was polled successfully (watched hours); a replay does not,
+        # and treats every hour since its first mention as watched.
+        self.watching = False
+        self.watched: dict[str, set[int]] = {}
         self._pruned_hour = -1
         # Called with every evaluation (rule, brand, now, result): backtest --trace shows why rules did
         # or did not fire.
@@ -82,6 +86,7 @@ class Engine:
         self.counts, self.reach, self.totals = {}, {}, {}
         self.muting = Muting(self.store.silences(active_at=now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
+        self.watched = self.store.watched_hours(int((now - horizon) // 3600))
         for brand in self.brands:
             first = self.store.first_mention_at(brand)
             if first is not None:
@@ -109,6 +114,15 @@ class Engine:
             self.counts.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
             if rule.reach_threshold and (scored.mention.author_followers or 0) >= rule.reach_threshold:
                 self.reach.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
+
+    def mark_watched(self, brand: str, start: float, end: float) -> None:
+        """The brand was polled successfully over [start, end]: those hours count in its baselines."""
+        hours = range(int(start // 3600), int(end // 3600) + 1)
+        known = self.watched.setdefault(brand, set())
+        new = [h for h in hours if h not in known]
+        if new:
+            known.update(new)
+            self.store.mark_watched(brand, new)
 
     # ingest
 
@@ -147,10 +161,12 @@ class Engine:
         key = (rule.name, brand)
         counts = self.counts.setdefault(key, BucketCounts())
         detect, start = rule.detect, self.history_start.get(brand)
+        watched = self.watched.get(brand, set()) if self.watching else None
         if isinstance(detect, SpikeDetect):
-            return evaluate_spike(detect, counts, now, start, self.config.zone)
+            return evaluate_spike(detect, counts, now, start, self.config.zone, watched)
         if isinstance(detect, ShareDetect):
-            return evaluate_share(detect, counts, self.totals.setdefault(brand, BucketCounts()), now, start)
+            totals = self.totals.setdefault(brand, BucketCounts())
+            return evaluate_share(detect, counts, totals, now, start, watched)
         if isinstance(detect, KeywordDetect):
             return evaluate_keyword(detect, counts, self.reach.setdefault(key, BucketCounts()), now)
         if isinstance(detect, InfluencerDetect):

@@ -144,7 +144,9 @@ async def poll_command(config: Config, rules: list[Any], source_name: str, brand
                 if store_it:
                     store = Store.open(config.database)
                     try:
-                        result = await poll_once(source, brand, q, Engine(config, rules, store, scorer), now)
+                        engine = Engine(config, rules, store, scorer)
+                        result = await poll_once(source, brand, q, engine, now)
+                        engine.mark_watched(brand.id, result.covered_from, now)
                     finally:
                         store.close()
                     lines.append(f"{source_name} {q!r}: {result.pages} page(s), fetched {result.fetched},"

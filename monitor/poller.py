@@ -76,6 +76,7 @@ class PollResult:
     pages: int = 0
     fetched: int = 0
     stored: int = 0
+    covered_from: float = 0.0  # the poll saw everything from here to now (backfill start on a first poll)
     errors: list[str] = field(default_factory=list)
 
 
@@ -91,11 +92,13 @@ async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, no
     result = PollResult()
     stored_state = engine.store.cursor(source.name, brand.id, query)
     cursor, live_since = _envelope(stored_state)
+    since = from_epoch(now - engine.config.backfill.total_seconds())
+    result.covered_from = now
     if live_since is None:
         # First poll of this brand and query on this source: what it fetches now is backfill
         # (baseline history), never alerted on.
         live_since = now
-    since = from_epoch(now - engine.config.backfill.total_seconds())
+        result.covered_from = since.timestamp()
     for _ in range(MAX_PAGES_PER_POLL):
         page = await source.search(query, cursor, since)
         result.pages += 1

@@ -354,3 +354,26 @@ async def test_incoming_webhook_mode(
     (opened,) = fake_slack.messages
     assert opened["webhook"] and opened["blocks"][0]["type"] == "header"
     assert not any(b["type"] == "actions" for b in opened["blocks"])
+
+
+async def test_a_quiet_brand_alerts_on_its_first_burst(
+    tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # Watched for three days (the backfill) with nothing said: those are real zeros, so the baseline is
+    # three days long although the brand's first mention is the burst itself.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
+    clock = Clock(T0)
+    daemon = start(path, clock)
+    try:
+        await poll_all(daemon)
+        assert daemon.store.count_mentions() == 0
+        assert len(daemon.runtime.engine.watched["acme"]) == 3 * 24 + 1
+        add_burst(fake_hn, fake_reddit, T0 + 60, 8, "q")
+        clock.now = T0 + 600
+        await poll_all(daemon)
+        (opened,) = daemon.runtime.engine.tick(clock())
+    finally:
+        await daemon.close()
+    assert opened["event"] == "opened" and opened["figures"]["baseline_hours"] >= 71

@@ -167,3 +167,17 @@ def test_share_ignores_a_launch_and_catches_a_souring() -> None:
         totals.add(NOW - 1200 + i)
     sour = evaluate_share(detect, negatives, totals, NOW, None)
     assert sour.firing and sour.figures["share"] == 0.75 and 3.5 < sour.figures["ratio"] < 4
+
+
+def test_hours_when_the_sources_were_down_stay_out_of_the_baseline() -> None:
+    counts = history({h: 2 for h in range(24)})  # two an hour, every hour, for two weeks...
+    down_day = {int((NOW - 3 * 86400) // HOUR) + h for h in range(24)}
+    for hour in down_day:  # ...except one day when the collector was broken
+        counts.hours.pop(hour, None)
+    every_hour = set(range(int((NOW - 20 * 86400) // HOUR), int(NOW // HOUR)))
+    counted_as_zeros = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC, watched=every_hour)
+    counts.baseline_cache = None
+    left_out = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC, watched=every_hour - down_day)
+    assert left_out.figures["expected"] > counted_as_zeros.figures["expected"]
+    assert left_out.figures["baseline_hours"] == counted_as_zeros.figures["baseline_hours"] - 24
+    assert abs(left_out.figures["expected"] - 2.0) < 0.05

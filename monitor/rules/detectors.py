@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -46,15 +47,32 @@ def hour_slot(hour_index: int, zone: tzinfo) -> tuple[int, int]:
     return local.weekday(), local.hour
 
 
+def baseline_hours(
+    window_start: float, baseline: float, history_start: float | None, watched: set[int] | None
+) -> list[int]:
+    """The whole hours before the window that the baseline learns from.
+
+    With watched hours known (the daemon), exactly those: an hour with no mentions counts as a zero, an
+    hour when the brand's sources were down does not count. Without (a replay), every hour since the
+    history started.
+    """
+    end_hour = math.floor(window_start / 3600)
+    first_hour = end_hour - math.ceil(baseline / 3600)
+    if watched is not None:
+        return [h for h in range(first_hour, end_hour) if h in watched]
+    if history_start is not None:
+        first_hour = max(first_hour, math.ceil(history_start / 3600))
+    return list(range(first_hour, end_hour))
+
+
 def expected_rates(
-    counts: BucketCounts, first_hour: int, end_hour: int, seasonal: bool, zone: tzinfo
+    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
 ) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
-    """Hourly rates learned from the hour buckets in [first_hour, end_hour).
+    """Hourly rates learned from these hour buckets.
 
     Returns the overall mean, the rate per (weekday, hour) slot and per hour of day; slots and hours
     missing from the dicts fall back to the coarser rate.
     """
-    hours = range(first_hour, end_hour)
     total = sum(counts.hour(h) for h in hours)
     mean = total / len(hours) if hours else 0.0
     if not seasonal or not hours:
@@ -76,24 +94,26 @@ def expected_rates(
 
 
 def evaluate_spike(
-    detect: SpikeDetect, counts: BucketCounts, now: float, history_start: float | None, zone: tzinfo
+    detect: SpikeDetect,
+    counts: BucketCounts,
+    now: float,
+    history_start: float | None,
+    zone: tzinfo,
+    watched: set[int] | None = None,
 ) -> Evaluation:
     """Poisson upper-tail test of the window's count against the seasonal expected count."""
     window = detect.window.total_seconds()
     start = now - window
     count = counts.window(start, now)
-    # Baseline: whole hours before the window, back to the baseline length or the start of history.
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
+    history_hours = len(hours)
     end_hour = math.floor(start / 3600)
-    first_hour = end_hour - math.ceil(detect.baseline.total_seconds() / 3600)
-    if history_start is not None:
-        first_hour = max(first_hour, math.ceil(history_start / 3600))
-    history_hours = max(0, end_hour - first_hour)
-    key = (first_hour, end_hour, detect.seasonal, zone)
+    key = (hours[0] if hours else end_hour, end_hour, history_hours, detect.seasonal, zone)
     cached = counts.baseline_cache
     if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
         mean, by_slot, by_hour = cached[1]  # type: ignore[misc]
     else:
-        mean, by_slot, by_hour = expected_rates(counts, first_hour, end_hour, detect.seasonal, zone)
+        mean, by_slot, by_hour = expected_rates(counts, hours, detect.seasonal, zone)
         counts.baseline_cache = (key, (mean, by_slot, by_hour))
         counts.edited_from = float("inf")
 
@@ -144,18 +164,19 @@ def evaluate_influencer(detect: InfluencerDetect, counts: BucketCounts, now: flo
 
 
 def evaluate_share(
-    detect: ShareDetect, counts: BucketCounts, totals: BucketCounts, now: float, history_start: float | None
+    detect: ShareDetect,
+    counts: BucketCounts,
+    totals: BucketCounts,
+    now: float,
+    history_start: float | None,
+    watched: set[int] | None = None,
 ) -> Evaluation:
     """The matching share of the brand's scored mentions, against a level and against its baseline."""
     window = detect.window.total_seconds()
     start = now - window
     count, total = counts.window(start, now), totals.window(start, now)
     share = count / total if total else 0.0
-    end_hour = math.floor(start / 3600)
-    first_hour = end_hour - math.ceil(detect.baseline.total_seconds() / 3600)
-    if history_start is not None:
-        first_hour = max(first_hour, math.ceil(history_start / 3600))
-    hours = range(first_hour, end_hour)
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
     base_count, base_total = sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
     # Smoothed toward an even chance, so a thin baseline cannot make any share look extreme.
     usual = (base_count + 1) / (base_total + 2)

@@ -40,6 +40,7 @@ class Maintenance:
             if cursor.rowcount < PRUNE_BATCH:
                 break
         with self.db.atomic():
+            self.db.execute("DELETE FROM watched WHERE hour < ?", [int(before // 3600)])
             incidents = self.db.execute(
                 "DELETE FROM incidents WHERE status = 'resolved' AND resolved_at < ?"
                 " AND id NOT IN (SELECT incident FROM outbox)",

@@ -97,3 +97,17 @@ class MentionsTable:
             [brand, start, end, limit],
         )
         return [scored(row) for row in rows]
+
+    def mark_watched(self, brand: str, hours: Iterable[int]) -> None:
+        """Record hours (epoch hours) in which the brand was polled successfully."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO watched (brand, hour) VALUES (?, ?)", [(brand, h) for h in hours]
+            )
+
+    def watched_hours(self, since_hour: int) -> dict[str, set[int]]:
+        """Per brand, the watched hours from since_hour on."""
+        found: dict[str, set[int]] = {}
+        for brand, hour in self.db.execute("SELECT brand, hour FROM watched WHERE hour >= ?", [since_hour]):
+            found.setdefault(brand, set()).add(int(hour))
+        return found

@@ -94,4 +94,10 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    # Hours in which a brand was polled successfully: a baseline counts these, zeros included, and
+    # leaves out the hours when its sources were down.
+    db.execute("CREATE TABLE watched (brand TEXT NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY (brand, hour))")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]

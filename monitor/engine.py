@@ -22,11 +22,14 @@ from monitor.pipeline import Pipeline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
+    baseline_hours,
     evaluate_influencer,
     evaluate_keyword,
     evaluate_share,
     evaluate_spike,
     evaluate_volume,
+    expected_rates,
+    hour_slot,
 )
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import SEVERITIES, InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
@@ -265,7 +268,31 @@ class Engine:
             earlier = self.store.mentions_between(now - span, now - window, brand.id)
             step_size = max(1, len(earlier) // _BASELINE_SAMPLE)
             baseline = earlier[::step_size]
-        return build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+        event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+        if kind == "opened":
+            event["chart"] = self._chart_series(rule, brand, incident, now)
+        return event
+
+    def _chart_series(self, rule: Rule, brand: Brand, incident: IncidentRow, now: float) -> dict[str, Any]:
+        """The last 48 hours of the rule's hourly counts, with the expected count where the kind has one."""
+        end = int(now // 3600)
+        hours = list(range(end - 47, end + 1))
+        counts = self.counts.get((rule.name, brand.id), BucketCounts())
+        series: dict[str, Any] = {
+            "start_hour": hours[0], "counts": [counts.hour(h) for h in hours], "incident_from": incident.opened_at,
+            "title": f"{rule.name} · {brand.name} · last 48 hours", "label": f"{rule.match.sentiment} mentions"
+            if rule.match.sentiment != "any" else "matching mentions",
+        }  # fmt: skip
+        if isinstance(rule.detect, SpikeDetect):
+            watched = self.watched.get(brand.id, set()) if self.watching else None
+            start = now - rule.detect.window.total_seconds()
+            base = baseline_hours(
+                start, rule.detect.baseline.total_seconds(), self.history_start.get(brand.id), watched
+            )
+            mean, by_slot, by_hour = expected_rates(counts, base, rule.detect.seasonal, self.config.zone)
+            slots = [hour_slot(h, self.config.zone) for h in hours]
+            series["expected"] = [round(by_slot.get(s, by_hour.get(s[1], mean)), 3) for s in slots]
+        return series
 
     def _prune(self, now: float) -> None:
         # Buckets are hours: forgetting the old ones once an hour is enough.

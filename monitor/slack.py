@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 from typing import Any, TextIO
 
@@ -12,7 +13,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from monitor.chart import chart_png
 from monitor.render import escape_mrkdwn, render_blocks, render_console
+
+logger = logging.getLogger(__name__)
 
 # Errors that retrying cannot fix: they need someone to change config or the Slack app.
 PERMANENT = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
@@ -80,7 +84,23 @@ class SlackDelivery:
             raise DeliveryError(f"slack: {type(exc).__name__}", True, maybe_sent=True) from None
         if isinstance(response.get("channel"), str):
             self.channel_id = response["channel"]
-        return str(response.get("ts", ""))
+        ts = str(response.get("ts", ""))
+        if event.get("chart") and event["event"] == "opened":
+            await self._attach_chart(event, ts)
+        return ts
+
+    async def _attach_chart(self, event: dict[str, Any], thread_ts: str) -> None:
+        """Upload the chart into the alert's thread; the alert stands without it if that fails."""
+        png = chart_png(event["chart"])
+        if png is None or self.channel_id is None:
+            return
+        try:
+            await self.client.files_upload_v2(
+                channel=self.channel_id, thread_ts=thread_ts, file=png, filename="chart.png",
+                title=str(event["chart"].get("title", "chart")), alt_txt="hourly mentions against the usual range",
+            )  # fmt: skip
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            logger.warning("chart upload failed, the alert went out without it: %s", type(exc).__name__)
 
     async def find(self, event: dict[str, Any], thread_ts: str | None, since: float) -> str | None:
         """The ts of this event's message if Slack already has it (a post whose answer was lost)."""

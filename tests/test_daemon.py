@@ -145,6 +145,9 @@ async def test_spike_alert_thread_update_and_resolve(
         await daemon.close()
     root, update, resolved = fake_slack.messages
     assert "thread_ts" not in root and update["thread_ts"] == root["ts"] == resolved["thread_ts"]
+    (chart,) = fake_slack.uploads  # the chart, in the alert's thread
+    assert chart["bytes"].startswith(b"\x89PNG") and chart["thread_ts"] == root["ts"] and chart["channel"] == "C0123"
+    assert chart["title"] == "negative-spike · Acme Cloud · last 48 hours"
     assert "negative-spike" in root["blocks"][0]["text"]["text"]
     assert "14 negative mentions in the last hour" in fake_slack.text_of(root)
     assert "Update:" in fake_slack.text_of(update) and "Resolved" in fake_slack.text_of(resolved)
@@ -165,7 +168,9 @@ async def test_slack_down_then_back_delivers_once(
         clock.now += 3600
         assert await daemon.outbox.drain() == 1
         assert await daemon.outbox.drain() == 0
-        assert [r.path for r in fake_slack.requests] == ["/api/chat.postMessage"] * 2
+        assert [r.path for r in fake_slack.requests if r.path == "/api/chat.postMessage"] == [
+            "/api/chat.postMessage"
+        ] * 2
     finally:
         await daemon.close()
     assert len(fake_slack.messages) == 1 and daemon_setup.parent.joinpath("monitor.db").exists()
@@ -377,3 +382,21 @@ async def test_a_quiet_brand_alerts_on_its_first_burst(
     finally:
         await daemon.close()
     assert opened["event"] == "opened" and opened["figures"]["baseline_hours"] >= 71
+
+
+async def test_alerts_go_out_without_a_chart_when_matplotlib_is_missing(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import sys
+
+    for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")] or ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the charts extra were not installed
+    clock = Clock(T0)
+    daemon = start(daemon_setup, clock)
+    try:
+        assert len(await backfill_then_burst(daemon, clock, fake_hn, fake_reddit)) == 1
+        assert await daemon.outbox.drain() == 1
+    finally:
+        await daemon.close()
+    assert len(fake_slack.messages) == 1 and fake_slack.uploads == []

@@ -30,8 +30,12 @@ class FakeSlack(FakeServer):
         self.changed = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/chat.postMessage", self.post_message)
+        self.uploads: list[dict[str, Any]] = []
         self.app.router.add_post("/services/T000/B000/XXXX", self.webhook)
+        self.app.router.add_post("/upload/{file_id}", self.upload)
+        self.app.router.add_post("/api/files.completeUploadExternal", self.complete_upload)
         for method in ("GET", "POST"):  # slack-sdk reads with GET; Slack takes either
+            self.app.router.add_route(method, "/api/files.getUploadURLExternal", self.upload_url)
             self.app.router.add_route(method, "/api/conversations.history", self.history)
             self.app.router.add_route(method, "/api/conversations.replies", self.replies)
 
@@ -77,6 +81,33 @@ class FakeSlack(FakeServer):
             self.messages.append(message)
             self.changed.notify_all()
         return web.Response(text="ok")
+
+    async def upload_url(self, request: web.Request) -> web.Response:
+        """files.getUploadURLExternal: where to send the bytes, and the file's id."""
+        await self.record(request)
+        file_id = f"F{len(self.uploads) + 1:04d}"
+        self.uploads.append({"id": file_id, "bytes": b""})
+        upload = self.url.removesuffix("api/") + f"upload/{file_id}"
+        return json_response({"ok": True, "upload_url": upload, "file_id": file_id})
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL: takes the file's bytes."""
+        file_id = request.match_info["file_id"]
+        entry = next(u for u in self.uploads if u["id"] == file_id)
+        entry["bytes"] = await request.read()
+        return web.Response(text=f"OK - {len(entry['bytes'])}")
+
+    async def complete_upload(self, request: web.Request) -> web.Response:
+        """files.completeUploadExternal: shares the uploaded files in a channel or thread."""
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        args = {**request.query, **self._args(self.requests[-1].body, request.content_type)}
+        files = json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files", [])
+        for item in files:
+            entry = next(u for u in self.uploads if u["id"] == item["id"])
+            entry.update(title=item.get("title"), channel=args.get("channel_id"), thread_ts=args.get("thread_ts"))
+        return json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
 
     @property
     def webhook_url(self) -> str:

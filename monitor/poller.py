@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import Brand
@@ -77,7 +77,6 @@ class PollResult:
     fetched: int = 0
     stored: int = 0
     covered_from: float = 0.0  # the poll saw everything from here to now (backfill start on a first poll)
-    errors: list[str] = field(default_factory=list)
 
 
 def _envelope(state: str | None) -> tuple[str | None, float | None]:

@@ -1,3 +1,3 @@
 """Shared fixtures: the fake servers."""
 
-pytest_plugins = ["tests.fakes.platforms", "tests.fakes.slack"]
+pytest_plugins = ["tests.fakes.hackernews", "tests.fakes.reddit", "tests.fakes.slack"]

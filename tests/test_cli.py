@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakes.platforms import FakeHackerNews, FakeReddit
+from tests.fakes.hackernews import FakeHackerNews
+from tests.fakes.reddit import FakeReddit
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,8 @@ from monitor.mention import Mention
 from monitor.sentiment import Scorer
 from monitor.store import Store
 from monitor.store.records import IncidentRow
-from tests.fakes.platforms import FakeHackerNews, FakeReddit
+from tests.fakes.hackernews import FakeHackerNews
+from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
 from tests.test_daemon import T0, seed_history, write_config
 

@@ -21,7 +21,8 @@ from monitor.cli import load_all
 from monitor.daemon import Daemon
 from monitor.slack import ConsoleDelivery
 from monitor.systemd import Notifier
-from tests.fakes.platforms import FakeHackerNews, FakeReddit
+from tests.fakes.hackernews import FakeHackerNews
+from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
 from tests.test_daemon import QUERY, T0, Clock, add_burst, seed_history, write_config
 

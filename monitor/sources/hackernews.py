@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import html
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -12,92 +12,135 @@ from monitor.mention import Mention, html_to_text
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http
 
-logger = logging.getLogger(__name__)
-REACHABLE_HITS = 1000  # Algolia serves at most this many hits of one query, however it is paged
+MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 
 
 class HackerNews:
     """Stories and comments that match a query.
 
-    Cursor: {"since": S, "seen": [ids created at second S]} between polls. A poll pages newest-first
-    under a fixed upper bound U taken from its first page, so offsets stay put while new items
-    arrive; only once the last page is stored does the watermark move to U. Past Algolia's reach of
-    1000 hits, paging goes on under a lower bound. A crash between pages resumes from the stored page.
+    Between polls the cursor holds the watermark `mark` (the newest created_at_i fetched) and `seen`,
+    the ids fetched within `overlap` seconds below it. A poll is a sweep, newest first, over
+    created_at_i >= mark - overlap (so hits the index adds late are still found; `seen` filters the
+    rest). Each next page asks for created_at_i <= the oldest second of the page before (page 0 again),
+    so arrivals never shift offsets and Algolia's 1000-hit reach never ends a sweep. The cursor of
+    every page says where to go on, so a restart resumes mid-sweep; only after the last page does the
+    watermark move to the newest second of the sweep's first page.
     """
 
     name: ClassVar[str] = "hackernews"
     base_url: ClassVar[str] = "https://hn.algolia.com/api/v1/"
     interval: ClassVar[timedelta] = timedelta(minutes=5)
-    options: ClassVar[dict[str, Any]] = {"tags": "(story,comment)", "hits_per_page": 100}
+    options: ClassVar[dict[str, Any]] = {"tags": "(story,comment)", "hits_per_page": 100, "overlap": 300}
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config
         self.http = http
         self.url = config.base_url.rstrip("/") + "/search_by_date"
+        self.per_page = max(1, min(1000, int(config.options.get("hits_per_page", 100))))
+        self.overlap = max(0, int(config.options.get("overlap", 300)))
+        self.tags = str(config.options.get("tags", "(story,comment)"))
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of hits newer than the cursor's watermark (back to since on a first poll)."""
-        state: dict[str, Any] = json.loads(cursor) if cursor else {"since": int(since.timestamp()), "seen": []}
-        per_page = max(1, min(1000, int(self.config.options.get("hits_per_page", 100))))
-        page = int(state.get("page", 0))
-        filters = [f"created_at_i>={state['since']}"]
-        if "upper" in state:
-            filters.append(f"created_at_i<={state['upper']}")
-        params = {
-            "query": query,
-            "tags": str(self.config.options.get("tags", "(story,comment)")),
-            "numericFilters": ",".join(filters),
-            "hitsPerPage": str(per_page),
-            "page": str(page),
-        }
+        state = _sweep(_load(cursor, since), self.overlap)
+        upper: int | None = state.get("upper")
+        page: int = state.get("page", 0)
+        filters = [f"created_at_i>={state['floor']}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
+        params = {"query": query, "tags": self.tags, "numericFilters": ",".join(filters),
+                  "hitsPerPage": str(self.per_page), "page": str(page)}  # fmt: skip
         body, _ = await self.http.get_json(self.url, params=params)
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
-            raise BadResponse("hackernews: answer has no hits list")
-        hits = [h for h in body["hits"] if isinstance(h, dict)]
-        seen = set(state.get("seen", []))
+            raise BadResponse("the answer has no hits list")
+        hits: list[Any] = body["hits"]
+        old, new = state["seen"], state["new"]
+        stamps = [s for s in (_stamp(h) for h in hits) if s is not None]
         mentions = []
-        stamps = []
         for hit in hits:
             mention = parse_hit(hit)
-            if mention is None:
+            if mention is None or mention.id in old or mention.id in new:
                 continue
-            stamp = int(mention.created_at.timestamp())
-            stamps.append((stamp, mention.id))
-            if not (stamp == state["since"] and mention.id in seen):
-                mentions.append(mention)
-        if "upper" not in state:
-            if not stamps:
-                return Page(mentions, json.dumps({"since": state["since"], "seen": sorted(seen)}), False)
-            top = max(s for s, _ in stamps)
-            state = {**state, "upper": top, "final": top, "final_seen": [i for s, i in stamps if s == top]}
-        nb_pages = _int(body.get("nbPages"), 0)
-        if hits and page + 1 < nb_pages:
-            return Page(mentions, json.dumps({**state, "page": page + 1}), True)
-        nb_hits = _int(body.get("nbHits"), 0)
-        if hits and stamps and nb_hits > (page + 1) * per_page and (page + 1) * per_page >= REACHABLE_HITS:
-            # More hits than Algolia lets us page to: go on under the oldest second seen so far.
-            lower_upper = min(s for s, _ in stamps)
-            return Page(mentions, json.dumps({**state, "upper": lower_upper, "page": 0}), True)
-        final, final_seen = state["final"], set(state["final_seen"])
-        if final == state["since"]:
-            final_seen |= seen
-        return Page(mentions, json.dumps({"since": final, "seen": sorted(final_seen)}), False)
+            mentions.append(mention)
+            new[mention.id] = int(mention.created_at.timestamp())
+        if state.get("top") is None and stamps:
+            state["top"] = max(stamps)
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        nb_pages = _int(body.get("nbPages"))
+        last = page + 1 >= nb_pages if nb_pages is not None else len(hits) < self.per_page
+        if not hits or last:
+            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
+            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+        low = min(stamps, default=None)
+        if low is not None and (upper is None or low < upper):
+            state["upper"], state["page"] = low, 0  # go on below this page's oldest second
+        else:
+            state["page"] = page + 1  # a whole page within one second (or unreadable): offset within it
+        edge = state["upper"]
+        state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
+        return Page(mentions, _dump(state), True)
 
 
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since."""
+    if cursor is None:
+        start = int(since.timestamp())
+        return {"mark": start, "seen": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict):
+        raise BadResponse("the stored cursor is not an object")
+    if "mark" not in state and isinstance(state.get("since"), int):
+        # A cursor from before version 2: {"since": S, "seen": [ids at S]}; mid-sweep parts are dropped
+        # (the sweep restarts from S, and the store drops what it already has).
+        return {"mark": state["since"], "seen": dict.fromkeys(map(str, state.get("seen", [])), state["since"])}
+    if not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
+        raise BadResponse("the stored cursor has no watermark")
+    return state
 
 
-def parse_hit(hit: dict[str, Any]) -> Mention | None:
-    """A Mention from one Algolia hit, or None when the hit lacks what a mention needs."""
-    object_id = hit.get("objectID")
-    created = hit.get("created_at_i")
-    if not isinstance(object_id, str | int) or isinstance(created, bool) or not isinstance(created, int | float):
+def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state.get("seen", {})
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 2, **state}, separators=(",", ":"), sort_keys=True)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _stamp(hit: Any) -> int | None:
+    """A hit's created_at_i, when it has a usable one."""
+    if not isinstance(hit, dict):
         return None
-    title = hit.get("title") if isinstance(hit.get("title"), str) else ""
+    value = hit.get("created_at_i")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def parse_hit(hit: Any) -> Mention | None:
+    """A Mention from one Algolia hit, or None when the hit lacks what a mention needs."""
+    created = _stamp(hit)
+    if created is None:
+        return None
+    object_id = hit.get("objectID")
+    if isinstance(object_id, bool) or not isinstance(object_id, str | int) or object_id == "":
+        return None
+    # Comments carry their story's title as story_title; it is not the comment's text, so a comment
+    # under a story about the brand does not count as a mention by itself. Titles are plain text
+    # that may hold entities: unescape only, as "a <b> c" in a title is not a tag.
+    title = html.unescape(hit["title"]).strip() if isinstance(hit.get("title"), str) else ""
     body = next((hit[k] for k in ("comment_text", "story_text") if isinstance(hit.get(k), str) and hit[k]), "")
     text = html_to_text(body)
-    title = html_to_text(title or "")
     if not text and not title:
         return None
     author = hit.get("author")
@@ -109,6 +152,6 @@ def parse_hit(hit: dict[str, Any]) -> Mention | None:
         created_at=datetime.fromtimestamp(created, UTC),
         author=author if isinstance(author, str) else "",
         url=f"https://news.ycombinator.com/item?id={object_id}",
-        likes=_int(hit.get("points"), 0),
-        replies=_int(hit.get("num_comments"), 0),
+        likes=_int(hit.get("points")) or 0,
+        replies=_int(hit.get("num_comments")) or 0,
     )

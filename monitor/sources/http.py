@@ -12,12 +12,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 10 * 1024 * 1024
 DEFAULT_RETRY_AFTER = 60.0
+
+# headers -> seconds until the platform's request window resets when it is used up, else None
+QuotaReader = Callable[[Mapping[str, str]], float | None]
+
+
+class HttpAuthError(AuthError):
+    """AuthError from an HTTP 401 or 403, with the status (a source may renew a token on 401)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def retry_after_seconds(value: str | None, now: float, default: float = DEFAULT_RETRY_AFTER) -> float:
@@ -36,6 +48,14 @@ def retry_after_seconds(value: str | None, now: float, default: float = DEFAULT_
     return max(0.0, when.timestamp() - now)
 
 
+def safe_url(url: str) -> str:
+    """The URL without query string or user info (either may carry a key): fit for logs and errors."""
+    try:
+        return str(URL(url).with_query(None).with_fragment(None).with_user(None))
+    except (TypeError, ValueError):
+        return "(invalid URL)"
+
+
 class Http:
     """One source's view of the shared aiohttp session, with the shared failure policy.
 
@@ -51,89 +71,119 @@ class Http:
         timeout: float = 30.0,
         attempts: int = 3,
         backoff: float = 0.5,
-        backoff_cap: float = 8.0,
+        backoff_cap: float = 4.0,
+        max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.session = session
         self.user_agent = user_agent
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.attempts = attempts
+        self.attempts = max(1, attempts)
         self.backoff = backoff
         self.backoff_cap = backoff_cap
+        self.max_body = max_body
         self.clock = clock
         self.sleep = sleep
         self.blocked_until = 0.0
-        self.requests = 0
+        self.requests = 0  # requests actually sent (for health figures and tests)
 
     def block(self, seconds: float) -> None:
         """Make no request for the next `seconds` (a rate limit the platform announced)."""
         self.blocked_until = max(self.blocked_until, self.clock() + seconds)
 
+    def blocked_for(self) -> float:
+        """Seconds left before a request may be made (0 when none is blocked)."""
+        return max(0.0, self.blocked_until - self.clock())
+
     async def get_json(
-        self, url: str, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        quota: QuotaReader | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """GET url and parse JSON; returns (body, response headers)."""
-        return await self._request("GET", url, params=params, headers=headers)
+        return await self._request("GET", url, quota, params=params, headers=headers)
 
     async def post_form(
         self,
         url: str,
         data: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
+        quota: QuotaReader | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """POST a form and parse the JSON answer (OAuth token requests)."""
-        return await self._request("POST", url, data=data, headers=headers)
+        return await self._request("POST", url, quota, data=dict(data), headers=headers)
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, Mapping[str, str]]:
-        wait = self.blocked_until - self.clock()
-        if wait > 0:
-            raise RateLimited(f"rate limited, {wait:.0f}s left before the next request", wait)
+    async def _request(
+        self, method: str, url: str, quota: QuotaReader | None, **kwargs: Any
+    ) -> tuple[Any, Mapping[str, str]]:
         headers = {"User-Agent": self.user_agent, "Accept": "application/json", **(kwargs.pop("headers") or {})}
-        last: Exception | None = None
+        last: TransientError | None = None
         for attempt in range(self.attempts):
+            # Checked before every attempt: a retry must not break a block announced meanwhile.
+            wait = self.blocked_for()
+            if wait > 0:
+                raise RateLimited(f"rate limited: no request to {safe_url(url)} for another {wait:.0f}s", wait)
             if attempt:
-                delay = random.uniform(0, min(self.backoff_cap, self.backoff * 2**attempt))
-                logger.debug("%s %s: retry %d in %.2fs after %s", method, _path(url), attempt, delay, last)
+                # Full jitter: spread retries of many clients instead of having them hit together.
+                delay = random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))
+                logger.debug("%s %s: retry %d in %.2fs after %s", method, safe_url(url), attempt, delay, last)
                 await self.sleep(delay)
             try:
-                return await self._once(method, url, headers, **kwargs)
+                return await self._once(method, url, headers, quota, **kwargs)
             except TransientError as exc:
                 last = exc
         assert last is not None
         raise last
 
     async def _once(
-        self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any
+        self, method: str, url: str, headers: Mapping[str, str], quota: QuotaReader | None, **kwargs: Any
     ) -> tuple[Any, Mapping[str, str]]:
+        where = safe_url(url)
         self.requests += 1
         try:
             async with self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs) as resp:
-                status = resp.status
+                status, response_headers = resp.status, resp.headers
+                exhausted = quota(response_headers) if quota else None
+                if exhausted is not None:
+                    self.block(exhausted)
                 if status == 429:
-                    seconds = retry_after_seconds(resp.headers.get("Retry-After"), self.clock())
+                    if "Retry-After" in response_headers:
+                        seconds = retry_after_seconds(response_headers["Retry-After"], self.clock())
+                    else:
+                        seconds = exhausted if exhausted is not None else DEFAULT_RETRY_AFTER
                     self.block(seconds)
-                    raise RateLimited(f"HTTP 429 from {_path(url)}: waiting {seconds:.0f}s", seconds)
+                    raise RateLimited(f"HTTP 429 from {where}: waiting {seconds:.0f}s", seconds)
                 if status in (401, 403):
-                    raise AuthError(f"HTTP {status} from {_path(url)}: credentials missing, wrong or refused")
+                    raise HttpAuthError(f"HTTP {status} from {where}: credentials missing, wrong or refused", status)
                 if status >= 500:
-                    raise TransientError(f"HTTP {status} from {_path(url)}")
+                    raise TransientError(f"HTTP {status} from {where}")
                 if status >= 400:
-                    raise BadResponse(f"HTTP {status} from {_path(url)}")
-                if resp.content_length is not None and resp.content_length > MAX_BODY:
-                    raise BadResponse(f"response from {_path(url)} is larger than {MAX_BODY} bytes")
-                body = await resp.content.read(MAX_BODY + 1)
-                if len(body) > MAX_BODY:
-                    raise BadResponse(f"response from {_path(url)} is larger than {MAX_BODY} bytes")
-                response_headers = resp.headers
+                    raise BadResponse(f"HTTP {status} from {where}")
+                body = await self._read(resp, where)
+        except ValueError as exc:  # InvalidURL and other requests aiohttp will not build: config, not network
+            raise BadResponse(f"cannot send a request to {where} ({type(exc).__name__})") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(f"{type(exc).__name__} from {_path(url)}") from None
+            # The exception's own text may quote the full URL: name its type only.
+            raise TransientError(f"{type(exc).__name__} from {where}") from None
         try:
             return json.loads(body), response_headers
         except ValueError:
-            raise BadResponse(f"response from {_path(url)} is not JSON") from None
+            raise BadResponse(f"response from {where} is not JSON") from None
 
-
-def _path(url: str) -> str:
-    """The URL without its query string (which may carry a key)."""
-    return url.split("?", 1)[0]
+    async def _read(self, resp: aiohttp.ClientResponse, where: str) -> bytes:
+        """The whole body, refusing more than max_body bytes (decompressed)."""
+        too_big = BadResponse(f"response from {where} is larger than {self.max_body} bytes")
+        if resp.content_length is not None and resp.content_length > self.max_body:
+            raise too_big
+        # content.read(n) returns whatever is buffered, not n bytes: gather chunks up to the cap.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > self.max_body:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)

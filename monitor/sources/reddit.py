@@ -12,17 +12,20 @@ from typing import Any, ClassVar
 from monitor.config import SourceConfig
 from monitor.mention import Mention
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
-from monitor.sources.http import Http
+from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError
 
 TOKEN_MARGIN = 60.0  # renew the OAuth token this long before it expires
+MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 
 
 class Reddit:
     """Posts that match a query.
 
-    Reddit has no since-parameter: a poll pages newest-first with `after` until it reaches the stored
-    watermark. Cursor: {"watermark": W, "seen": [ids created at W]} between polls; while paging it also
-    holds `after` and the new watermark to adopt once the last page is stored.
+    Reddit has no since-parameter. Between polls the cursor holds the watermark `mark` (the newest
+    created_utc fetched) and `seen`, the names fetched within `overlap` seconds below it. A poll is a
+    sweep, newest first, paged by `after`, down to mark - overlap (posts the index adds late are
+    still found; `seen` filters the rest). Every page's cursor carries `after`, so a restart resumes
+    mid-sweep; only after the last page does the watermark move to the newest post of the sweep.
     """
 
     name: ClassVar[str] = "reddit"
@@ -33,95 +36,164 @@ class Reddit:
         "client_id_env": "REDDIT_CLIENT_ID",
         "client_secret_env": "REDDIT_CLIENT_SECRET",
         "limit": 100,
+        "overlap": 300,
     }
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config
         self.http = http
+        self.limit = max(1, min(100, int(config.options.get("limit", 100))))
+        self.overlap = float(max(0, int(config.options.get("overlap", 300))))
+        self.id_env = str(config.options.get("client_id_env", "REDDIT_CLIENT_ID"))
+        self.secret_env = str(config.options.get("client_secret_env", "REDDIT_CLIENT_SECRET"))
+        self.oauth_url = str(config.options.get("oauth_base_url", "https://oauth.reddit.com/")).rstrip("/")
         self.token: str | None = None
-        self.token_expires = 0.0
+        self.token_renew_at = 0.0
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One page of posts newer than the watermark (back to since on a first poll)."""
+        state = _sweep(_load(cursor, since), self.overlap)
+        params = {"q": query, "sort": "new", "type": "link", "raw_json": "1", "limit": str(self.limit)}
+        if state.get("after"):
+            params["after"] = state["after"]
+        body, headers = await self._get(params)
+        data = _listing(body, headers, self.http)
+        children: list[Any] = data["children"]
+        old, new, floor = state["seen"], state["new"], state["floor"]
+        posts = [p for p in (parse_post(c) for c in children) if p is not None]
+        mentions = []
+        reached = False  # newest first: a post below the floor means the rest is older still
+        for post in posts:
+            created = post.created_at.timestamp()
+            if created < floor:
+                reached = True
+            elif post.id not in old and post.id not in new:
+                mentions.append(post)
+                new[post.id] = created
+        if state.get("top") is None and posts:
+            state["top"] = max(p.created_at.timestamp() for p in posts)
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        after = data.get("after")
+        # An `after` that does not move would page forever: take it as the end.
+        if reached or not children or not isinstance(after, str) or not after or after == state.get("after"):
+            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
+            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+        state["after"] = after
+        state["new"] = {k: v for k, v in new.items() if v >= mark - self.overlap}
+        return Page(mentions, _dump(state), True)
 
     def _credentials(self) -> tuple[str, str] | None:
-        client_id = os.environ.get(str(self.config.options.get("client_id_env", "")), "")
-        secret = os.environ.get(str(self.config.options.get("client_secret_env", "")), "")
+        client_id = os.environ.get(self.id_env, "")
+        secret = os.environ.get(self.secret_env, "")
         return (client_id, secret) if client_id and secret else None
-
-    async def _token(self, credentials: tuple[str, str]) -> str:
-        if self.token and self.http.clock() < self.token_expires - TOKEN_MARGIN:
-            return self.token
-        url = self.config.base_url.rstrip("/") + "/api/v1/access_token"
-        basic = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-        body, _ = await self.http.post_form(
-            url, {"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
-        )
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise AuthError("reddit: the token endpoint did not return an access token (check the client id)")
-        self.token = body["access_token"]
-        expires = body.get("expires_in")
-        self.token_expires = self.http.clock() + (float(expires) if isinstance(expires, int | float) else 3600.0)
-        return self.token
 
     async def _get(self, params: dict[str, str]) -> tuple[Any, Mapping[str, str]]:
         credentials = self._credentials()
         if credentials is None:
-            return await self.http.get_json(self.config.base_url.rstrip("/") + "/search.json", params=params)
-        url = str(self.config.options.get("oauth_base_url", self.base_url)).rstrip("/") + "/search"
+            url = self.config.base_url.rstrip("/") + "/search.json"
+            return await self.http.get_json(url, params=params, quota=quota_exhausted)
         for attempt in range(2):
             headers = {"Authorization": f"bearer {await self._token(credentials)}"}
             try:
-                return await self.http.get_json(url, params=params, headers=headers)
-            except AuthError:
-                if attempt:
+                return await self.http.get_json(
+                    self.oauth_url + "/search", params=params, headers=headers, quota=quota_exhausted
+                )
+            except HttpAuthError as exc:
+                if attempt or exc.status != 401:
                     raise
-                self.token = None  # expired or revoked early: fetch a new token once
+                self.token = None  # expired or revoked before its time: fetch a new token, once
         raise AssertionError("unreachable")
 
-    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
-        """One page of posts newer than the watermark (back to since on a first poll)."""
-        state: dict[str, Any] = json.loads(cursor) if cursor else {"watermark": since.timestamp(), "seen": []}
-        params = {"q": query, "sort": "new", "type": "link", "raw_json": "1",
-                  "limit": str(max(1, min(100, int(self.config.options.get("limit", 100)))))}  # fmt: skip
-        if state.get("after"):
-            params["after"] = state["after"]
-        body, headers = await self._get(params)
-        _obey_rate_headers(self.http, headers)
-        if isinstance(body, dict) and body.get("error") == 429:
-            self.http.block(60.0)
-            raise RateLimited("reddit: Too Many Requests (in a 200 answer)", 60.0)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or not isinstance(data.get("children"), list):
-            raise BadResponse("reddit: answer is not a listing")
-        watermark, seen = float(state["watermark"]), set(state.get("seen", []))
-        posts = [p for p in (parse_post(c) for c in data["children"]) if p is not None]
-        fresh = [p for p in posts if _newer(p, watermark, seen)]
-        reached = len(fresh) < len(posts)
-        if "final" not in state:
-            top = max((p.created_at.timestamp() for p in fresh), default=None)
-            if top is None:
-                state = {**state, "final": watermark, "final_seen": sorted(seen)}
-            else:
-                state = {**state, "final": top, "final_seen": [p.id for p in fresh if p.created_at.timestamp() == top]}
-        after = data.get("after")
-        if not reached and isinstance(after, str) and after and data["children"]:
-            return Page(fresh, json.dumps({**state, "after": after}), True)
-        final_seen = set(state["final_seen"]) | (seen if state["final"] == watermark else set())
-        return Page(fresh, json.dumps({"watermark": state["final"], "seen": sorted(final_seen)}), False)
+    async def _token(self, credentials: tuple[str, str]) -> str:
+        """The cached bearer token, or a new one from the client-credentials grant."""
+        if self.token and self.http.clock() < self.token_renew_at:
+            return self.token
+        url = self.config.base_url.rstrip("/") + "/api/v1/access_token"
+        # By hand: aiohttp.BasicAuth is deprecated in 3.14 and encode_basic_auth is too new to rely on.
+        basic = "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+        try:
+            body, _ = await self.http.post_form(
+                url, {"grant_type": "client_credentials"}, headers={"Authorization": basic}
+            )
+        except AuthError:
+            raise AuthError(f"the token endpoint refused the client credentials in {self.id_env} and "
+                            f"{self.secret_env}") from None  # fmt: skip
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            error = body.get("error") if isinstance(body, dict) else None
+            reason = f" ({error})" if isinstance(error, str) and error.isidentifier() else ""
+            raise AuthError(f"the token endpoint gave no access token{reason}: check {self.id_env} "
+                            f"and {self.secret_env}")  # fmt: skip
+        expires = body.get("expires_in")
+        lifetime = float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 3600.0
+        self.token = token
+        self.token_renew_at = self.http.clock() + max(0.0, lifetime - min(TOKEN_MARGIN, lifetime / 2))
+        return token
 
 
-def _newer(post: Mention, watermark: float, seen: set[str]) -> bool:
-    created = post.created_at.timestamp()
-    return created > watermark or (created == watermark and post.id not in seen)
-
-
-def _obey_rate_headers(http: Http, headers: Mapping[str, str]) -> None:
-    """With no requests left in Reddit's window, make none until it resets."""
+def quota_exhausted(headers: Mapping[str, str]) -> float | None:
+    """Seconds until Reddit's window resets when no request is left in it (x-ratelimit-*), else None."""
     try:
         remaining = float(headers.get("x-ratelimit-remaining", "1"))
         reset = float(headers.get("x-ratelimit-reset", "0"))
     except ValueError:
-        return
-    if remaining < 1 and reset > 0:
-        http.block(reset)
+        return None
+    return reset if remaining < 1 and reset > 0 else None
+
+
+def _listing(body: Any, headers: Mapping[str, str], http: Http) -> dict[str, Any]:
+    """The listing's data, after reading the errors Reddit sends with HTTP 200."""
+    if isinstance(body, dict) and "error" in body and "data" not in body:
+        error = body.get("error")
+        if error == 429:
+            try:
+                seconds = float(headers.get("x-ratelimit-reset", ""))
+            except ValueError:
+                seconds = DEFAULT_RETRY_AFTER
+            http.block(seconds)
+            raise RateLimited(f"Too Many Requests (in an HTTP 200 answer): waiting {seconds:.0f}s", seconds)
+        if error in (401, 403):
+            raise AuthError(f"error {error} in the answer: credentials missing, wrong or refused")
+        raise BadResponse(f"error {error!r} in the answer")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+        raise BadResponse("the answer is not a listing")
+    return data
+
+
+def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since."""
+    if cursor is None:
+        start = since.timestamp()
+        return {"mark": start, "seen": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict):
+        raise BadResponse("the stored cursor is not an object")
+    if "mark" not in state and isinstance(state.get("watermark"), int | float):
+        # A cursor from before version 2: {"watermark": W, "seen": [names at W]}; mid-sweep parts are
+        # dropped (the sweep restarts from W, and the store drops what it already has).
+        mark = float(state["watermark"])
+        return {"mark": mark, "seen": dict.fromkeys(map(str, state.get("seen", [])), mark)}
+    if not isinstance(state.get("mark"), int | float) or not isinstance(state.get("seen"), dict):
+        raise BadResponse("the stored cursor has no watermark")
+    return state
+
+
+def _sweep(state: dict[str, Any], overlap: float) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state.get("seen", {})
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 2, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _num(value: Any) -> int:
@@ -134,15 +206,14 @@ def parse_post(child: Any) -> Mention | None:
     if not isinstance(post, dict):
         return None
     name, created = post.get("name"), post.get("created_utc")
-    if not isinstance(name, str) or isinstance(created, bool) or not isinstance(created, int | float):
+    if not isinstance(name, str) or not name or isinstance(created, bool) or not isinstance(created, int | float):
         return None
     title, text = post.get("title"), post.get("selftext")
     title = title if isinstance(title, str) else ""
     text = text if isinstance(text, str) else ""
     if not title and not text:
         return None
-    permalink = post.get("permalink")
-    author = post.get("author")
+    permalink, author = post.get("permalink"), post.get("author")
     return Mention(
         platform="reddit",
         id=name,
@@ -150,7 +221,9 @@ def parse_post(child: Any) -> Mention | None:
         title=title,
         created_at=datetime.fromtimestamp(float(created), UTC),
         author=author if isinstance(author, str) else "",
-        url="https://www.reddit.com" + permalink if isinstance(permalink, str) else "",
+        # subreddit_subscribers is the subreddit's reach, not the author's: leave reach unknown.
+        author_followers=None,
+        url="https://www.reddit.com" + permalink if isinstance(permalink, str) and permalink.startswith("/") else "",
         likes=_num(post.get("score")),
         replies=_num(post.get("num_comments")),
     )

@@ -1,1 +1,51 @@
-"""Fake platform and Slack servers on loopback, speaking each API's documented shape."""
+"""Fake platform and Slack servers on loopback, speaking each API's documented shape; helpers to drive sources."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+import aiohttp
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention
+from monitor.sources.base import Page
+from monitor.sources.http import Http
+
+USER_AGENT = "monitor-tests/1.0 (+https://example.org)"
+
+
+class Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def no_sleep(_: float) -> None:
+    """Backoff that does not wait."""
+
+
+def make_source(cls: Any, session: aiohttp.ClientSession, url: str, clock: Clock | None = None, **options: Any) -> Any:
+    """A source of class cls on base URL url, its options defaulted from the class, retries without waiting."""
+    config = SourceConfig(name=cls.name, enabled=True, interval=timedelta(minutes=5), base_url=url,
+                          options=MappingProxyType({**cls.options, **options}))  # fmt: skip
+    http = Http(session, USER_AGENT, timeout=5, sleep=no_sleep, **({"clock": clock} if clock else {}))
+    return cls(config, http)
+
+
+async def drain(source: Any, query: str, cursor: str | None, since: Any) -> tuple[list[Mention], str, int]:
+    """Fetch pages until none waits, as the poller does: (mentions, the final cursor, pages fetched)."""
+    mentions: list[Mention] = []
+    pages = 0
+    while True:
+        page: Page = await source.search(query, cursor, since)
+        pages += 1
+        mentions.extend(page.mentions)
+        cursor = page.cursor
+        if not page.more:
+            return mentions, page.cursor, pages

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 TEXT_LIMIT = 3000
+FALLBACK_LIMIT = 3000  # Slack truncates text over 4,000 characters; stay well under
 MAX_BLOCKS = 50
+URL_LIMIT = 2000
 SNIPPET = 280
 SEVERITY_EMOJI = {"low": ":large_blue_circle:", "medium": ":large_yellow_circle:", "high": ":red_circle:",
                   "critical": ":rotating_light:"}  # fmt: skip
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SAFE_URL = re.compile(r"https?://[^\s<>|\"`]+", re.IGNORECASE)
+# Terminal escapes (CSI and OSC), C0/C1 controls but tab and newline, and bidi overrides that reorder text.
+_CONTROL = re.compile(
+    r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+_URL_UNSAFE = re.compile(r"[\s|<>\"`\\^{}]")
+_FENCE = re.compile(r"`{3,}")
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -26,13 +34,18 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def cut(text: str, limit: int) -> str:
-    """Shorten escaped text to at most limit characters with "…", never splitting an &entity;."""
+    """Shorten mrkdwn to at most limit characters with "…", never splitting an &entity; or a <link>."""
     if len(text) <= limit:
         return text
-    head = text[: max(0, limit - 1)]
+    if limit <= 0:
+        return ""
+    head = text[: limit - 1]
     amp = head.rfind("&")
     if amp != -1 and ";" not in head[amp:]:
         head = head[:amp]
+    opening = head.rfind("<")  # escaped text has none: this is one of our own links
+    if opening != -1 and ">" not in head[opening:]:
+        head = head[:opening]
     return head + "…"
 
 
@@ -41,12 +54,42 @@ def safe_text(text: str, limit: int) -> str:
     return cut(escape_mrkdwn(text), limit)
 
 
+def inline(text: Any, limit: int) -> str:
+    """Escape a one-line value (a name, a platform, a term): whitespace runs, newlines included, become one space."""
+    return cut(" ".join(escape_mrkdwn(str(text)).split()), limit)
+
+
+def safe_url(url: str) -> str | None:
+    """The URL ready to put inside <…|…>, or None if it is not a plain http(s) URL."""
+    url = _CONTROL.sub("", url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Percent-encode what would end the link or start a label (|, <, >, spaces); & is escaped as everywhere.
+    url = _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url).replace("&", "&amp;")
+    return url if len(url) <= URL_LIMIT else None
+
+
 def link(url: str, label: str) -> str:
-    """A mrkdwn link for an http(s) URL; anything else becomes escaped plain text."""
-    label = escape_mrkdwn(label).replace("|", "¦")
-    if not url or not _SAFE_URL.fullmatch(url):
-        return label
-    return f"<{url.replace('&', '&amp;')}|{label}>"
+    """A mrkdwn link for an http(s) URL; any other URL is shown as escaped text, never linked."""
+    target = safe_url(url)
+    if target is None:
+        return inline(url, 200)
+    return f"<{target}|{inline(label, 200).replace('|', '¦') or 'link'}>"
+
+
+def code(text: str, limit: int) -> str:
+    """Escaped text in a ``` block that nothing inside can close early."""
+    body = _FENCE.sub(lambda m: "\u200b".join(m.group()), safe_text(text, limit)).strip("\n") or " "
+    return f"```{body}```"
+
+
+def mrkdwn(text: str, limit: int = TEXT_LIMIT) -> dict[str, Any]:
+    """A mrkdwn text object; verbatim, so Slack auto-links and auto-parses nothing we did not mark up."""
+    return {"type": "mrkdwn", "text": cut(text, limit) or " ", "verbatim": True}
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -58,7 +101,7 @@ def _number(value: Any, digits: int = 1) -> str:
 
 
 def _reach(followers: Any) -> str:
-    if not isinstance(followers, int):
+    if not isinstance(followers, int) or isinstance(followers, bool):
         return ""
     if followers >= 1_000_000:
         return f" ({followers / 1e6:.1f}M followers)"
@@ -67,33 +110,80 @@ def _reach(followers: Any) -> str:
     return f" ({followers} followers)"
 
 
+def _score(m: dict[str, Any]) -> str:
+    return f"score {m['compound']:+.2f}" if isinstance(m.get("compound"), (int, float)) else ""
+
+
 def _mention_line(m: dict[str, Any]) -> str:
-    author = escape_mrkdwn(str(m.get("author") or "someone")).replace("|", "¦")
-    parts = [f"*{escape_mrkdwn(str(m.get('platform', '')))}*", f"{author}{_reach(m.get('author_followers'))}"]
-    if m.get("compound") is not None:
-        parts.append(f"score {m['compound']:+.2f}")
-    if m.get("similar"):
+    author = inline(m.get("author") or "someone", 80).replace("|", "¦")
+    parts = [f"*{inline(m.get('platform', ''), 40)}*", f"{author}{_reach(m.get('author_followers'))}", _score(m)]
+    if isinstance(m.get("similar"), int) and m["similar"] > 0:
         parts.append(f"+{m['similar']} near-identical")
     parts.append(link(str(m.get("url") or ""), "open"))
-    text = " ".join(str(m.get(k) or "") for k in ("title", "text")).strip()
-    snippet = safe_text(" ".join(text.split()), SNIPPET)
-    return cut(" · ".join(parts) + f"\n> {snippet}", SECTION_LIMIT)
+    text = " ".join(str(m.get(k) or "") for k in ("title", "text"))
+    snippet = inline(text, SNIPPET)
+    return cut(" · ".join(p for p in parts if p) + (f"\n> {snippet}" if snippet else ""), SECTION_LIMIT)
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": mrkdwn(text, SECTION_LIMIT)}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text)]}
+
+
+def _platforms(platforms: dict[str, Any]) -> str:
+    return " · ".join(f"{inline(p, 40)} {inline(n, 20)}" for p, n in list(platforms.items())[:20])
 
 
 def fallback(event: dict[str, Any]) -> str:
     """The notification text (shown where blocks are not)."""
     kind = event["event"]
+    summary = safe_text(str(event.get("summary", "")), 1000)
     if kind == "digest":
-        return cut(
-            f"{escape_mrkdwn(str(event.get('title', '')))}: {safe_text(str(event.get('summary', '')), 1000)}", 3000
-        )
-    name = escape_mrkdwn(str(event.get("brand_name") or event["brand"]))
-    prefix = {"opened": f"[{event.get('severity', '')}]", "updated": "Update:", "resolved": "Resolved:"}[kind]
-    return cut(f"{prefix} {event['rule']} for {name}: {safe_text(str(event.get('summary', '')), 1000)}", 3000)
+        return cut(f"{inline(event.get('title', ''), 200)}: {summary}", FALLBACK_LIMIT)
+    name = inline(event.get("brand_name") or event["brand"], 200)
+    prefix = {"opened": f"[{inline(event.get('severity', ''), 20)}]", "updated": "Update:", "resolved": "Resolved:"}
+    return cut(f"{prefix[kind]} {inline(event['rule'], 200)} for {name}: {summary}", FALLBACK_LIMIT)
+
+
+def _figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    p_value, share = figures.get("p_value"), figures.get("negative_share")
+    fields = [
+        ("Count", figures.get("count")),
+        ("Expected", figures.get("expected", figures.get("threshold"))),
+        ("Ratio", figures.get("ratio")),
+        ("p-value", f"{p_value:.2g}" if isinstance(p_value, float) else p_value),
+        ("Sentiment mean", figures.get("sentiment_mean")),
+        ("Negative share", f"{share:.0%}" if isinstance(share, (int, float)) else share),
+    ]
+    shown = [
+        mrkdwn(f"*{name}*\n{inline(_number(value, 2), 100)}", FIELD_LIMIT)
+        for name, value in fields
+        if value is not None
+    ]
+    return [{"type": "section", "fields": shown}] if shown else []
+
+
+def _buttons(incident: str) -> dict[str, Any]:
+    value = incident[:2000]
+    return {"type": "actions", "elements": [
+        {"type": "button", "action_id": "ack", "text": {"type": "plain_text", "text": "Acknowledge"},
+         "style": "primary", "value": value},
+        {"type": "button", "action_id": "snooze_1h", "text": {"type": "plain_text", "text": "Snooze 1h"},
+         "value": value},
+        {"type": "button", "action_id": "noise", "text": {"type": "plain_text", "text": "Not relevant"},
+         "style": "danger", "value": value},
+    ]}  # fmt: skip
+
+
+def _fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_BLOCKS blocks; the buttons stay when the middle is dropped."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    tail = blocks[-1:] if blocks[-1]["type"] == "actions" else []
+    return blocks[: MAX_BLOCKS - len(tail)] + tail
 
 
 def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -105,38 +195,27 @@ def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     if kind == "digest":
         return fallback(event), _digest_blocks(event, summary)
     if kind == "resolved":
-        blocks.append(_section(f":white_check_mark: *Resolved* after {event.get('resolved_after', '?')}, "
-                               f"peak {event.get('peak_count', '?')}. {summary}"))  # fmt: skip
+        after, peak = inline(event.get("resolved_after", "?"), 50), inline(event.get("peak_count", "?"), 20)
+        blocks.append(_section(f":white_check_mark: *Resolved* after {after}, peak {peak}. {summary}"))
         return fallback(event), blocks
     if kind == "opened":
         emoji = SEVERITY_EMOJI.get(str(event.get("severity")), "")
-        title = f"{emoji} {str(event.get('severity', '')).upper()} · {event['rule']} · {event.get('brand_name')}"
+        brand = _plain(event.get("brand_name") or event["brand"])
+        title = f"{emoji} {_plain(event.get('severity', '')).upper()} · {_plain(event['rule'])} · {brand}".strip()
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": cut(title, HEADER_LIMIT)}})
         blocks.append(_section(f"*{summary}*"))
     else:
         growth = event.get("growth")
-        grown = f" (up {growth:.0%} since the last post)" if isinstance(growth, float) else ""
+        grown = f" (up {growth:.0%} since the last post)" if isinstance(growth, (int, float)) else ""
         again = ":warning: *Firing again.* " if event.get("reopened") else ""
         blocks.append(_section(f"{again}*Update:* {summary}{grown}"))
-    fields = [
-        ("Count", figures.get("count")),
-        ("Expected", figures.get("expected", figures.get("threshold"))),
-        ("Ratio", figures.get("ratio")),
-        ("p-value", f"{figures['p_value']:.2g}" if isinstance(figures.get("p_value"), float) else None),
-        ("Sentiment mean", figures.get("sentiment_mean")),
-        ("Negative share", f"{figures['negative_share']:.0%}" if figures.get("negative_share") is not None else None),
-    ]
-    blocks.append({"type": "section", "fields": [
-        {"type": "mrkdwn", "text": cut(f"*{name}*\n{_number(value, 2)}", FIELD_LIMIT)}
-        for name, value in fields if value is not None
-    ]})  # fmt: skip
-    platforms = event.get("platforms") or {}
-    context = [f"window {event.get('window', '')}"]
-    if platforms:
-        context.append(" · ".join(f"{escape_mrkdwn(str(p))} {n}" for p, n in platforms.items()))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(" | ".join(context), TEXT_LIMIT)}]})
+    blocks.extend(_figures(figures))
+    context = [f"window {inline(event.get('window', ''), 20)}"]
+    if event.get("platforms"):
+        context.append(_platforms(event["platforms"]))
+    blocks.append(_context(" | ".join(context)))
     if event.get("terms"):
-        blocks.append(_section("*What it's about:* " + ", ".join(escape_mrkdwn(str(t)) for t in event["terms"])))
+        blocks.append(_section("*What it's about:* " + ", ".join(inline(t, 60) for t in event["terms"][:20])))
     top = event.get("top") or []
     if top:
         blocks.append({"type": "divider"})
@@ -148,43 +227,35 @@ def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     drafts = event.get("drafts")
     if drafts:
         blocks.append({"type": "divider"})
-        blocks.append(_section(f"*Holding statement* ({escape_mrkdwn(str(drafts.get('topic', '')))})\n```"
-                               f"{safe_text(str(drafts.get('holding', '')), 2500)}```"))  # fmt: skip
-        for reply in drafts.get("replies", []):
-            blocks.append(_section(f"*Reply on {escape_mrkdwn(str(reply.get('platform', '')))}*\n```"
-                                   f"{safe_text(str(reply.get('text', '')), 2500)}```"))  # fmt: skip
+        topic = inline(drafts.get("topic", ""), 60)
+        blocks.append(_section(f"*Holding statement* ({topic})\n{code(str(drafts.get('holding', '')), 2500)}"))
+        for reply in (drafts.get("replies") or [])[:10]:
+            where = inline(reply.get("platform", ""), 40)
+            blocks.append(_section(f"*Reply on {where}*\n{code(str(reply.get('text', '')), 2500)}"))
     if kind == "opened":
-        value = str(event.get("incident", ""))[:2000]
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": "ack", "text": {"type": "plain_text", "text": "Acknowledge"},
-             "style": "primary", "value": value},
-            {"type": "button", "action_id": "snooze_1h", "text": {"type": "plain_text", "text": "Snooze 1h"},
-             "value": value},
-            {"type": "button", "action_id": "noise", "text": {"type": "plain_text", "text": "Not relevant"},
-             "style": "danger", "value": value},
-        ]})  # fmt: skip
-    return fallback(event), blocks[:MAX_BLOCKS]
+        blocks.append(_buttons(str(event.get("incident", ""))))
+    return fallback(event), _fit(blocks)
 
 
 def _digest_blocks(event: dict[str, Any], summary: str) -> list[dict[str, Any]]:
+    title = _plain(event.get("title", "")) or "Digest"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": cut(str(event.get("title", "")), HEADER_LIMIT)}},
+        {"type": "header", "text": {"type": "plain_text", "text": cut(title, HEADER_LIMIT)}},
         _section(summary),
     ]
     platforms = event.get("platforms") or {}
     if platforms:
-        text = " · ".join(f"{escape_mrkdwn(str(p))} {n}" for p, n in platforms.items())
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, TEXT_LIMIT)}]})
+        blocks.append(_context(_platforms(platforms)))
     incidents = event.get("incidents") or []
-    lines = [f"• {escape_mrkdwn(str(i['rule']))} opened {i['opened_at']}, peak {i['peak_count']} ({i['status']})"
-             for i in incidents[:20]]  # fmt: skip
+    lines = [f"• {inline(i['rule'], 100)} opened {inline(i['opened_at'], 40)}, peak {inline(i['peak_count'], 20)}"
+             f" ({inline(i['status'], 20)})" for i in incidents[:20]]  # fmt: skip
     blocks.append(_section("*Incidents:* " + ("none" if not lines else "\n" + "\n".join(lines))))
     top = event.get("top") or []
     if top:
         blocks.append({"type": "divider"})
         blocks.append(_section("*Top posts*"))
         blocks.extend(_section(_mention_line(m)) for m in top[:5])
-    return blocks[:MAX_BLOCKS]
+    return _fit(blocks)
 
 
 def _plain(text: Any) -> str:
@@ -196,51 +267,55 @@ def render_console(event: dict[str, Any]) -> str:
     kind = event["event"]
     if kind == "digest":
         return _digest_console(event)
-    rule, brand = event["rule"], _plain(event.get("brand_name") or event["brand"])
+    rule, brand, at = _plain(event["rule"]), _plain(event.get("brand_name") or event["brand"]), _plain(event["at"])
     lines = []
     if kind == "opened":
-        lines.append(f"=== {str(event.get('severity', '')).upper()} · {rule} · {brand} · {event['at']} ===")
+        lines.append(f"=== {_plain(event.get('severity', '')).upper()} · {rule} · {brand} · {at} ===")
     elif kind == "updated":
-        lines.append(
-            f"--- update · {rule} · {brand} · {event['at']}{' (firing again)' if event.get('reopened') else ''}"
-        )
+        lines.append(f"--- update · {rule} · {brand} · {at}{' (firing again)' if event.get('reopened') else ''}")
     else:
-        lines.append(f"--- resolved · {rule} · {brand} · {event['at']} after {event.get('resolved_after')},"
-                     f" peak {event.get('peak_count')}")  # fmt: skip
+        lines.append(f"--- resolved · {rule} · {brand} · {at} after {_plain(event.get('resolved_after'))},"
+                     f" peak {_plain(event.get('peak_count'))}")  # fmt: skip
     lines.append(f"    {_plain(event.get('summary', ''))}")
     if kind == "resolved":
         return "\n".join(lines) + "\n"
     figures = event.get("figures") or {}
-    shown = [f"{k}={figures[k]}" for k in ("count", "expected", "ratio", "p_value", "sentiment_mean", "negative_share")
+    shown = [f"{k}={_plain(f'{figures[k]:.2g}' if k == 'p_value' and isinstance(figures[k], float) else figures[k])}"
+             for k in ("count", "expected", "ratio", "p_value", "sentiment_mean", "negative_share")
              if figures.get(k) is not None]  # fmt: skip
+    if isinstance(event.get("growth"), (int, float)):
+        shown.append(f"growth={event['growth']:+.0%}")
     lines.append("    " + "  ".join(shown))
     if event.get("platforms"):
-        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {n}" for p, n in event["platforms"].items()))
+        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {_plain(n)}" for p, n in event["platforms"].items()))
     if event.get("terms"):
         lines.append("    about: " + ", ".join(_plain(t) for t in event["terms"]))
-    for m in (event.get("top") or [])[:5]:
-        similar = f" (+{m['similar']} near-identical)" if m.get("similar") else ""
-        score = f" {m['compound']:+.2f}" if m.get("compound") is not None else ""
-        text = _plain(" ".join(str(m.get(k) or "") for k in ("title", "text")))[:140]
-        lines.append(f"    - [{_plain(m.get('platform'))}] {_plain(m.get('author'))}{score}{similar}: {text}")
+    for m in (event.get("top") or [])[: 5 if kind == "opened" else 3]:
+        similar = f" (+{m['similar']} near-identical)" if isinstance(m.get("similar"), int) and m["similar"] > 0 else ""
+        score = f" {_score(m)}" if _score(m) else ""
+        who = f"{_plain(m.get('author') or 'someone')}{_reach(m.get('author_followers'))}"
+        text = _plain(" ".join(str(m.get(k) or "") for k in ("title", "text")))[:SNIPPET]
+        lines.append(f"    - [{_plain(m.get('platform'))}] {who}{score}{similar}: {text}")
         if m.get("url"):
             lines.append(f"      {_plain(m['url'])}")
     drafts = event.get("drafts")
     if drafts:
-        lines.append(f"    holding statement ({drafts.get('topic')}): {_plain(drafts.get('holding', ''))}")
-        for reply in drafts.get("replies", [])[:1]:
-            lines.append(f"    reply draft ({reply.get('platform')}): {_plain(reply.get('text', ''))}")
+        lines.append(f"    holding statement ({_plain(drafts.get('topic'))}): {_plain(drafts.get('holding', ''))}")
+        for reply in drafts.get("replies") or []:
+            lines.append(f"    reply draft ({_plain(reply.get('platform'))}): {_plain(reply.get('text', ''))}")
     return "\n".join(lines) + "\n"
 
 
 def _digest_console(event: dict[str, Any]) -> str:
     lines = [f"=== {_plain(event.get('title', ''))} ===", f"    {_plain(event.get('summary', ''))}"]
     if event.get("platforms"):
-        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {n}" for p, n in event["platforms"].items()))
+        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {_plain(n)}" for p, n in event["platforms"].items()))
     incidents = event.get("incidents") or []
     lines.append(f"    incidents: {len(incidents) or 'none'}")
     lines += [
-        f"    - {_plain(i['rule'])} opened {i['opened_at']}, peak {i['peak_count']} ({i['status']})" for i in incidents
+        f"    - {_plain(i['rule'])} opened {_plain(i['opened_at'])}, peak {_plain(i['peak_count'])}"
+        f" ({_plain(i['status'])})"
+        for i in incidents
     ]
     for m in (event.get("top") or [])[:5]:
         text = _plain(" ".join(str(m.get(k) or "") for k in ("title", "text")))[:140]

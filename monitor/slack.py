@@ -9,12 +9,17 @@ from typing import Any, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from monitor.chart import chart_png
-from monitor.render import escape_mrkdwn, render_blocks, render_console
+from monitor.render import escape_mrkdwn, mrkdwn, render_blocks, render_console
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +62,7 @@ class SlackDelivery:
         self.channel = channel
         # The channel's id, learned from Slack's answers (history look-ups need the id, not the name).
         self.channel_id: str | None = channel if _is_channel_id(channel) else None
-        # Only 429s are retried in the client: Slack did not post those. A 5xx or a broken connection
-        # may come after Slack posted; the outbox retries those after looking for the post first.
-        self.client = AsyncWebClient(
-            token=token,
-            base_url=base_url,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=retries)],
-        )
+        self.client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(retries))
 
     async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
         """Post one event; returns the message ts."""
@@ -71,6 +70,7 @@ class SlackDelivery:
         kwargs: dict[str, Any] = {"channel": self.channel, "text": text, "blocks": blocks, "unfurl_links": False}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+            kwargs["reply_broadcast"] = False
         if "outbox_id" in event:
             kwargs["metadata"] = {
                 "event_type": "monitor_alert",
@@ -80,6 +80,8 @@ class SlackDelivery:
             response = await self.client.chat_postMessage(**kwargs)
         except SlackApiError as exc:
             raise _delivery_error("chat.postMessage", exc) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise DeliveryError(f"slack: cannot connect ({type(exc).__name__})", True) from None
         except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"slack: {type(exc).__name__}", True, maybe_sent=True) from None
         if isinstance(response.get("channel"), str):
@@ -132,6 +134,20 @@ class SlackDelivery:
         await _close_session(self.client)
 
 
+def retry_handlers(retries: int) -> list[AsyncRetryHandler]:
+    """slack-sdk retries for what Slack surely did not post: a 429, or a connection never made."""
+    # A 5xx or a connection broken mid-request may come after Slack posted: those are not retried here
+    # but by the outbox, which looks for the post first (metadata carries the outbox id).
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
+        AsyncConnectionErrorRetryHandler(
+            max_retry_count=1,
+            interval_calculator=FixedValueRetryIntervalCalculator(0.2),
+            error_types=[aiohttp.ClientConnectorError],
+        ),
+    ]
+
+
 async def _close_session(client: object) -> None:
     session = getattr(client, "session", None)
     if session is not None and not session.closed:
@@ -159,7 +175,7 @@ class WebhookDelivery:
     """
 
     def __init__(self, url: str, retries: int = 2) -> None:
-        self.client = AsyncWebhookClient(url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=retries)])
+        self.client = AsyncWebhookClient(url, retry_handlers=retry_handlers(retries))
         self._ts = itertools.count(1)
 
     async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
@@ -170,9 +186,11 @@ class WebhookDelivery:
             started = (
                 f"Follow-up to the {event.get('rule')} alert for {event.get('brand_name')} of {event.get('opened_at')}"
             )
-            blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(started)}]})
+            blocks.insert(0, {"type": "context", "elements": [mrkdwn(escape_mrkdwn(started))]})
         try:
             response = await self.client.send(text=text, blocks=blocks, unfurl_links=False)
+        except aiohttp.ClientConnectorError as exc:
+            raise DeliveryError(f"slack webhook: cannot connect ({type(exc).__name__})", True) from None
         except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"slack webhook: {type(exc).__name__}", True, maybe_sent=True) from None
         if response.status_code != 200:

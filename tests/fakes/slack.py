@@ -39,6 +39,23 @@ class FakeSlack(FakeServer):
             self.app.router.add_route(method, "/api/conversations.history", self.history)
             self.app.router.add_route(method, "/api/conversations.replies", self.replies)
 
+    def fail_next(
+        self,
+        status: int | str,
+        times: int = 1,
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Fail the next `times` calls: an HTTP status (429 waits Retry-After: 0 unless told), or a Slack error."""
+        if isinstance(status, str):  # {"ok": false, "error": status}, answered with HTTP 200 as Slack does
+            self.errors.extend([status] * times)
+            return
+        if status == 429:
+            headers = {"Retry-After": "0", **(headers or {})}
+            body = body or json.dumps({"ok": False, "error": "ratelimited"})
+        super().fail_next(status, times, body, headers, content_type)
+
     async def post_message(self, request: web.Request) -> web.Response:
         failure = await self.record(request)
         if failure is not None:

@@ -1,3 +1,9 @@
-"""Shared fixtures: the fake servers."""
+"""Shared fixtures: the fake servers, one plugin module per platform (and Slack) in tests/fakes/."""
 
-pytest_plugins = ["tests.fakes.hackernews", "tests.fakes.reddit", "tests.fakes.slack"]
+from pathlib import Path
+
+pytest_plugins = sorted(
+    f"tests.fakes.{path.stem}"
+    for path in (Path(__file__).parent / "fakes").glob("*.py")
+    if path.stem not in ("__init__", "base")
+)

@@ -64,7 +64,8 @@ def test_every_problem_is_listed(tmp_path: Path) -> None:
     found = problems(write(tmp_path, text))
     assert any("slack.chanel: unknown key (did you mean 'channel'?)" in p for p in found)
     assert any("slack.token_env: expected the NAME of an environment variable" in p for p in found)
-    assert any("sources.twitter: unknown source (known: hackernews, reddit)" in p for p in found)
+    known = "bluesky, gdelt, hackernews, mastodon, newsapi, reddit, rss, stackexchange, x, youtube"
+    assert any(f"sources.twitter: unknown source (known: {known})" in p for p in found)
     assert not any("xoxb-123-secret" in p for p in found)
     assert all(p.startswith(str(tmp_path / "config.toml") + ":") for p in found)
 

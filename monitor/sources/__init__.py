@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from monitor.sources.base import Page, Source, SourceError
+from monitor.sources.bluesky import Bluesky
+from monitor.sources.gdelt import Gdelt
 from monitor.sources.hackernews import HackerNews
+from monitor.sources.mastodon import Mastodon
+from monitor.sources.newsapi import NewsApi
 from monitor.sources.reddit import Reddit
+from monitor.sources.rss import Rss
+from monitor.sources.stackexchange import StackExchange
+from monitor.sources.x import X
+from monitor.sources.youtube import YouTube
 
 SOURCES: dict[str, type[Source]] = {
-    HackerNews.name: HackerNews,
-    Reddit.name: Reddit,
+    cls.name: cls for cls in (HackerNews, Reddit, Mastodon, Bluesky, YouTube, X, NewsApi, Gdelt, Rss, StackExchange)
 }
 
 __all__ = ["SOURCES", "Page", "Source", "SourceError"]

@@ -106,6 +106,19 @@ class Http:
         """GET url and parse JSON; returns (body, response headers)."""
         return await self._request("GET", url, quota, params=params, headers=headers)
 
+    async def get_bytes(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        quota: QuotaReader | None = None,
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        """GET url unparsed (feeds): (status, body, response headers); the status is 2xx or 304."""
+        (status, body), response_headers = await self._request(
+            "GET", url, quota, params=params, headers=headers, raw=True
+        )
+        return status, body, response_headers
+
     async def post_form(
         self,
         url: str,
@@ -139,7 +152,13 @@ class Http:
         raise last
 
     async def _once(
-        self, method: str, url: str, headers: Mapping[str, str], quota: QuotaReader | None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        quota: QuotaReader | None,
+        raw: bool = False,
+        **kwargs: Any,
     ) -> tuple[Any, Mapping[str, str]]:
         where = safe_url(url)
         self.requests += 1
@@ -168,6 +187,8 @@ class Http:
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The exception's own text may quote the full URL: name its type only.
             raise TransientError(f"{type(exc).__name__} from {where}") from None
+        if raw:  # get_bytes: the status too (a 304 has an empty body)
+            return (status, body), response_headers
         try:
             return json.loads(body), response_headers
         except ValueError:

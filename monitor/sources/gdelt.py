@@ -1,0 +1,344 @@
+"""GDELT DOC 2.0 article search (mode=artlist): world news, newest first, no key, one request per 5 s."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import html
+import json
+import logging
+import random
+import re
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import aiohttp
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention, to_utc
+from monitor.sources.base import BadResponse, Page, RateLimited, TransientError
+from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError, QuotaReader, retry_after_seconds, safe_url
+
+logger = logging.getLogger(__name__)
+MAX_SEEN = 5000  # urls (and titles) kept in the cursor; past this the oldest may come again (the store dedups)
+REACH = 89 * 86400  # the DOC API searches the last three months: an older start is moved up to this
+STAMP = "%Y%m%d%H%M%S"
+
+# The names GDELT gives the languages it translates, as ISO 639-1 codes.
+LANGUAGES = {
+    "afrikaans": "af", "albanian": "sq", "arabic": "ar", "armenian": "hy", "azerbaijani": "az", "basque": "eu",
+    "belarusian": "be", "bengali": "bn", "bosnian": "bs", "bulgarian": "bg", "burmese": "my", "catalan": "ca",
+    "chinese": "zh", "croatian": "hr", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
+    "estonian": "et", "finnish": "fi", "french": "fr", "galician": "gl", "georgian": "ka", "german": "de",
+    "greek": "el", "gujarati": "gu", "hebrew": "he", "hindi": "hi", "hungarian": "hu", "icelandic": "is",
+    "indonesian": "id", "irish": "ga", "italian": "it", "japanese": "ja", "kannada": "kn", "kazakh": "kk",
+    "khmer": "km", "korean": "ko", "kurdish": "ku", "lao": "lo", "latvian": "lv", "lithuanian": "lt",
+    "macedonian": "mk", "malay": "ms", "malayalam": "ml", "maltese": "mt", "marathi": "mr", "mongolian": "mn",
+    "nepali": "ne", "norwegian": "no", "pashto": "ps", "persian": "fa", "polish": "pl", "portuguese": "pt",
+    "punjabi": "pa", "romanian": "ro", "russian": "ru", "serbian": "sr", "sinhala": "si", "sinhalese": "si",
+    "slovak": "sk", "slovenian": "sl", "somali": "so", "spanish": "es", "swahili": "sw", "swedish": "sv",
+    "tagalog": "tl", "tamil": "ta", "telugu": "te", "thai": "th", "tibetan": "bo", "turkish": "tr",
+    "ukrainian": "uk", "urdu": "ur", "uzbek": "uz", "vietnamese": "vi", "welsh": "cy",
+}  # fmt: skip
+
+_BEFORE = re.compile(r"\s+([,.;:!?%)\]}])")  # "outage , says" -> "outage, says"
+_AFTER = re.compile(r"([(\[{$£€])\s+")  # "( Reuters" -> "(Reuters"
+_APOSTROPHE = re.compile(r"(\w)\s*(['’])\s*(s|t|re|ve|ll|d|m)\b", re.IGNORECASE)  # "Acme ' s" -> "Acme's"
+_ELISION = re.compile(r"(?<!\w)(\w)\s*(['’])\s*(?=\w)")  # "d ' entreprises" -> "d'entreprises"
+_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")  # "U. S." -> "U.S."
+_SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+class Gdelt:
+    """News articles that match a query, as GDELT saw them (seendate), syndicated copies folded.
+
+    GDELT has no paging: the time window slides. Between polls the cursor holds the watermark `mark`
+    (the newest seendate fetched), `seen` (urls fetched within `overlap` seconds below it) and
+    `titles` (the normalised titles of those articles). A poll is a sweep, newest first, from
+    mark - overlap; each next request ends its window (enddatetime) just past the oldest second of the
+    answer before, so a sweep reaches past the 250 records one answer holds, and a restart resumes
+    mid-sweep.
+    More than max_records articles in one second cannot be reached: the rest of that second is
+    skipped (logged). Copies of one story (the same normalised title from several sites) become one
+    mention, the earliest seen, whose `reposts` counts the other copies in the same answer; a copy
+    that comes in a later answer is dropped as already counted. GDELT asks for one request every
+    5 s: after each request the Http is blocked for `min_gap` seconds, and a sweep waits that gap out
+    itself (one request at a time) rather than failing; the plain-text refusal (HTTP 429 or 200)
+    raises RateLimited and blocks for `refusal_wait`.
+    """
+
+    name: ClassVar[str] = "gdelt"
+    base_url: ClassVar[str] = "https://api.gdeltproject.org/api/v2/doc/"
+    interval: ClassVar[timedelta] = timedelta(minutes=15)  # GDELT publishes a new batch every 15 minutes
+    options: ClassVar[dict[str, Any]] = {"max_records": 250, "overlap": 3600, "min_gap": 5.0, "refusal_wait": 60.0}
+
+    def __init__(self, config: SourceConfig, http: Http) -> None:
+        self.config = config
+        self.http = http
+        self.url = config.base_url.rstrip("/") + "/doc"
+        self.max_records = max(1, min(250, int(config.options.get("max_records", 250))))
+        self.overlap = max(0, int(config.options.get("overlap", 3600)))
+        self.min_gap = max(0.0, float(config.options.get("min_gap", 5.0)))
+        self.refusal_wait = max(self.min_gap, float(config.options.get("refusal_wait", 60.0)))
+        self.lock = asyncio.Lock()
+        self.gap_until = 0.0  # when the spacing this source imposed on itself ends
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One answer's articles newer than the cursor's watermark (back to since on a first poll)."""
+        state = _sweep(_load(cursor, since, int(self.http.clock())), self.overlap)
+        upper: int | None = state.get("upper")
+        params = {"query": query, "mode": "artlist", "format": "json", "maxrecords": str(self.max_records),
+                  "sort": "datedesc", "startdatetime": _fmt(state["floor"])}  # fmt: skip
+        if upper is not None:
+            params["enddatetime"] = _fmt(upper)
+        articles = _articles(await self._fetch(params))
+        parsed = [p for p in (parse_article(a) for a in articles) if p is not None]
+        old, new = state["seen"], state["new"]
+        old_titles, new_titles = state["titles"], state["new_titles"]
+        mentions = []
+        for mention, key in fold(parsed):
+            if mention.id in old or mention.id in new or key in old_titles or key in new_titles:
+                continue
+            stamp = int(mention.created_at.timestamp())
+            mentions.append(mention)
+            new[mention.id], new_titles[key] = stamp, stamp
+        stamps = [int(m.created_at.timestamp()) for m, _ in parsed]
+        if state.get("top") is None and stamps:
+            state["top"] = max(stamps)
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        if not stamps or len(articles) < self.max_records:
+            keep = mark - self.overlap
+            seen = {k: v for k, v in {**old, **new}.items() if v >= keep}
+            titles = {k: v for k, v in {**old_titles, **new_titles}.items() if v >= keep}
+            return Page(mentions, _dump({"mark": mark, "seen": seen, "titles": titles}), False)
+        low = min(stamps)
+        if upper is None or low + 1 < upper:
+            # Go on below this answer's oldest second, that second included whether GDELT's end is
+            # inclusive or not (seendates fall on 15-minute marks: one second may hold many articles).
+            state["upper"] = low + 1
+        else:
+            state["upper"] = low - 1
+            logger.info("gdelt: more than %d articles seen at %s: the rest of that second is skipped",
+                        self.max_records, _fmt(low))  # fmt: skip
+        end = state["upper"]
+        state["new"] = {k: v for k, v in new.items() if end - 1 <= v <= end or v >= mark - self.overlap}
+        state["new_titles"] = {k: v for k, v in new_titles.items() if end - 1 <= v <= end or v >= mark - self.overlap}
+        return Page(mentions, _dump(state), True)
+
+    async def _fetch(self, params: dict[str, str]) -> str:
+        """The answer's text, one request at a time, at least min_gap seconds apart."""
+        async with self.lock:
+            wait = self.http.blocked_for()
+            if wait > 0 and self.http.blocked_until <= self.gap_until:
+                await self.http.sleep(wait + 0.01)  # only our own spacing: wait it out, never a refusal
+            before = self.http.requests
+            try:
+                status, text, _ = await get_raw(self.http, self.url, params, readable=(429,), spacing=self.min_gap)
+            finally:
+                if self.http.requests > before and self.min_gap:
+                    self.gap_until = self.http.clock() + self.min_gap
+                    self.http.block(self.min_gap)
+        stripped = text.strip()
+        if status == 429 or stripped.lower().startswith("please limit requests"):
+            self.http.block(self.refusal_wait)
+            raise RateLimited(f"GDELT refused the request (HTTP {status}): waiting {self.refusal_wait:.0f}s",
+                              self.refusal_wait)  # fmt: skip
+        return stripped
+
+
+async def get_raw(
+    http: Http,
+    url: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+    quota: QuotaReader | None = None,
+    readable: Collection[int] = (),
+    spacing: float = 0.0,
+) -> tuple[int, str, Mapping[str, str]]:
+    """GET under Http's policy but hand back the body unparsed: (status, text, headers).
+
+    The same policy as Http.get_json (no request while blocked, retries of network errors and 5xx
+    with full jitter, the quota reader, 429 -> RateLimited, 401/403 -> HttpAuthError, other 4xx ->
+    BadResponse, the size cap), except that statuses in `readable` come back with their bodies for
+    the source to read: platforms that send errors as text or in JSON bodies with 4xx (a readable
+    5xx only when its body is JSON: an HTML gateway page is retried as any 5xx). A retry waits
+    at least `spacing` seconds (a platform's minimum gap between requests). (A candidate for Http
+    itself, as Http.get_raw.)
+    """
+    where = safe_url(url)
+    sent = {"User-Agent": http.user_agent, "Accept": "application/json", **(headers or {})}
+    last: TransientError | None = None
+    for attempt in range(http.attempts):
+        wait = http.blocked_for()
+        if wait > 0:
+            raise RateLimited(f"rate limited: no request to {where} for another {wait:.0f}s", wait)
+        if attempt:
+            delay = max(spacing, random.uniform(0, min(http.backoff_cap, http.backoff * 2 ** (attempt - 1))))
+            logger.debug("GET %s: retry %d in %.2fs after %s", where, attempt, delay, last)
+            await http.sleep(delay)
+        try:
+            return await _once(http, url, where, params, sent, quota, readable)
+        except TransientError as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
+async def _once(
+    http: Http,
+    url: str,
+    where: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    quota: QuotaReader | None,
+    readable: Collection[int],
+) -> tuple[int, str, Mapping[str, str]]:
+    http.requests += 1
+    try:
+        async with http.session.get(url, params=params, headers=headers, timeout=http.timeout) as resp:
+            status, response_headers = resp.status, resp.headers
+            exhausted = quota(response_headers) if quota else None
+            if exhausted is not None:
+                http.block(exhausted)
+            if status not in readable:
+                if status == 429:
+                    if "Retry-After" in response_headers:
+                        seconds = retry_after_seconds(response_headers["Retry-After"], http.clock())
+                    else:
+                        seconds = exhausted if exhausted is not None else DEFAULT_RETRY_AFTER
+                    http.block(seconds)
+                    raise RateLimited(f"HTTP 429 from {where}: waiting {seconds:.0f}s", seconds)
+                if status in (401, 403):
+                    raise HttpAuthError(f"HTTP {status} from {where}: credentials missing, wrong or refused", status)
+                if status >= 500:
+                    raise TransientError(f"HTTP {status} from {where}")
+                if status >= 400:
+                    raise BadResponse(f"HTTP {status} from {where}")
+            body = await http._read(resp, where)
+            if status >= 500 and not _is_json(body):
+                raise TransientError(f"HTTP {status} from {where}")  # a readable 5xx must say something
+    except ValueError as exc:  # InvalidURL and other requests aiohttp will not build: config, not network
+        raise BadResponse(f"cannot send a request to {where} ({type(exc).__name__})") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TransientError(f"{type(exc).__name__} from {where}") from None
+    return status, body.decode("utf-8", errors="replace"), response_headers
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _articles(text: str) -> list[Any]:
+    """The answer's articles: {} is no results; other text is an error GDELT sends with HTTP 200."""
+    try:
+        body = json.loads(text, strict=False)  # titles may hold raw control characters
+    except ValueError:
+        snippet = _SPACES.sub(" ", text[:120]).strip() or "an empty answer"
+        raise BadResponse(f"GDELT answered with text, not JSON: {snippet!r}") from None
+    if not isinstance(body, dict):
+        raise BadResponse("the answer is not an object")
+    articles = body.get("articles", [])
+    if not isinstance(articles, list):
+        raise BadResponse("the answer's articles are not a list")
+    return articles
+
+
+def clean_title(title: str) -> str:
+    """A GDELT title without its tokeniser's spaces around punctuation (and without entities)."""
+    text = _SPACES.sub(" ", html.unescape(title)).strip()
+    text = _APOSTROPHE.sub(lambda m: f"{m[1]}{m[2]}{m[3]}", text)
+    text = _ELISION.sub(r"\1\2", text)
+    text = _INITIALS.sub(r"\1.", _AFTER.sub(r"\1", _BEFORE.sub(r"\1", text)))
+    # Double quotes come as ' " word " ': pair them up, opening then closing.
+    parts = text.split('"')
+    if len(parts) % 2 == 1 and len(parts) > 1:
+        out = parts[0]
+        for i, part in enumerate(parts[1:]):
+            out = (out.rstrip() + ' "' + part.lstrip()) if i % 2 == 0 else (out.rstrip() + '"' + part)
+        text = out.strip()
+    return text
+
+
+def title_key(title: str) -> str:
+    """What copies of one story share: the title lowercased, without punctuation, hashed short."""
+    normal = _NOT_WORD.sub(" ", title.casefold()).strip()
+    return hashlib.sha1(normal.encode()).hexdigest()[:16]
+
+
+def parse_article(article: Any) -> tuple[Mention, str] | None:
+    """A Mention and its title key from one artlist record, or None (logged) when it lacks what one needs."""
+    if not isinstance(article, dict):
+        logger.debug("gdelt: skipped a record that is not an object")
+        return None
+    url, title, seen = article.get("url"), article.get("title"), article.get("seendate")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        logger.debug("gdelt: skipped a record without a url")
+        return None
+    try:
+        created = to_utc(seen) if isinstance(seen, str) else None
+    except ValueError:
+        created = None
+    clean = clean_title(title) if isinstance(title, str) else ""
+    if created is None or not clean:
+        logger.debug("gdelt: skipped %s: no readable seendate or title", safe_url(url))
+        return None
+    domain, language = article.get("domain"), article.get("language")
+    lang = LANGUAGES.get(language.strip().lower()) if isinstance(language, str) else None
+    mention = Mention(platform="gdelt", id=url, text="", title=clean, created_at=created,
+                      author=domain if isinstance(domain, str) else "", url=url, lang=lang)  # fmt: skip
+    return mention, title_key(clean)
+
+
+def fold(parsed: list[tuple[Mention, str]]) -> list[tuple[Mention, str]]:
+    """One mention per story: the earliest copy of each title, its reposts the number of other copies."""
+    groups: dict[str, list[Mention]] = {}
+    for mention, key in parsed:
+        groups.setdefault(key, []).append(mention)
+    folded = []
+    for key, copies in groups.items():
+        first = min(copies, key=lambda m: m.created_at)  # min keeps the first listed among equals
+        urls = {m.id for m in copies}
+        folded.append((dataclasses.replace(first, reposts=len(urls) - 1), key))
+    return folded
+
+
+def _fmt(stamp: int) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime(STAMP)
+
+
+def _load(cursor: str | None, since: datetime, now: int) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since (at most three months)."""
+    if cursor is None:
+        start = max(int(since.timestamp()), now - REACH)
+        return {"mark": start, "seen": {}, "titles": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict) or not isinstance(state.get("mark"), int):
+        raise BadResponse("the stored cursor has no watermark")
+    if not isinstance(state.get("seen"), dict) or not isinstance(state.get("titles", {}), dict):
+        raise BadResponse("the stored cursor has no seen urls")
+    return {"titles": {}, **state}
+
+
+def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {})), "new_titles": dict(state.get("new_titles", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}, "new_titles": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    for field in ("seen", "titles"):
+        kept = state.get(field, {})
+        if len(kept) > MAX_SEEN:
+            state = {**state, field: dict(sorted(kept.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

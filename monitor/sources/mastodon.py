@@ -1,0 +1,275 @@
+"""Mastodon: a hashtag's public timeline on the configured instance, and full-text search with a token."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from yarl import URL
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources.base import AuthError, BadResponse, Page
+from monitor.sources.http import Http, HttpAuthError
+
+logger = logging.getLogger(__name__)
+MAX_SEEN = 5000  # uris kept in the cursor; past this the oldest may be fetched again (the store dedups)
+SHIFT = 16  # a Mastodon id is (milliseconds since the epoch << 16) | sequence
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?(\w+)"?')
+
+
+class Mastodon:
+    """Statuses with the brand's hashtag (public timeline), plus full-text search when a token is set.
+
+    Ids are Mastodon snowflakes: the time is in their top bits, so a time converts to an id and back.
+    Each stream (`tag`, and `search` with a token) keeps its watermark `marks[stream]` (the newest id
+    fetched); a poll sweeps each stream from mark - overlap (statuses federated late get ids from
+    their own, earlier, time), and `seen` (uri -> id) filters what was already fetched. The tag
+    timeline is paged forwards with min_id (the Link header's rel="prev"), which never shifts and
+    never skips; search answers newest first, so it is paged backwards with max_id just above the
+    oldest millisecond of the page before, down to the floor (min_id). The cursor holds the sweep
+    under way, so a restart resumes it. Reblogs are folded onto the original (its reblogs_count
+    already counts them); the id of a mention is the status `uri`, the same on every instance.
+    Only Mastodon proper is supported (numeric ids): GoToSocial and Pleroma ids are not snowflakes.
+    """
+
+    name: ClassVar[str] = "mastodon"
+    base_url: ClassVar[str] = "https://mastodon.social/"
+    interval: ClassVar[timedelta] = timedelta(minutes=5)
+    options: ClassVar[dict[str, Any]] = {"tag": "", "token_env": "MASTODON_ACCESS_TOKEN", "limit": 40, "overlap": 300}
+
+    def __init__(self, config: SourceConfig, http: Http) -> None:
+        self.config = config
+        self.http = http
+        self.base = config.base_url.rstrip("/")
+        self.host = URL(config.base_url).host or ""
+        self.tag = str(config.options.get("tag", "")).lstrip("#")
+        self.token_env = str(config.options.get("token_env", "MASTODON_ACCESS_TOKEN"))
+        self.limit = max(1, min(40, int(config.options.get("limit", 40))))
+        self.overlap = snowflake(max(0, int(config.options.get("overlap", 300))))
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One page of one stream: the tag timeline first, then (with a token) search."""
+        token = os.environ.get(self.token_env, "")
+        streams = ["tag", "search"] if token else ["tag"]
+        state = _load(cursor)
+        sweep = state.get("sweep")
+        if not isinstance(sweep, dict) or sweep.get("stream") not in streams:
+            sweep = self._start(streams[0], state, since)  # a new poll (or the token went away mid-sweep)
+        elif not isinstance(sweep.get("min_id" if sweep["stream"] == "tag" else "floor"), int):
+            raise BadResponse("the stored cursor's sweep has no start")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if sweep["stream"] == "tag":
+            items, done = await self._tag_page(query, sweep, headers)
+        else:
+            items, done = await self._search_page(query, sweep, headers)
+        mentions = self._take(items, sweep["stream"], state)
+        if not done:
+            return Page(mentions, _dump({**state, "sweep": sweep}), True)
+        following = streams.index(sweep["stream"]) + 1
+        if following < len(streams):
+            return Page(mentions, _dump({**state, "sweep": self._start(streams[following], state, since)}), True)
+        low = min(state["marks"].values(), default=0) - self.overlap
+        seen = {k: v for k, v in state["seen"].items() if v >= low}
+        return Page(mentions, _dump({"marks": state["marks"], "seen": seen}), False)
+
+    def _start(self, stream: str, state: dict[str, Any], since: datetime) -> dict[str, Any]:
+        mark = state["marks"].get(stream)
+        floor = mark - self.overlap if isinstance(mark, int) else snowflake(since.timestamp())
+        return {"stream": stream, "min_id": floor} if stream == "tag" else {"stream": stream, "floor": floor}
+
+    async def _tag_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
+        """A page of the tag timeline just above min_id; done when it is not full."""
+        tag = self.tag or hashtag(query)
+        if not tag:
+            raise BadResponse(f"no hashtag can be made of the query {query!r}: set the source's tag option")
+        url = f"{self.base}/api/v1/timelines/tag/{quote(tag, safe='')}"
+        params = {"limit": str(self.limit), "min_id": str(sweep["min_id"])}
+        body, response_headers = await self._get(url, params, headers)
+        if not isinstance(body, list):
+            raise BadResponse(f"the tag timeline is not a list{_error(body)}")
+        ids = [i for i in (_id(item) for item in body) if i is not None]
+        after = _link_id(response_headers, "prev", "min_id") or max(ids, default=None)
+        if len(body) < self.limit or after is None or after <= sweep["min_id"]:
+            return body, True
+        sweep["min_id"] = after
+        return body, False
+
+    async def _search_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
+        """A page of search results (newest first) above the floor; done when nothing older is left."""
+        params = {"q": query, "type": "statuses", "resolve": "false", "limit": str(self.limit),
+                  "min_id": str(sweep["floor"])}  # fmt: skip
+        if "max_id" in sweep:
+            params["max_id"] = str(sweep["max_id"])
+        if sweep.get("offset"):
+            params["offset"] = str(sweep["offset"])
+        body, _ = await self._get(f"{self.base}/api/v2/search", params, headers)
+        statuses = body.get("statuses") if isinstance(body, dict) else None
+        if not isinstance(statuses, list):
+            raise BadResponse(f"the search answer has no statuses list{_error(body)}")
+        ids = [i for i in (_id(item) for item in statuses) if i is not None]
+        if not ids:
+            return statuses, True
+        # max_id becomes before:<its time> (strictly): just above the oldest millisecond of this page,
+        # so statuses sharing it are not lost. A page all within that millisecond ends the sweep, or,
+        # when full, goes on by offset.
+        below = ((min(ids) >> SHIFT) + 1) << SHIFT
+        if "max_id" not in sweep or below < sweep["max_id"]:
+            sweep["max_id"], sweep["offset"] = below, 0
+            return statuses, False
+        if len(statuses) < self.limit:
+            return statuses, True
+        sweep["offset"] = sweep.get("offset", 0) + len(statuses)
+        return statuses, False
+
+    async def _get(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[Any, Mapping[str, str]]:
+        try:
+            return await self.http.get_json(url, params=params, headers=headers, quota=self._quota)
+        except HttpAuthError as exc:
+            if headers:
+                raise AuthError(f"HTTP {exc.status}: the instance refused the token in {self.token_env} "
+                                "(search needs the read:search scope)") from None  # fmt: skip
+            raise AuthError(f"HTTP {exc.status}: the instance wants a token: set {self.token_env}") from None
+
+    def _quota(self, headers: Mapping[str, str]) -> float | None:
+        return quota_exhausted(headers, self.http.clock())
+
+    def _take(self, items: list[Any], stream: str, state: dict[str, Any]) -> list[Mention]:
+        """New mentions of a page; moves the stream's mark and records what was seen."""
+        seen: dict[str, int] = state["seen"]
+        mentions = []
+        for item in items:
+            position = _id(item)
+            mention = parse_status(item, self.host) if position is not None else None
+            if position is None or mention is None:
+                logger.info("mastodon: skipped a malformed status %s", _describe(item))
+                continue
+            state["marks"][stream] = max(state["marks"].get(stream, position), position)
+            if mention.id not in seen:
+                seen[mention.id] = position
+                mentions.append(mention)
+        return mentions
+
+
+def hashtag(query: str) -> str:
+    """The hashtag of a query's first alternative: `"Acme Cloud" OR acme -job` gives acmecloud."""
+    words = []
+    for token in query.replace('"', " ").split():
+        if token == "OR":
+            break
+        if not token.startswith("-"):
+            words += re.findall(r"\w+", token)
+    return "".join(words).lower()
+
+
+def snowflake(seconds: float) -> int:
+    """The smallest Mastodon id at this time (epoch seconds)."""
+    return int(seconds * 1000) << SHIFT
+
+
+def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until the window resets when none is left in it (X-RateLimit-Reset is an ISO time)."""
+    try:
+        remaining = float(headers.get("X-RateLimit-Remaining", "1"))
+        reset = to_utc(headers.get("X-RateLimit-Reset", "")).timestamp()
+    except ValueError:
+        return None
+    return reset - now if remaining < 1 and reset > now else None
+
+
+def _link_id(headers: Mapping[str, str], rel: str, param: str) -> int | None:
+    """An id parameter of one relation of the Link header."""
+    for target, relation in _LINK.findall(headers.get("Link", "")):
+        if relation == rel:
+            value = URL(target).query.get(param, "")
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _id(item: Any) -> int | None:
+    value = item.get("id") if isinstance(item, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _error(body: Any) -> str:
+    error = body.get("error") if isinstance(body, dict) else None
+    return f" (error: {error[:200]})" if isinstance(error, str) else ""
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, dict):
+        return repr(item.get("uri") or item.get("id") or "(no id)")[:200]
+    return f"(a {type(item).__name__}, not an object)"
+
+
+def _load(cursor: str | None) -> dict[str, Any]:
+    if cursor is None:
+        return {"marks": {}, "seen": {}}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("marks"), dict)
+        or not isinstance(state.get("seen"), dict)
+    ):
+        raise BadResponse("the stored cursor has no watermarks")
+    return state
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state["seen"]
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def parse_status(item: Any, host: str) -> Mention | None:
+    """A Mention from one status (a reblog folds onto its original), or None when it lacks what one needs."""
+    status = item.get("reblog") if isinstance(item, dict) and isinstance(item.get("reblog"), dict) else item
+    if not isinstance(status, dict):
+        return None
+    uri, content, created = status.get("uri"), status.get("content"), status.get("created_at")
+    if not isinstance(uri, str) or not uri or not isinstance(content, str) or not isinstance(created, str):
+        return None
+    try:
+        created_at = to_utc(created)
+    except ValueError:
+        return None
+    spoiler = status.get("spoiler_text")
+    title = spoiler.strip() if isinstance(spoiler, str) else ""  # the content warning: plain text
+    text = html_to_text(content)
+    if not text and not title:
+        return None
+    account: dict[str, Any] = status["account"] if isinstance(status.get("account"), dict) else {}
+    acct, followers, url = account.get("acct"), account.get("followers_count"), status.get("url")
+    if isinstance(acct, str) and acct and "@" not in acct:
+        # Local accounts have a bare acct: qualify it with their server, as remote ones are.
+        profile = account.get("url")
+        acct = f"{acct}@{URL(profile).host if isinstance(profile, str) and URL(profile).host else host}"
+    language = status.get("language")
+    return Mention(
+        platform="mastodon",
+        id=uri,
+        text=text,
+        title=title,
+        created_at=created_at,
+        author=acct if isinstance(acct, str) else "",
+        author_followers=followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+        url=url if isinstance(url, str) and url else uri,
+        lang=language if isinstance(language, str) and language else None,
+        likes=_count(status.get("favourites_count")),
+        replies=_count(status.get("replies_count")),
+        reposts=_count(status.get("reblogs_count")),
+    )

@@ -1,0 +1,217 @@
+"""NewsAPI.org /v2/everything: news articles that match a query, newest first (sortBy=publishedAt)."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
+from monitor.sources.gdelt import get_raw
+from monitor.sources.http import Http, retry_after_seconds, safe_url
+
+logger = logging.getLogger(__name__)
+MAX_SEEN = 5000  # urls kept in the cursor; past this the oldest may be fetched again (the store dedups)
+AUTH_CODES = {"apiKeyInvalid", "apiKeyMissing", "apiKeyDisabled"}
+QUOTA_CODES = {"rateLimited", "apiKeyExhausted"}
+_CUT = re.compile(r"\s*\[\+\d+ chars\]\s*$")  # content is cut at 200 characters: "... [+2345 chars]"
+
+
+class NewsApi:
+    """Articles that match a query, from the 150,000 sources NewsAPI indexes.
+
+    Between polls the cursor holds the watermark `mark` (the newest publishedAt fetched) and `seen`,
+    the article urls fetched within `overlap` seconds below it (NewsAPI indexes late; on the free
+    plan articles appear a day after they are published). A poll is a sweep, newest first, from
+    mark - overlap (`from`); each next request ends its window (`to`) at the oldest second of the
+    page before and asks for page 1 again, so new articles never shift offsets and the free plan's
+    100-result cap (maximumResultsReached) is never hit by paging. Only a page whose articles all
+    share one second pages on by number; should that run into the cap, the window goes on below
+    that second. The cursor of every page says where to go on, so a restart resumes mid-sweep.
+    NewsAPI sends its errors as {"status": "error", "code": ...} with HTTP 200 or 4xx; the key goes
+    in the X-Api-Key header, never in the URL.
+    """
+
+    name: ClassVar[str] = "newsapi"
+    base_url: ClassVar[str] = "https://newsapi.org/v2/"
+    interval: ClassVar[timedelta] = timedelta(minutes=30)  # the free plan allows 100 requests a day
+    options: ClassVar[dict[str, Any]] = {
+        "key_env": "NEWSAPI_KEY",
+        "page_size": 100,
+        "overlap": 3600,
+        "language": "",  # an ISO 639-1 code to search in (and to give the mentions), or "" for all
+        "rate_limit_wait": 3600.0,  # seconds to wait after rateLimited when no Retry-After comes with it
+    }
+
+    def __init__(self, config: SourceConfig, http: Http) -> None:
+        self.config = config
+        self.http = http
+        self.url = config.base_url.rstrip("/") + "/everything"
+        self.key_env = str(config.options.get("key_env", "NEWSAPI_KEY"))
+        self.page_size = max(1, min(100, int(config.options.get("page_size", 100))))
+        self.overlap = max(0, int(config.options.get("overlap", 3600)))
+        self.language = str(config.options.get("language", "")).strip().lower()
+        self.rate_limit_wait = max(1.0, float(config.options.get("rate_limit_wait", 3600.0)))
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One page of articles newer than the cursor's watermark (back to since on a first poll)."""
+        key = os.environ.get(self.key_env, "")
+        if not key:
+            raise AuthError(f"NewsAPI needs an API key: set {self.key_env}")
+        state = _sweep(_load(cursor, since), self.overlap)
+        upper: int | None = state.get("upper")
+        page: int = state.get("page", 1)
+        params = {"q": query, "sortBy": "publishedAt", "pageSize": str(self.page_size), "page": str(page),
+                  "from": _iso(state["floor"])}  # fmt: skip
+        if upper is not None:
+            params["to"] = _iso(upper)
+        if self.language:
+            params["language"] = self.language
+        body = await self._get(params, key)
+        if body is None:  # maximumResultsReached: no more by page number here
+            if upper is None or page == 1:
+                return self._finish(state, [])
+            logger.info("newsapi: more than %d articles at %s: going on below that second", self.page_size, _iso(upper))
+            state.update(upper=upper - 1, page=1)
+            return Page([], _dump(state), True)
+        articles: list[Any] = body["articles"]
+        parsed = [p for p in (parse_article(a, self.language) for a in articles) if p is not None]
+        old, new = state["seen"], state["new"]
+        mentions = []
+        for mention in parsed:
+            if mention.id not in old and mention.id not in new:
+                mentions.append(mention)
+                new[mention.id] = int(mention.created_at.timestamp())
+        stamps = [int(m.created_at.timestamp()) for m in parsed]
+        if state.get("top") is None and stamps:
+            state["top"] = max(stamps)
+        total = body.get("totalResults")
+        ended = isinstance(total, int) and not isinstance(total, bool) and page * self.page_size >= total
+        if not stamps or len(articles) < self.page_size or ended:
+            return self._finish(state, mentions)
+        low = min(stamps)
+        if upper is None or low < upper:
+            state["upper"], state["page"] = low, 1  # go on below this page's oldest second
+        else:
+            state["page"] = page + 1  # a whole page within one second: by number within it
+        mark = max(state["mark"], state["top"])
+        edge = state["upper"]
+        state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
+        return Page(mentions, _dump(state), True)
+
+    def _finish(self, state: dict[str, Any], mentions: list[Mention]) -> Page:
+        """The sweep's last page: the watermark moves to the newest article of its first page."""
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        kept = {k: v for k, v in {**state["seen"], **state["new"]}.items() if v >= mark - self.overlap}
+        return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+
+    async def _get(self, params: dict[str, str], key: str) -> dict[str, Any] | None:
+        """The answer, after reading NewsAPI's error bodies; None when maximumResultsReached."""
+        status, text, headers = await get_raw(
+            self.http, self.url, params, headers={"X-Api-Key": key}, readable=(400, 401, 403, 426, 429)
+        )
+        where = safe_url(self.url)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if status in (401, 403):
+                raise AuthError(f"NewsAPI refused the API key in {self.key_env} (HTTP {status})")
+            raise BadResponse(f"HTTP {status} from {where}: the answer is not a JSON object")
+        raw = body.get("code")
+        code = raw if isinstance(raw, str) and raw.isidentifier() else "unknown"  # never echo the message
+        if body.get("status") == "error" or status >= 400:
+            if code == "maximumResultsReached":
+                return None
+            if code in AUTH_CODES or status in (401, 403):
+                raise AuthError(f"NewsAPI refused the API key in {self.key_env} ({code})")
+            if code in QUOTA_CODES or status == 429:
+                seconds = self.rate_limit_wait
+                if "Retry-After" in headers:
+                    seconds = retry_after_seconds(headers["Retry-After"], self.http.clock(), seconds)
+                self.http.block(seconds)
+                raise RateLimited(f"NewsAPI: {code} (HTTP {status}): waiting {seconds:.0f}s", seconds)
+            raise BadResponse(f"NewsAPI error {code} (HTTP {status})")
+        if body.get("status") != "ok" or not isinstance(body.get("articles"), list):
+            raise BadResponse(f"HTTP {status} from {where}: the answer has no articles list")
+        return body
+
+
+def _iso(stamp: int) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _text(value: Any) -> str:
+    return html_to_text(value) if isinstance(value, str) else ""
+
+
+def parse_article(article: Any, lang: str = "") -> Mention | None:
+    """A Mention from one article, or None (logged) when it lacks what a mention needs."""
+    if not isinstance(article, dict):
+        logger.debug("newsapi: skipped an article that is not an object")
+        return None
+    url, title, published = article.get("url"), article.get("title"), article.get("publishedAt")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        logger.debug("newsapi: skipped an article without a url")
+        return None
+    try:
+        created = to_utc(published) if isinstance(published, str) else None
+    except ValueError:
+        created = None
+    # Titles are plain text that may hold entities: unescape only.
+    title = html.unescape(title).strip() if isinstance(title, str) else ""
+    if created is None or title == "[Removed]":  # what NewsAPI shows of an article taken down
+        logger.debug("newsapi: skipped %s: no readable publishedAt, or removed", safe_url(url))
+        return None
+    description = _text(article.get("description"))
+    content = _text(_CUT.sub("", article["content"]) if isinstance(article.get("content"), str) else None)
+    if not description or not content:
+        text = description or content
+    elif content.rstrip("….").startswith(description[:60]) or description.startswith(content.rstrip("….")):
+        text = max(description, content, key=len)  # the content repeats the description
+    else:
+        text = f"{description}\n{content}"
+    if not title and not text:
+        logger.debug("newsapi: skipped %s: no title or text", safe_url(url))
+        return None
+    source = article.get("source")
+    outlet = source.get("name") if isinstance(source, dict) else None
+    author = article.get("author")
+    author = author.strip() if isinstance(author, str) and author.strip() else outlet if isinstance(outlet, str) else ""
+    return Mention(platform="newsapi", id=url, text=text, title=title, created_at=created, author=author, url=url,
+                   lang=lang or None)  # fmt: skip
+
+
+def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since."""
+    if cursor is None:
+        start = int(since.timestamp())
+        return {"mark": start, "seen": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
+        raise BadResponse("the stored cursor has no watermark")
+    return state
+
+
+def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state.get("seen", {})
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

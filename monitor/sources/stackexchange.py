@@ -1,0 +1,225 @@
+"""Stack Exchange /2.3/search/excerpts: questions and answers on one site that match a query, newest first."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention, html_to_text
+from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, TransientError
+from monitor.sources.gdelt import get_raw
+from monitor.sources.http import DEFAULT_RETRY_AFTER, Http
+
+logger = logging.getLogger(__name__)
+MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
+DAY = 86400
+# Sites whose domain is not {site}.stackexchange.com (the rest are; a site given as a domain is used as is).
+DOMAINS = {"stackoverflow": "stackoverflow.com", "serverfault": "serverfault.com", "superuser": "superuser.com",
+           "askubuntu": "askubuntu.com", "stackapps": "stackapps.com", "mathoverflow": "mathoverflow.net"}  # fmt: skip
+AUTH_ERRORS = {401, 402, 403, 405, 406}  # access_token_required/invalid, access_denied, key_required, compromised
+_AVAILABLE_IN = re.compile(r"available in (\d+) seconds")
+
+
+class StackExchange:
+    """Questions and answers on one Stack Exchange site (`site`) that match a query.
+
+    Between polls the cursor holds the watermark `mark` (the newest creation_date fetched) and
+    `seen`, the ids fetched within `overlap` seconds below it. A poll is a sweep, newest first
+    (sort=creation), from mark - overlap (`fromdate`); each next request ends its window (`todate`)
+    at the oldest second of the page before and asks for page 1 again, so new posts never shift
+    offsets; only a page whose posts all share one second pages on by number. Every page's cursor
+    says where to go on, so a restart resumes mid-sweep. Rate limits live in the body: `backoff`
+    (seconds before this method may be called again) and `quota_remaining` (0: nothing until the
+    quota resets at the next UTC midnight) block the Http; `throttle_violation` (HTTP 400 or 502)
+    raises RateLimited. The key (optional: 300 requests a day without, 10,000 with) must go in the
+    query string, the only place the API reads it; Http's messages never show the query string.
+    """
+
+    name: ClassVar[str] = "stackexchange"
+    base_url: ClassVar[str] = "https://api.stackexchange.com/2.3/"
+    interval: ClassVar[timedelta] = timedelta(minutes=15)  # 96 requests a day per query: within 300 without a key
+    options: ClassVar[dict[str, Any]] = {
+        "site": "stackoverflow",
+        "site_domain": "",  # the site's web domain for permalinks; "" derives it from site
+        "key_env": "STACKEXCHANGE_KEY",
+        "page_size": 100,
+        "overlap": 600,
+        "filter": "",  # a custom filter (e.g. one adding owner); "" is the default
+    }
+
+    def __init__(self, config: SourceConfig, http: Http) -> None:
+        self.config = config
+        self.http = http
+        self.url = config.base_url.rstrip("/") + "/search/excerpts"
+        self.site = str(config.options.get("site", "stackoverflow")).strip()
+        domain = str(config.options.get("site_domain", "")).strip()
+        self.domain = domain or site_domain(self.site)
+        self.key_env = str(config.options.get("key_env", "STACKEXCHANGE_KEY"))
+        self.page_size = max(1, min(100, int(config.options.get("page_size", 100))))
+        self.overlap = max(0, int(config.options.get("overlap", 600)))
+        self.filter = str(config.options.get("filter", "")).strip()
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One page of posts newer than the cursor's watermark (back to since on a first poll)."""
+        state = _sweep(_load(cursor, since), self.overlap)
+        upper: int | None = state.get("upper")
+        page: int = state.get("page", 1)
+        params = {"q": query, "site": self.site, "sort": "creation", "order": "desc", "fromdate": str(state["floor"]),
+                  "pagesize": str(self.page_size), "page": str(page)}  # fmt: skip
+        if upper is not None:
+            params["todate"] = str(upper)
+        if self.filter:
+            params["filter"] = self.filter
+        key = os.environ.get(self.key_env, "")
+        if key:
+            params["key"] = key
+        body = await self._get(params, bool(key))
+        items: list[Any] = body["items"]
+        parsed = [p for p in (parse_item(i, self.domain) for i in items) if p is not None]
+        old, new = state["seen"], state["new"]
+        mentions = []
+        for mention in parsed:
+            if mention.id not in old and mention.id not in new:
+                mentions.append(mention)
+                new[mention.id] = int(mention.created_at.timestamp())
+        stamps = [int(m.created_at.timestamp()) for m in parsed]
+        if state.get("top") is None and stamps:
+            state["top"] = max(stamps)
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        if not stamps or body.get("has_more") is not True:
+            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
+            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+        low = min(stamps)
+        if upper is None or low < upper:
+            state["upper"], state["page"] = low, 1  # go on below this page's oldest second
+        else:
+            state["page"] = page + 1  # a whole page within one second: by number within it
+        edge = state["upper"]
+        state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
+        return Page(mentions, _dump(state), True)
+
+    async def _get(self, params: dict[str, str], keyed: bool) -> dict[str, Any]:
+        """The answer's wrapper, after reading its error object and its backoff and quota fields."""
+        readable = (*range(400, 500), 502)  # errors come as a JSON object, mostly with HTTP 400
+        status, text, _ = await get_raw(self.http, self.url, params, readable=readable)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if status >= 400:  # an HTML page from a proxy in front of the API
+                self._error({}, status, keyed)
+            raise BadResponse(f"HTTP {status}: the Stack Exchange API's answer is not a JSON object")
+        if "error_id" in body or "error_name" in body or status >= 400:
+            self._error(body, status, keyed)
+        self._limits(body)
+        if not isinstance(body.get("items"), list):
+            raise BadResponse("the answer has no items list")
+        return body
+
+    def _error(self, body: Mapping[str, Any], status: int, keyed: bool) -> None:
+        """Raise what an error object (or an error status without one) means."""
+        error_id, name, message = body.get("error_id"), body.get("error_name"), body.get("error_message")
+        name = name if isinstance(name, str) and name.isidentifier() else "unknown"
+        message = message if isinstance(message, str) else ""
+        if name == "throttle_violation" or status == 429:
+            found = _AVAILABLE_IN.search(message)
+            seconds = float(found[1]) if found else DEFAULT_RETRY_AFTER
+            self.http.block(seconds)
+            raise RateLimited(f"Stack Exchange {name} (HTTP {status}): waiting {seconds:.0f}s", seconds)
+        if error_id in AUTH_ERRORS or status in (401, 403) or (name == "bad_parameter" and message.strip() == "key"):
+            check = f"check the key in {self.key_env}" if keyed else f"set a key in {self.key_env}"
+            raise AuthError(f"Stack Exchange refused the request ({name}): {check}")
+        if isinstance(error_id, int) and error_id >= 500:
+            raise TransientError(f"Stack Exchange error {name} (HTTP {status})")
+        raise BadResponse(f"Stack Exchange error {name} (HTTP {status})")
+
+    def _limits(self, body: Mapping[str, Any]) -> None:
+        """Block the Http as the body asks: `backoff` seconds, or until the daily quota resets."""
+        backoff = body.get("backoff")
+        if isinstance(backoff, int | float) and not isinstance(backoff, bool) and backoff > 0:
+            logger.info("stackexchange: asked to back off for %ss", backoff)
+            self.http.block(float(backoff))
+        remaining = body.get("quota_remaining")
+        if isinstance(remaining, int) and not isinstance(remaining, bool) and remaining <= 0:
+            now = self.http.clock()
+            until_midnight = DAY - now % DAY
+            logger.warning("stackexchange: daily quota used up: no request for %.0fs (next UTC day)", until_midnight)
+            self.http.block(until_midnight)
+
+
+def site_domain(site: str) -> str:
+    """The web domain of a site given by its API name (stackoverflow, unix) or by its domain."""
+    return site if "." in site else DOMAINS.get(site, f"{site}.stackexchange.com")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_item(item: Any, domain: str = "stackoverflow.com") -> Mention | None:
+    """A Mention from one search excerpt (question or answer), or None (logged) when it lacks what one needs."""
+    if not isinstance(item, dict):
+        logger.debug("stackexchange: skipped an item that is not an object")
+        return None
+    kind, created = item.get("item_type"), _int(item.get("creation_date"))
+    number = _int(item.get("question_id" if kind == "question" else "answer_id"))
+    if kind not in ("question", "answer") or number is None or created is None:
+        logger.debug("stackexchange: skipped an item without type, id or date (question %r)", item.get("question_id"))
+        return None
+    # An answer's `title` is its question's: not the answer's text (as HN does with a comment's story).
+    title = html.unescape(item["title"]).strip() if kind == "question" and isinstance(item.get("title"), str) else ""
+    body = next((item[k] for k in ("body", "excerpt") if isinstance(item.get(k), str) and item[k].strip()), "")
+    text = html_to_text(body)
+    prefix = kind[0]
+    if not title and not text:
+        logger.debug("stackexchange: skipped %s%d: no title or text", prefix, number)
+        return None
+    owner = item.get("owner")
+    name = owner.get("display_name") if isinstance(owner, dict) else None
+    return Mention(
+        platform="stackexchange",
+        id=f"{prefix}{number}",
+        text=text,
+        title=title,
+        created_at=datetime.fromtimestamp(created, UTC),
+        author=html.unescape(name) if isinstance(name, str) else "",
+        url=f"https://{domain}/{prefix}/{number}",
+        likes=_int(item.get("score")) or 0,
+        replies=_int(item.get("answer_count")) or 0,
+    )
+
+
+def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since."""
+    if cursor is None:
+        start = int(since.timestamp())
+        return {"mark": start, "seen": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
+        raise BadResponse("the stored cursor has no watermark")
+    return state
+
+
+def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state.get("seen", {})
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,377 @@
+"""YouTube through the Data API v3: search.list finds new videos, videos.list and channels.list fill them in."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, ClassVar, cast
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from monitor.config import SourceConfig
+from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
+from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, QuotaReader
+
+logger = logging.getLogger(__name__)
+PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight here
+SEARCH_COST = 100  # quota units per search.list call, whatever it returns
+PAGE_COST = SEARCH_COST + 2  # a page: one search, at most one videos.list and one channels.list (1 unit each)
+MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
+NO_LANGUAGE = frozenset({"zxx", "und", "mul"})  # "no linguistic content", "undetermined", "multiple"
+
+
+class YouTube:
+    """Videos that match a query, newest first.
+
+    Between polls the cursor holds the watermark `mark` (the newest publishedAt fetched, epoch seconds)
+    and `seen`, the ids fetched within `overlap` seconds below it. A poll is a sweep over
+    publishedAfter = mark - overlap (YouTube's search index adds videos late), paged by nextPageToken
+    with the same publishedAfter on every page (a token belongs to its query). Every page's cursor
+    carries the token, so a restart resumes mid-sweep; only after the last page does the watermark
+    move to the newest video of the sweep. Only ids not seen before are looked up in videos.list
+    (counts, full description, defaultAudioLanguage) and channels.list (subscribers).
+
+    Quota: a search costs 100 units whatever it returns, a lookup 1. Units are counted per Pacific
+    day in memory and a page is charged up front: one that would pass `daily_quota` (0: no local
+    count) waits for midnight America/Los_Angeles without asking, and so does a 403 quotaExceeded
+    (the key also used elsewhere, or a restart that lost the count). `max_polls_per_day` says how often
+    each query can run. The key goes in the `key` parameter (YouTube takes no header for it): Http's
+    messages name URLs without their query, so it is never logged.
+    """
+
+    name: ClassVar[str] = "youtube"
+    base_url: ClassVar[str] = "https://www.googleapis.com/youtube/v3/"
+    interval: ClassVar[timedelta] = timedelta(minutes=30)  # 48 polls a day: two queries fit the default quota
+    options: ClassVar[dict[str, Any]] = {
+        "key_env": "YOUTUBE_API_KEY",
+        "daily_quota": 10000,
+        "max_results": 50,
+        "overlap": 3600,
+        "channel_reach": True,
+    }
+
+    def __init__(self, config: SourceConfig, http: Http) -> None:
+        self.config = config
+        self.http = http
+        self.url = config.base_url.rstrip("/")
+        self.key_env = str(config.options.get("key_env", "YOUTUBE_API_KEY"))
+        self.daily_quota = max(0, int(config.options.get("daily_quota", 10000)))
+        self.max_results = max(1, min(50, int(config.options.get("max_results", 50))))
+        self.overlap = max(0, int(config.options.get("overlap", 3600)))
+        self.channel_reach = bool(config.options.get("channel_reach", True))
+        self.day: str = ""
+        self.spent = 0  # units charged on self.day (Pacific)
+
+    @classmethod
+    def max_polls_per_day(cls, options: Mapping[str, Any], queries: int = 1) -> int:
+        """How many one-page polls of each of `queries` queries fit a day's quota (0: no local limit)."""
+        quota = int(options.get("daily_quota", cls.options["daily_quota"]))
+        return quota // (PAGE_COST * max(1, queries)) if quota else 0
+
+    async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
+        """One page of videos published after the watermark (back to since on a first poll)."""
+        key = os.environ.get(self.key_env, "")
+        if not key:
+            raise AuthError(f"no YouTube API key: set the environment variable {self.key_env}")
+        state = _sweep(_load(cursor, since), self.overlap)
+        self._charge(PAGE_COST)
+        params = {"part": "snippet", "type": "video", "order": "date", "q": query, "key": key,
+                  "publishedAfter": _rfc3339(state["floor"]), "maxResults": str(self.max_results)}  # fmt: skip
+        if state.get("token"):
+            params["pageToken"] = state["token"]
+        try:
+            body = await self._get("search", params)
+        except _StaleToken:
+            if not state.get("token"):
+                raise
+            # Page tokens can expire: start the sweep's pages over (`new` drops what came already).
+            logger.info("youtube: the stored page token was refused; paging the sweep from its start again")
+            return Page([], _dump({k: v for k, v in state.items() if k != "token"}), True)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise BadResponse("the search answer has no items list")
+        results = [r for r in map(parse_result, items) if r is not None]
+        old, new, floor = state["seen"], state["new"], state["floor"]
+        # By id: a page may list one video twice.
+        unseen = {m.id: (m, c) for m, c in results if m.id not in old and m.id not in new and _ts(m) >= floor}
+        mentions = await self._fill(list(unseen.values()), key)
+        for mention in mentions:
+            new[mention.id] = _ts(mention)
+        if state.get("top") is None and results:
+            state["top"] = max(_ts(m) for m, _ in results)
+        mark = max(state["mark"], state.get("top") or state["mark"])
+        token = body.get("nextPageToken")
+        if not items or not isinstance(token, str) or not token or token == state.get("token"):
+            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
+            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+        # Every id of the sweep is kept until it ends: videos published meanwhile shift the pages, so
+        # any of them may come again on the next page (a sweep reaches about 500 results at most).
+        state["token"] = token
+        return Page(mentions, _dump(state), True)
+
+    async def _fill(self, fresh: list[tuple[Mention, str]], key: str) -> list[Mention]:
+        """The new videos with counts, language and full text (videos.list) and reach (channels.list)."""
+        if not fresh:
+            return []
+        ids = ",".join(m.id for m, _ in fresh)
+        videos = await self._lookup("videos", {"part": "statistics,snippet", "id": ids, "key": key})
+        channels: dict[str, dict[str, Any]] = {}
+        channel_ids = sorted({c for _, c in fresh if c})
+        if self.channel_reach and channel_ids:
+            channels = await self._lookup("channels", {"part": "statistics", "id": ",".join(channel_ids), "key": key})
+        return [enrich(m, videos.get(m.id), channels.get(c)) for m, c in fresh]
+
+    async def _lookup(self, resource: str, params: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """videos.list or channels.list: the items by id (those missing were deleted or made private)."""
+        body = await self._get(resource, {**params, "maxResults": "50"})
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise BadResponse(f"the {resource} answer has no items list")
+        return {i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
+
+    async def _get(self, resource: str, params: dict[str, str]) -> Any:
+        body, _ = await get_json_explained(self.http, f"{self.url}/{resource}", params, self._explain)
+        return body
+
+    def _charge(self, cost: int) -> None:
+        """Count `cost` units against today's quota, or wait for the reset when they would pass it."""
+        now = self.http.clock()
+        day = datetime.fromtimestamp(now, PACIFIC).date().isoformat()
+        if day != self.day:
+            self.day, self.spent = day, 0
+        if self.daily_quota and self.spent + cost > self.daily_quota:
+            wait = seconds_until_reset(now)
+            self.http.block(wait)
+            raise RateLimited(f"YouTube quota: {self.spent} of {self.daily_quota} units spent today; no search "
+                              f"until midnight Pacific, in {wait:.0f}s", wait)  # fmt: skip
+        self.spent += cost
+
+    def _explain(self, error: SourceError, answer: ErrorAnswer | None) -> SourceError:
+        """The error Google's error body means (quota, rate, key, stale token), else Http's own."""
+        reasons = _reasons(answer.body) if answer else set()
+        if reasons & QUOTA_REASONS:
+            wait = seconds_until_reset(self.http.clock())
+            self.http.block(wait)
+            self.spent = max(self.spent, self.daily_quota)
+            return RateLimited(f"YouTube quota exceeded for the key in {self.key_env}: paused until midnight "
+                               f"Pacific, in {wait:.0f}s", wait)  # fmt: skip
+        if reasons & RATE_REASONS:
+            self.http.block(DEFAULT_RETRY_AFTER)
+            return RateLimited(f"YouTube rate limit ({', '.join(sorted(reasons))}): waiting "
+                               f"{DEFAULT_RETRY_AFTER:.0f}s", DEFAULT_RETRY_AFTER)  # fmt: skip
+        if "invalidPageToken" in reasons:
+            return _StaleToken("YouTube refused the page token")
+        named = f" ({', '.join(sorted(r for r in reasons if r.isidentifier()))})" if reasons else ""
+        if isinstance(error, AuthError) or reasons & KEY_REASONS:
+            return AuthError(f"YouTube refused the API key in {self.key_env}{named}: check the key, its "
+                             "restrictions and that the YouTube Data API v3 is enabled for its project")  # fmt: skip
+        if isinstance(error, BadResponse) and named:
+            return BadResponse(f"{error}{named}")
+        return error
+
+
+class _StaleToken(BadResponse):
+    """YouTube refused a stored page token (invalidPageToken)."""
+
+
+def seconds_until_reset(now: float) -> float:
+    """Seconds from epoch `now` to the next midnight in America/Los_Angeles (YouTube's quota day)."""
+    local = datetime.fromtimestamp(now, PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), PACIFIC)
+    return max(1.0, midnight.timestamp() - now)
+
+
+def _reasons(body: Any) -> set[str]:
+    """The reasons in a Google error body: error.errors[].reason and error.details[].reason."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return set()
+    entries = [e for k in ("errors", "details") if isinstance(error.get(k), list) for e in error[k]]
+    return {e["reason"] for e in entries if isinstance(e, dict) and isinstance(e.get("reason"), str)}
+
+
+def _rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ts(mention: Mention) -> int:
+    return int(mention.created_at.timestamp())
+
+
+def _count(value: Any) -> int | None:
+    """A count YouTube sends as a string of digits (or an int); None when missing or unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def parse_result(item: Any) -> tuple[Mention, str] | None:
+    """A Mention and its channel id from one search result, or None (logged) when it lacks what one needs."""
+    ident = item.get("id") if isinstance(item, dict) else None
+    video_id = ident.get("videoId") if isinstance(ident, dict) else None
+    snippet = item.get("snippet") if isinstance(item, dict) else None
+    label = video_id if isinstance(video_id, str) and video_id else "(no videoId)"
+    if not isinstance(video_id, str) or not video_id or not isinstance(snippet, dict):
+        logger.info("youtube: skipped search result %s: no video id or snippet", label)
+        return None
+    try:
+        created = to_utc(snippet.get("publishedAt"))
+    except ValueError:
+        logger.info("youtube: skipped search result %s: unreadable publishedAt", label)
+        return None
+    # Search snippets are HTML-escaped plain text (&#39;, &amp;): unescape the title only, as a title
+    # is never HTML; the description may be cut, videos.list replaces it with the whole text.
+    title = html.unescape(snippet["title"]).strip() if isinstance(snippet.get("title"), str) else ""
+    text = html_to_text(snippet["description"]) if isinstance(snippet.get("description"), str) else ""
+    if not title and not text:
+        logger.info("youtube: skipped search result %s: no title or description", label)
+        return None
+    channel, channel_id = snippet.get("channelTitle"), snippet.get("channelId")
+    mention = Mention(
+        platform="youtube",
+        id=video_id,
+        text=text,
+        title=title,
+        created_at=created,
+        author=channel if isinstance(channel, str) else "",
+        url=f"https://www.youtube.com/watch?v={video_id}",
+    )
+    return mention, channel_id if isinstance(channel_id, str) else ""
+
+
+def enrich(mention: Mention, video: dict[str, Any] | None, channel: dict[str, Any] | None) -> Mention:
+    """The mention with what videos.list (plain text, counts, language) and channels.list (reach) add."""
+    changes: dict[str, Any] = {}
+    snippet = video.get("snippet") if video else None
+    if isinstance(snippet, dict):
+        if isinstance(snippet.get("title"), str) and snippet["title"].strip():
+            changes["title"] = snippet["title"].strip()
+        description = snippet.get("description")
+        if isinstance(description, str) and (description.strip() or changes.get("title")):
+            changes["text"] = description.strip()  # plain text here, not escaped, and not cut
+        lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
+        if isinstance(lang, str) and lang and lang.lower() not in NO_LANGUAGE:
+            changes["lang"] = lang
+    stats = video.get("statistics") if video else None
+    if isinstance(stats, dict):  # likeCount and commentCount are absent when hidden or disabled
+        changes["likes"] = _count(stats.get("likeCount")) or 0
+        changes["replies"] = _count(stats.get("commentCount")) or 0
+    reach = channel.get("statistics") if channel else None
+    if isinstance(reach, dict) and not reach.get("hiddenSubscriberCount"):
+        changes["author_followers"] = _count(reach.get("subscriberCount"))
+    return dataclasses.replace(mention, **changes)
+
+
+def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
+    """The cursor's state; None (first poll) starts a sweep back to since."""
+    if cursor is None:
+        start = int(since.timestamp())
+        return {"mark": start, "seen": {}, "floor": start}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        raise BadResponse("the stored cursor is not JSON") from None
+    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
+        raise BadResponse("the stored cursor has no watermark")
+    return state
+
+
+def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
+    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
+    if "floor" in state:
+        return {**state, "new": dict(state.get("new", {}))}
+    return {**state, "floor": state["mark"] - overlap, "new": {}}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    seen = state.get("seen", {})
+    if len(seen) > MAX_SEEN:
+        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
+    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
+
+
+# Reading the body of an error answer. Http raises on 4xx without reading the body, yet for some
+# platforms the body is what tells the errors apart: YouTube's 403 is a used-up quota or a refused key,
+# X's 429 a spent request window or a usage cap. Until Http carries error bodies on its exceptions (a
+# shared change proposed to the lead), a view of the source's session keeps them, per task.
+
+ERROR_BODY_CAP = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """An error answer Http raised on: its status and JSON body (None when the body is not JSON)."""
+
+    status: int
+    body: Any
+
+
+_kept: ContextVar[list[ErrorAnswer] | None] = ContextVar("monitor_error_answers", default=None)
+
+
+class _KeepErrorBodies:
+    """The aiohttp session as Http sees it, keeping 4xx bodies for the task that asked (see above)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+    @asynccontextmanager
+    async def request(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        async with self.session.request(method, url, **kwargs) as resp:
+            kept = _kept.get()
+            if kept is not None and 400 <= resp.status < 500:
+                kept.append(ErrorAnswer(resp.status, await _error_body(resp)))
+            yield resp
+
+
+async def _error_body(resp: aiohttp.ClientResponse) -> Any:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= ERROR_BODY_CAP:
+            return None  # no platform's error is this long: not one to read
+    try:
+        return json.loads(b"".join(chunks))
+    except ValueError:
+        return None
+
+
+async def get_json_explained(
+    http: Http,
+    url: str,
+    params: Mapping[str, str],
+    explain: Callable[[SourceError, ErrorAnswer | None], SourceError],
+    headers: Mapping[str, str] | None = None,
+    quota: QuotaReader | None = None,
+) -> tuple[Any, Mapping[str, str]]:
+    """http.get_json; an error it raises goes through `explain` with the 4xx answer's body, if any."""
+    if not isinstance(http.session, _KeepErrorBodies):
+        http.session = cast(aiohttp.ClientSession, _KeepErrorBodies(http.session))
+    kept: list[ErrorAnswer] = []
+    token = _kept.set(kept)
+    try:
+        return await http.get_json(url, params=params, headers=headers, quota=quota)
+    except SourceError as exc:
+        raise explain(exc, kept[-1] if kept else None) from None
+    finally:
+        _kept.reset(token)

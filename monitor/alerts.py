@@ -32,16 +32,21 @@ def window_words(window: timedelta) -> str:
     return f"the last {format_duration(window)}"
 
 
+def result_window(rule: Rule, result: Evaluation) -> timedelta:
+    """The window an evaluation's figures are about (a spike rule may fire on its fast or long one)."""
+    return timedelta(seconds=result.window) if result.window else rule.detect.window
+
+
 def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
     """One sentence a person reads first: the count against what is usual."""
     what = f"{rule.match.sentiment} mentions" if rule.match.sentiment != "any" else "matching mentions"
     if result.count == 1:
         what = what[:-1]
     detect, figures = rule.detect, result.figures
-    window = window_words(detect.window)
+    window = window_words(result_window(rule, result))
     head = f"{result.count} {what} in {window}"
     if isinstance(detect, SpikeDetect):
-        local = datetime.fromtimestamp(now - detect.window.total_seconds(), zone)
+        local = datetime.fromtimestamp(now - result_window(rule, result).total_seconds(), zone)
         when = f"for a {local:%A} at {local:%H}:00" if detect.seasonal else "on average"
         return f"{head}, {figures.get('ratio', 0.0):.1f}x the usual {figures.get('expected', 0.0):.1f} {when}"
     if isinstance(detect, ShareDetect):
@@ -102,12 +107,12 @@ def build_event(
         "brand_name": brand.name,
         "at": iso(now),
         "opened_at": iso(incident.opened_at),
-        "window": format_duration(rule.detect.window),
+        "window": format_duration(result_window(rule, result)),
         "peak_count": incident.peak_count,
     }
     if kind == "resolved":
         event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
-        event["summary"] = f"Back to normal: {result.count} in {window_words(rule.detect.window)}."
+        event["summary"] = f"Back to normal: {result.count} in {window_words(result_window(rule, result))}."
         event["figures"] = dict(result.figures)
         return event
 

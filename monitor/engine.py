@@ -28,8 +28,7 @@ from monitor.rules.detectors import (
     evaluate_share,
     evaluate_spike,
     evaluate_volume,
-    expected_rates,
-    hour_slot,
+    learn_baseline,
 )
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import SEVERITIES, InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
@@ -258,7 +257,7 @@ class Engine:
     def _event(
         self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
     ) -> dict[str, Any]:
-        window = rule.detect.window.total_seconds()
+        window = result.window or rule.detect.window.total_seconds()
         in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
         matcher = self.matchers[rule.name]
         matching = [m for m in in_window if matcher(m)]
@@ -285,13 +284,12 @@ class Engine:
         }  # fmt: skip
         if isinstance(rule.detect, SpikeDetect):
             watched = self.watched.get(brand.id, set()) if self.watching else None
-            start = now - rule.detect.window.total_seconds()
+            start = now - max(rule.detect.windows).total_seconds()
             base = baseline_hours(
                 start, rule.detect.baseline.total_seconds(), self.history_start.get(brand.id), watched
             )
-            mean, by_slot, by_hour = expected_rates(counts, base, rule.detect.seasonal, self.config.zone)
-            slots = [hour_slot(h, self.config.zone) for h in hours]
-            series["expected"] = [round(by_slot.get(s, by_hour.get(s[1], mean)), 3) for s in slots]
+            learned = learn_baseline(rule.detect, counts, base, self.config.zone)
+            series["expected"] = [round(learned.rate(h, self.config.zone), 3) for h in hours]
         return series
 
     def _prune(self, now: float) -> None:

@@ -68,7 +68,10 @@ def test_defaults(tmp_path: Path) -> None:
         (("min_count = 4", "min_count = 0"), ":11: detect.min_count: must be at least 1, got 0"),
         (("min_count = 4", 'min_count = "4"'), ":11: detect.min_count: expected an integer, got '4'"),
         (('sentiment = "negative"', 'sentiment = "bad"'), ":6: match.sentiment: expected one of negative"),
-        (('baseline = "7d"', 'baseline = "30m"'), ":10: detect.baseline: must be at least as long as window"),
+        (
+            ('baseline = "7d"', 'baseline = "30m"'),
+            ":10: detect.baseline: must be at least as long as the longest window",
+        ),
         (('name = "neg"', 'name = "Neg Spike"'), ":1: name: use lowercase letters"),
     ],
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from monitor.rules.counts import BucketCounts
 from monitor.rules.model import InfluencerDetect, KeywordDetect, ShareDetect, SpikeDetect, VolumeDetect
-from monitor.rules.stats import poisson_upper_tail
+from monitor.rules.stats import negative_binomial_upper_tail, poisson_upper_tail
 
 # Shrinkage weights (in pseudo-observations): a slot of the week with two samples leans half on
 # the hour-of-day profile, and an hour of day leans on the overall mean, so sparse history still
@@ -20,6 +20,8 @@ _SLOT_PRIOR = 2.0
 _HOUR_PRIOR = 2.0
 # Never expect less than one mention a day: with an expectation of zero any count is "significant".
 _FLOOR_PER_HOUR = 1.0 / 24.0
+# Overdispersion beyond this is a baseline too erratic to learn from, not a trait of the brand.
+_MAX_ALPHA = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class Evaluation:
     count: int
     figures: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    window: float = 0.0  # seconds of the window the figures are about (0: the rule's window)
 
 
 def evaluate_volume(detect: VolumeDetect, counts: BucketCounts, now: float) -> Evaluation:
@@ -93,6 +96,87 @@ def expected_rates(
     return mean, by_slot, by_hour
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a spike rule learned from its baseline hours: hourly rates by slot, and overdispersion."""
+
+    mean: float
+    by_slot: dict[tuple[int, int], float]
+    by_hour: dict[int, float]
+    alpha: float  # variance = mean + alpha * mean^2 for one hour's count (0: Poisson)
+    hours: int  # baseline hours learned from
+    left_out: int  # of which this many were earlier spikes, kept out
+
+    def rate(self, hour_index: int, zone: tzinfo) -> float:
+        """The expected count in one hour bucket (never below the floor)."""
+        slot = hour_slot(hour_index, zone)
+        return max(self.by_slot.get(slot, self.by_hour.get(slot[1], self.mean)), _FLOOR_PER_HOUR)
+
+
+def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
+    """Rates and dispersion from the baseline hours, with hours that were spikes themselves left out.
+
+    Two passes: rates from every hour, then the hours that the rule itself would call a spike against
+    those rates are dropped (a crisis last Tuesday must not make next Tuesday's crisis look usual),
+    and rates and dispersion are learned again from the rest.
+    """
+    first = expected_rates(counts, hours, detect.seasonal, zone)
+    kept = []
+    for h in hours:
+        n = counts.hour(h)
+        slot = hour_slot(h, zone)
+        e = max(first[1].get(slot, first[2].get(slot[1], first[0])), _FLOOR_PER_HOUR)
+        spike = n >= detect.min_count and n >= detect.min_ratio * e and poisson_upper_tail(n, e) <= detect.max_p_value
+        if not spike:
+            kept.append(h)
+    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone) if len(kept) < len(hours) else first
+    alpha = 0.0
+    if detect.dispersion == "auto" and len(kept) >= 24:
+        # Method of moments over the hours' residuals: sum((n - e)^2 - n) / sum(e^2).
+        excess = weight = 0.0
+        for h in kept:
+            n = counts.hour(h)
+            slot = hour_slot(h, zone)
+            e = max(by_slot.get(slot, by_hour.get(slot[1], mean)), _FLOOR_PER_HOUR)
+            excess += (n - e) ** 2 - n
+            weight += e * e
+        alpha = min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
+    return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))
+
+
+def _baseline(detect: SpikeDetect, counts: BucketCounts, now: float, history_start: float | None,
+              zone: tzinfo, watched: set[int] | None) -> Baseline:  # fmt: skip
+    """The rule's baseline before its longest window, learned once per hour and kept on the counts."""
+    start = now - max(detect.windows).total_seconds()
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
+    end_hour = math.floor(start / 3600)
+    key = (hours[0] if hours else end_hour, end_hour, len(hours), detect, zone)
+    cached = counts.baseline_cache
+    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
+        return cached[1]  # type: ignore[return-value]
+    learned = learn_baseline(detect, counts, hours, zone)
+    counts.baseline_cache = (key, learned)
+    counts.edited_from = float("inf")
+    return learned
+
+
+def _window_test(
+    detect: SpikeDetect, counts: BucketCounts, base: Baseline, now: float, window: float, zone: tzinfo
+) -> tuple[int, float, float]:
+    """(count, expected, p-value) for one window ending at now."""
+    start = now - window
+    count = counts.window(start, now)
+    expected = 0.0
+    h = math.floor(start / 3600)
+    while h * 3600 < now:
+        overlap = min(now, (h + 1) * 3600) - max(start, h * 3600)
+        expected += base.rate(h, zone) * overlap / 3600
+        h += 1
+    # Hour-to-hour swings average out over a window of several hours: its count varies less.
+    alpha = base.alpha / max(1.0, window / 3600)
+    return count, expected, negative_binomial_upper_tail(count, expected, alpha)
+
+
 def evaluate_spike(
     detect: SpikeDetect,
     counts: BucketCounts,
@@ -101,49 +185,46 @@ def evaluate_spike(
     zone: tzinfo,
     watched: set[int] | None = None,
 ) -> Evaluation:
-    """Poisson upper-tail test of the window's count against the seasonal expected count."""
-    window = detect.window.total_seconds()
-    start = now - window
-    count = counts.window(start, now)
-    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
-    history_hours = len(hours)
-    end_hour = math.floor(start / 3600)
-    key = (hours[0] if hours else end_hour, end_hour, history_hours, detect.seasonal, zone)
-    cached = counts.baseline_cache
-    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
-        mean, by_slot, by_hour = cached[1]  # type: ignore[misc]
-    else:
-        mean, by_slot, by_hour = expected_rates(counts, hours, detect.seasonal, zone)
-        counts.baseline_cache = (key, (mean, by_slot, by_hour))
-        counts.edited_from = float("inf")
+    """The count in each of the rule's windows against the seasonal expectation (negative binomial tail).
 
-    expected = 0.0
-    h = math.floor(start / 3600)
-    while h * 3600 < now:
-        overlap = min(now, (h + 1) * 3600) - max(start, h * 3600)
-        slot = hour_slot(h, zone)
-        rate = by_slot.get(slot, by_hour.get(slot[1], mean))
-        expected += max(rate, _FLOOR_PER_HOUR) * overlap / 3600
-        h += 1
-    ratio = count / expected if expected > 0 else math.inf
-    p_value = poisson_upper_tail(count, expected)
-    figures: dict[str, Any] = {
-        "count": count,
-        "expected": round(expected, 3),
-        "ratio": round(ratio, 3),
-        "p_value": float(f"{p_value:.3g}"),
-        "baseline_hours": history_hours,
-    }
-    if history_hours * 3600 < min(detect.min_history, detect.baseline).total_seconds():
-        return Evaluation(False, count, figures, f"learning: {history_hours}h of history")
-    reasons = []
-    if count < detect.min_count:
-        reasons.append(f"count {count} < min_count {detect.min_count}")
-    if ratio < detect.min_ratio:
-        reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
-    if p_value > detect.max_p_value:
-        reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
-    return Evaluation(not reasons, count, figures, "; ".join(reasons))
+    The main window decides; a fast window catches a sudden start sooner and a long window a slow climb.
+    The figures are those of the window that fired with the smallest p-value, else the main window's.
+    """
+    base = _baseline(detect, counts, now, history_start, zone, watched)
+    learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
+    tested = []
+    for window in detect.windows:
+        seconds = window.total_seconds()
+        count, expected, p_value = _window_test(detect, counts, base, now, seconds, zone)
+        ratio = count / expected if expected > 0 else math.inf
+        reasons = []
+        if count < detect.min_count:
+            reasons.append(f"count {count} < min_count {detect.min_count}")
+        if ratio < detect.min_ratio:
+            reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
+        if p_value > detect.max_p_value:
+            reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
+        figures: dict[str, Any] = {
+            "count": count,
+            "expected": round(expected, 3),
+            "ratio": round(ratio, 3),
+            "p_value": float(f"{p_value:.3g}"),
+            "window_seconds": int(seconds),
+            "baseline_hours": base.hours,
+            "dispersion": round(base.alpha, 3),
+        }
+        if base.left_out:
+            figures["baseline_spike_hours"] = base.left_out
+        tested.append((not reasons, p_value, figures, reasons))
+    if learning:
+        main = tested[0]
+        return Evaluation(False, main[2]["count"], main[2], f"learning: {base.hours}h of history")
+    fired = [t for t in tested if t[0]]
+    if fired:
+        best = min(fired, key=lambda t: t[1])
+        return Evaluation(True, best[2]["count"], best[2], "", best[2]["window_seconds"])
+    main = tested[0]
+    return Evaluation(False, main[2]["count"], main[2], "; ".join(main[3]))
 
 
 def evaluate_keyword(detect: KeywordDetect, counts: BucketCounts, reach: BucketCounts, now: float) -> Evaluation:

@@ -123,11 +123,22 @@ def _match(section: Section) -> MatchSpec:
 
 def _spike(section: Section) -> SpikeDetect:
     default = SpikeDetect()
-    section.check_keys(("window", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history"))
+    section.check_keys(
+        ("window", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history",
+         "fast_window", "long_window", "dispersion")
+    )  # fmt: skip
     window = section.duration("window", default.window)
     baseline = section.duration("baseline", default.baseline)
-    if window and baseline and baseline < window:
-        section.problem("baseline", "must be at least as long as window")
+    fast = section.duration("fast_window", None)
+    long = section.duration("long_window", None)
+    if window and fast and fast >= window:
+        section.problem("fast_window", "must be shorter than window")
+    if window and long and long <= window:
+        section.problem("long_window", "must be longer than window")
+    longest = max(w for w in (window, long) if w) if window else None
+    if longest and baseline and baseline < longest:
+        section.problem("baseline", "must be at least as long as the longest window")
+    dispersion = section.text("dispersion", default.dispersion, choices=("auto", "poisson"))
     p_value = section.number("max_p_value", default.max_p_value, minimum=0.0, maximum=1.0)
     if p_value == 0:
         section.problem("max_p_value", "must be above 0 (0 would never fire)")
@@ -139,6 +150,9 @@ def _spike(section: Section) -> SpikeDetect:
         min_ratio=section.number("min_ratio", default.min_ratio, minimum=1.0),
         max_p_value=p_value,
         min_history=section.duration("min_history", default.min_history, positive=False),
+        fast_window=fast,
+        long_window=long,
+        dispersion=dispersion,
     )
 
 

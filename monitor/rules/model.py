@@ -28,7 +28,7 @@ class MatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class SpikeDetect:
-    """A count in the current window well above the seasonal expected rate (Poisson tail test)."""
+    """A count in the current window well above the seasonal expected rate (negative binomial tail)."""
 
     window: timedelta = timedelta(hours=1)
     baseline: timedelta = timedelta(days=14)
@@ -37,6 +37,15 @@ class SpikeDetect:
     min_ratio: float = 3.0
     max_p_value: float = 0.001
     min_history: timedelta = timedelta(days=1)
+    fast_window: timedelta | None = None  # also test this shorter window: a sudden start is seen sooner
+    long_window: timedelta | None = None  # also test this longer window: a slow climb is caught
+    dispersion: str = "auto"  # "auto": negative binomial when the baseline varies more than Poisson
+
+    @property
+    def windows(self) -> tuple[timedelta, ...]:
+        """The main window first, then the fast and long ones the rule has."""
+        extra = (w for w in (self.fast_window, self.long_window) if w is not None)
+        return (self.window, *extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +123,9 @@ class Rule:
     @property
     def horizon(self) -> timedelta:
         """How much history the rule's detector reads back from now."""
-        if isinstance(self.detect, SpikeDetect | ShareDetect):
+        if isinstance(self.detect, SpikeDetect):
+            return max(self.detect.windows) + self.detect.baseline
+        if isinstance(self.detect, ShareDetect):
             return self.detect.window + self.detect.baseline
         return self.detect.window
 

@@ -25,3 +25,36 @@ def poisson_upper_tail(k: int, lam: float) -> float:
         return min(1.0, total)
     lower = sum(math.exp(-lam + i * log_lam - math.lgamma(i + 1)) for i in range(k))
     return min(1.0, max(0.0, 1.0 - lower))
+
+
+def negative_binomial_upper_tail(k: int, mean: float, alpha: float) -> float:
+    """P(X >= k) for a negative binomial with this mean and variance mean + alpha * mean**2.
+
+    alpha is the overdispersion: 0 is Poisson. Mentions come in swings (a busy day, a thread that
+    takes off), so their hourly counts vary more than Poisson allows; this tail does not mistake
+    an ordinary swing for a spike.
+    """
+    if alpha <= 1e-9:
+        return poisson_upper_tail(k, mean)
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    r = 1.0 / alpha
+    p = r / (r + mean)  # success probability; P(X = i) = C(i + r - 1, i) p^r (1 - p)^i
+    log_q = math.log1p(-p)
+
+    def log_pmf(i: int) -> float:
+        return math.lgamma(i + r) - math.lgamma(r) - math.lgamma(i + 1) + r * math.log(p) + i * log_q
+
+    if k > mean:
+        term = math.exp(log_pmf(k))
+        total = term
+        i = k
+        while term > total * 1e-17 and i < k + 100_000:
+            term *= (i + r) / (i + 1) * (1 - p)
+            i += 1
+            total += term
+        return min(1.0, total)
+    lower = sum(math.exp(log_pmf(i)) for i in range(k))
+    return min(1.0, max(0.0, 1.0 - lower))

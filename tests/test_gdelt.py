@@ -13,8 +13,9 @@ import aiohttp
 import pytest
 
 from monitor.config import SourceConfig
+from monitor.sources import sweep
 from monitor.sources.base import BadResponse, RateLimited
-from monitor.sources.gdelt import Gdelt, clean_title
+from monitor.sources.gdelt import TRIMMED, Gdelt, clean_title
 from monitor.sources.http import Http
 from tests.fakes import USER_AGENT, Clock, drain
 from tests.fakes.gdelt import FakeGdelt, recorded, recorded_text
@@ -280,3 +281,17 @@ async def test_a_broken_cursor_is_a_bad_response(fake_gdelt: FakeGdelt, session:
         with pytest.raises(BadResponse):
             await gdelt(session, fake_gdelt).search(Q, cursor, SINCE)
     assert fake_gdelt.requests == []
+    with pytest.raises(BadResponse):  # titles that are not an object
+        await gdelt(session, fake_gdelt).search(Q, '{"mark": 1, "seen": {}, "titles": []}', SINCE)
+
+
+def test_the_cursor_keeps_the_newest_urls_and_titles_up_to_the_cap() -> None:
+    many = {f"k{i}": i for i in range(sweep.MAX_SEEN + 10)}
+    state = json.loads(sweep.dump({"mark": 1, "seen": many, "titles": many, "other": many}, trimmed=TRIMMED))
+    assert state["v"] == 1 and len(state["other"]) == sweep.MAX_SEEN + 10
+    for name in TRIMMED:
+        assert len(state[name]) == sweep.MAX_SEEN and min(state[name].values()) == 10
+    going = sweep.begin({"mark": 100, "seen": {}, "floor": 40, "new": {"a": 50}}, 30, ("new", "new_titles"))
+    assert going["floor"] == 40 and going["new"] == {"a": 50} and going["new_titles"] == {}
+    fresh = sweep.begin({"mark": 100, "seen": {}}, 30, ("new", "new_titles"))
+    assert fresh["floor"] == 70 and fresh["new"] == fresh["new_titles"] == {}

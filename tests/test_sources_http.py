@@ -11,7 +11,17 @@ import pytest
 from aiohttp import web
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
-from monitor.sources.http import Http, HttpAuthError, retry_after_seconds, safe_url
+from monitor.sources.http import (
+    ERROR_BODY_CAP,
+    Http,
+    HttpAuthError,
+    HttpClientError,
+    HttpRateLimited,
+    HttpServerError,
+    HttpStatusError,
+    retry_after_seconds,
+    safe_url,
+)
 from tests.fakes import USER_AGENT, Clock
 from tests.fakes.base import FakeServer, ServerFactory, serve
 
@@ -93,6 +103,80 @@ async def test_post_form_sends_the_form(server: Scripted, session: aiohttp.Clien
     body, _ = await client.post_form(server.url + "thing", {"grant_type": "client_credentials"})
     assert body == {"ok": True}
     assert server.requests[0].method == "POST" and server.requests[0].body == "grant_type=client_credentials"
+
+
+async def test_post_json_sends_json_and_none_sends_no_body(server: Scripted, session: aiohttp.ClientSession) -> None:
+    client, _ = http(session)
+    body, _ = await client.post_json(server.url + "thing", {"identifier": "acme"}, headers={"Authorization": "x"})
+    assert body == {"ok": True}
+    first = server.requests[0]
+    assert first.method == "POST" and json.loads(first.body) == {"identifier": "acme"}
+    assert first.headers["Content-Type"] == "application/json" and first.headers["Authorization"] == "x"
+    await client.post_json(server.url + "thing")
+    assert server.requests[1].method == "POST" and server.requests[1].body == ""
+
+
+async def test_request_hands_back_the_raw_answer_and_a_304(server: Scripted, session: aiohttp.ClientSession) -> None:
+    client, _ = http(session)
+    response = await client.request("GET", server.url + "thing?key=s3cr3t", headers={"Accept": "text/xml"})
+    assert response.status == 200 and response.body == b'{"ok": true}' and response.text == '{"ok": true}'
+    assert response.json() == {"ok": True} and response.headers["X-Answer"] == "yes"
+    assert response.where == server.url + "thing" and server.requests[0].headers["Accept"] == "text/xml"
+    server.fail_next(304)
+    response = await client.request("GET", server.url + "thing")
+    assert response.status == 304 and response.body == b"" and response.json_or_none() is None
+    with pytest.raises(BadResponse, match="not JSON"):
+        response.json()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "base"),
+    [(400, HttpClientError, BadResponse), (404, HttpClientError, BadResponse), (401, HttpAuthError, AuthError),
+     (403, HttpAuthError, AuthError), (429, HttpRateLimited, RateLimited), (503, HttpServerError, TransientError)],
+)  # fmt: skip
+async def test_an_error_status_carries_its_status_and_body(
+    server: Scripted, session: aiohttp.ClientSession, status: int, kind: type, base: type
+) -> None:
+    server.fail_next(status, times=3, body='{"error": "ExpiredToken", "echo": "s3cr3t"}')
+    client, _ = http(session)
+    with pytest.raises(HttpStatusError) as info:
+        await client.get_json(server.url + "thing?key=s3cr3t")
+    error = info.value
+    assert isinstance(error, kind) and isinstance(error, base) and error.status == status
+    assert error.response.json_or_none() == {"error": "ExpiredToken", "echo": "s3cr3t"}
+    assert error.response.text.startswith('{"error"') and "s3cr3t" not in str(error) and f"HTTP {status}" in str(error)
+
+
+async def test_an_error_body_over_the_cap_is_dropped(server: Scripted, session: aiohttp.ClientSession) -> None:
+    server.fail_next(400, body=json.dumps({"x": "y" * ERROR_BODY_CAP}))
+    client, _ = http(session)
+    with pytest.raises(HttpClientError) as info:
+        await client.get_json(server.url + "thing")
+    assert info.value.response.body == b"" and info.value.response.json_or_none() is None
+
+
+async def test_readable_statuses_come_back_instead_of_raising(server: Scripted, session: aiohttp.ClientSession) -> None:
+    server.fail_next(429, body="Please limit requests", content_type="text/plain")
+    server.fail_next(400, body='{"error_name": "throttle_violation"}')
+    client, _ = http(session)
+    first = await client.request("GET", server.url + "thing", readable=(400, 429))
+    assert first.status == 429 and first.text == "Please limit requests" and client.blocked_for() == 0
+    second = await client.request("GET", server.url + "thing", readable=(400, 429))
+    assert second.status == 400 and second.json() == {"error_name": "throttle_violation"}
+    server.fail_next(401)
+    with pytest.raises(HttpAuthError):  # not readable: raised as ever
+        await client.request("GET", server.url + "thing", readable=(400, 429))
+
+
+async def test_a_readable_5xx_comes_back_only_with_a_json_body(
+    server: Scripted, session: aiohttp.ClientSession
+) -> None:
+    server.fail_next(502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
+    server.fail_next(502, body='{"error_name": "throttle_violation"}')
+    client, sleeps = http(session)
+    response = await client.request("GET", server.url + "thing", readable=(502,), retry_gap=5.0)
+    assert response.status == 502 and response.json() == {"error_name": "throttle_violation"}
+    assert len(server.requests) == 2 and sleeps.delays == [5.0]  # the gateway page was retried, after the gap
 
 
 async def test_5xx_and_html_502_are_retried_with_jittered_backoff(

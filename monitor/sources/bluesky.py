@@ -16,11 +16,11 @@ from multidict import MultiDict
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, TransientError
-from monitor.sources.http import Http, HttpAuthError
+from monitor.sources.http import Http, HttpAuthError, HttpClientError
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # uris kept in the cursor; past this the oldest may be fetched again (the store dedups)
 MAX_PROFILES = 20000  # follower counts cached; past this the oldest are dropped
 PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles takes at most 25 actors
 SESSION_MARGIN = 300.0  # renew the access token this long before it expires
@@ -71,7 +71,7 @@ class Bluesky:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since on a first poll)."""
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number), self.overlap)
         floor = state["floor"]
         params = {"q": query, "sort": "latest", "limit": str(self.limit), "since": _iso(floor)}
         if state.get("cursor"):
@@ -103,14 +103,14 @@ class Bluesky:
         mentions = [dataclasses.replace(m, author_followers=followers.get(did)) for m, did in fresh]
         if state.get("top") is None and posts:
             state["top"] = max(m.created_at.timestamp() for m, _ in posts)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         after = body.get("cursor")
         # A cursor that does not move would page forever: take it as the end.
         if reached or not items or not isinstance(after, str) or not after or after == state.get("cursor"):
-            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, mark - self.overlap)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
         state["cursor"] = after
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state), True)
 
     async def _call(self, method: str, params: Mapping[str, str]) -> Any:
         """GET an XRPC query with the session; renews the session once if the token looks expired."""
@@ -125,9 +125,8 @@ class Bluesky:
                 if attempt or exc.status != 401:
                     raise AuthError(f"HTTP {exc.status} from {method} with the session of {self.handle_env}: "
                                     "the account may be suspended or the app password revoked") from None  # fmt: skip
-            except BadResponse as exc:
-                # ExpiredToken comes as HTTP 400, and Http does not pass the error name on.
-                if attempt or not _is_400(exc):
+            except HttpClientError as exc:
+                if attempt or not _expired(exc):  # an expired or revoked token answers HTTP 400 ExpiredToken
                     raise
             self.renew_at = 0.0
         raise AssertionError("unreachable")
@@ -140,8 +139,8 @@ class Bluesky:
             try:
                 body = await self._post("com.atproto.server.refreshSession", self.refresh, None)
                 return self._keep(body)
-            except (HttpAuthError, BadResponse) as exc:
-                if isinstance(exc, BadResponse) and not _is_400(exc):
+            except (HttpAuthError, HttpClientError) as exc:
+                if isinstance(exc, HttpClientError) and exc.status != 400:
                     raise
                 logger.info("bluesky: the session could not be refreshed (%s): logging in again", exc)
                 self.access = self.refresh = None
@@ -156,15 +155,14 @@ class Bluesky:
             return await self._post(
                 "com.atproto.server.createSession", None, {"identifier": handle, "password": password}
             )
-        except (HttpAuthError, BadResponse) as exc:
-            if isinstance(exc, BadResponse) and not _is_400(exc):
+        except (HttpAuthError, HttpClientError) as exc:
+            if isinstance(exc, HttpClientError) and exc.status != 400:
                 raise
             raise AuthError(f"Bluesky refused the login: check {self.handle_env} and {self.password_env}") from None
 
     async def _post(self, method: str, bearer: str | None, body: dict[str, str] | None) -> Any:
-        # Http has no JSON POST yet (post_form sends a form, which XRPC procedures refuse).
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        answer, _ = await self.http._request("POST", self.xrpc + method, self._quota, json=body, headers=headers)
+        answer, _ = await self.http.post_json(self.xrpc + method, body, headers=headers, quota=self._quota)
         return answer
 
     def _keep(self, body: Any) -> str:
@@ -221,8 +219,10 @@ def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
     return reset - now if remaining < 1 and reset > now else None
 
 
-def _is_400(exc: BadResponse) -> bool:
-    return str(exc).startswith("HTTP 400 ")
+def _expired(exc: HttpClientError) -> bool:
+    """Whether an XRPC error is the one an expired or revoked access token gets (HTTP 400 ExpiredToken)."""
+    body = exc.response.json_or_none()
+    return exc.status == 400 and isinstance(body, dict) and body.get("error") in ("ExpiredToken", "InvalidToken")
 
 
 def _expiry(jwt: str) -> float | None:
@@ -245,36 +245,6 @@ def _describe(item: Any) -> str:
     if isinstance(item, dict):
         return repr(item.get("uri") or "(no uri)")[:200]
     return f"(a {type(item).__name__}, not an object)"
-
-
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = since.timestamp()
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not isinstance(state.get("mark"), int | float):
-        raise BadResponse("the stored cursor has no watermark")
-    if not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no seen posts")
-    return state
-
-
-def _sweep(state: dict[str, Any], overlap: float) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _count(value: Any) -> int:

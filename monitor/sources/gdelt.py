@@ -8,21 +8,18 @@ import hashlib
 import html
 import json
 import logging
-import random
 import re
-from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import aiohttp
-
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
-from monitor.sources.base import BadResponse, Page, RateLimited, TransientError
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError, QuotaReader, retry_after_seconds, safe_url
+from monitor.sources import sweep
+from monitor.sources.base import BadResponse, Page, RateLimited
+from monitor.sources.http import Http, safe_url
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # urls (and titles) kept in the cursor; past this the oldest may come again (the store dedups)
+TRIMMED = ("seen", "titles")  # urls and titles kept in the cursor (each cut to sweep.MAX_SEEN)
 REACH = 89 * 86400  # the DOC API searches the last three months: an older start is moved up to this
 STAMP = "%Y%m%d%H%M%S"
 
@@ -88,7 +85,7 @@ class Gdelt:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One answer's articles newer than the cursor's watermark (back to since on a first poll)."""
-        state = _sweep(_load(cursor, since, int(self.http.clock())), self.overlap)
+        state = sweep.begin(_load(cursor, since, int(self.http.clock())), self.overlap, ("new", "new_titles"))
         upper: int | None = state.get("upper")
         params = {"query": query, "mode": "artlist", "format": "json", "maxrecords": str(self.max_records),
                   "sort": "datedesc", "startdatetime": _fmt(state["floor"])}  # fmt: skip
@@ -108,12 +105,11 @@ class Gdelt:
         stamps = [int(m.created_at.timestamp()) for m, _ in parsed]
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         if not stamps or len(articles) < self.max_records:
             keep = mark - self.overlap
-            seen = {k: v for k, v in {**old, **new}.items() if v >= keep}
-            titles = {k: v for k, v in {**old_titles, **new_titles}.items() if v >= keep}
-            return Page(mentions, _dump({"mark": mark, "seen": seen, "titles": titles}), False)
+            seen, titles = sweep.kept(state, keep), sweep.kept(state, keep, "titles", "new_titles")
+            return Page(mentions, sweep.dump({"mark": mark, "seen": seen, "titles": titles}, trimmed=TRIMMED), False)
         low = min(stamps)
         if upper is None or low + 1 < upper:
             # Go on below this answer's oldest second, that second included whether GDELT's end is
@@ -126,7 +122,7 @@ class Gdelt:
         end = state["upper"]
         state["new"] = {k: v for k, v in new.items() if end - 1 <= v <= end or v >= mark - self.overlap}
         state["new_titles"] = {k: v for k, v in new_titles.items() if end - 1 <= v <= end or v >= mark - self.overlap}
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state, trimmed=TRIMMED), True)
 
     async def _fetch(self, params: dict[str, str]) -> str:
         """The answer's text, one request at a time, at least min_gap seconds apart."""
@@ -136,103 +132,20 @@ class Gdelt:
                 await self.http.sleep(wait + 0.01)  # only our own spacing: wait it out, never a refusal
             before = self.http.requests
             try:
-                status, text, _ = await get_raw(self.http, self.url, params, readable=(429,), spacing=self.min_gap)
+                # A 429 is GDELT's plain-text refusal: read here, to block for refusal_wait.
+                response = await self.http.request(
+                    "GET", self.url, params=params, readable=(429,), retry_gap=self.min_gap
+                )
             finally:
                 if self.http.requests > before and self.min_gap:
                     self.gap_until = self.http.clock() + self.min_gap
                     self.http.block(self.min_gap)
-        stripped = text.strip()
+        status, stripped = response.status, response.text.strip()
         if status == 429 or stripped.lower().startswith("please limit requests"):
             self.http.block(self.refusal_wait)
             raise RateLimited(f"GDELT refused the request (HTTP {status}): waiting {self.refusal_wait:.0f}s",
                               self.refusal_wait)  # fmt: skip
         return stripped
-
-
-async def get_raw(
-    http: Http,
-    url: str,
-    params: Mapping[str, str],
-    headers: Mapping[str, str] | None = None,
-    quota: QuotaReader | None = None,
-    readable: Collection[int] = (),
-    spacing: float = 0.0,
-) -> tuple[int, str, Mapping[str, str]]:
-    """GET under Http's policy but hand back the body unparsed: (status, text, headers).
-
-    The same policy as Http.get_json (no request while blocked, retries of network errors and 5xx
-    with full jitter, the quota reader, 429 -> RateLimited, 401/403 -> HttpAuthError, other 4xx ->
-    BadResponse, the size cap), except that statuses in `readable` come back with their bodies for
-    the source to read: platforms that send errors as text or in JSON bodies with 4xx (a readable
-    5xx only when its body is JSON: an HTML gateway page is retried as any 5xx). A retry waits
-    at least `spacing` seconds (a platform's minimum gap between requests). (A candidate for Http
-    itself, as Http.get_raw.)
-    """
-    where = safe_url(url)
-    sent = {"User-Agent": http.user_agent, "Accept": "application/json", **(headers or {})}
-    last: TransientError | None = None
-    for attempt in range(http.attempts):
-        wait = http.blocked_for()
-        if wait > 0:
-            raise RateLimited(f"rate limited: no request to {where} for another {wait:.0f}s", wait)
-        if attempt:
-            delay = max(spacing, random.uniform(0, min(http.backoff_cap, http.backoff * 2 ** (attempt - 1))))
-            logger.debug("GET %s: retry %d in %.2fs after %s", where, attempt, delay, last)
-            await http.sleep(delay)
-        try:
-            return await _once(http, url, where, params, sent, quota, readable)
-        except TransientError as exc:
-            last = exc
-    assert last is not None
-    raise last
-
-
-async def _once(
-    http: Http,
-    url: str,
-    where: str,
-    params: Mapping[str, str],
-    headers: Mapping[str, str],
-    quota: QuotaReader | None,
-    readable: Collection[int],
-) -> tuple[int, str, Mapping[str, str]]:
-    http.requests += 1
-    try:
-        async with http.session.get(url, params=params, headers=headers, timeout=http.timeout) as resp:
-            status, response_headers = resp.status, resp.headers
-            exhausted = quota(response_headers) if quota else None
-            if exhausted is not None:
-                http.block(exhausted)
-            if status not in readable:
-                if status == 429:
-                    if "Retry-After" in response_headers:
-                        seconds = retry_after_seconds(response_headers["Retry-After"], http.clock())
-                    else:
-                        seconds = exhausted if exhausted is not None else DEFAULT_RETRY_AFTER
-                    http.block(seconds)
-                    raise RateLimited(f"HTTP 429 from {where}: waiting {seconds:.0f}s", seconds)
-                if status in (401, 403):
-                    raise HttpAuthError(f"HTTP {status} from {where}: credentials missing, wrong or refused", status)
-                if status >= 500:
-                    raise TransientError(f"HTTP {status} from {where}")
-                if status >= 400:
-                    raise BadResponse(f"HTTP {status} from {where}")
-            body = await http._read(resp, where)
-            if status >= 500 and not _is_json(body):
-                raise TransientError(f"HTTP {status} from {where}")  # a readable 5xx must say something
-    except ValueError as exc:  # InvalidURL and other requests aiohttp will not build: config, not network
-        raise BadResponse(f"cannot send a request to {where} ({type(exc).__name__})") from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise TransientError(f"{type(exc).__name__} from {where}") from None
-    return status, body.decode("utf-8", errors="replace"), response_headers
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body, strict=False)
-    except ValueError:
-        return False
-    return True
 
 
 def _articles(text: str) -> list[Any]:
@@ -314,31 +227,9 @@ def _fmt(stamp: int) -> str:
 
 
 def _load(cursor: str | None, since: datetime, now: int) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since (at most three months)."""
-    if cursor is None:
-        start = max(int(since.timestamp()), now - REACH)
-        return {"mark": start, "seen": {}, "titles": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not isinstance(state.get("mark"), int):
-        raise BadResponse("the stored cursor has no watermark")
-    if not isinstance(state.get("seen"), dict) or not isinstance(state.get("titles", {}), dict):
-        raise BadResponse("the stored cursor has no seen urls")
+    """The cursor's state, its seen titles too; None (first poll) starts a sweep back to since (at most
+    three months)."""
+    state = sweep.load(cursor, max(int(since.timestamp()), now - REACH))
+    if not isinstance(state.get("titles", {}), dict):
+        raise BadResponse("the stored cursor has no seen titles")
     return {"titles": {}, **state}
-
-
-def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {})), "new_titles": dict(state.get("new_titles", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}, "new_titles": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    for field in ("seen", "titles"):
-        kept = state.get(field, {})
-        if len(kept) > MAX_SEEN:
-            state = {**state, field: dict(sorted(kept.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import html
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text
+from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http
-
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 
 
 class HackerNews:
@@ -42,7 +40,7 @@ class HackerNews:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of hits newer than the cursor's watermark (back to since on a first poll)."""
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp()), upgrade=_upgrade), self.overlap)
         upper: int | None = state.get("upper")
         page: int = state.get("page", 0)
         filters = [f"created_at_i>={state['floor']}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
@@ -63,12 +61,12 @@ class HackerNews:
             new[mention.id] = int(mention.created_at.timestamp())
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         nb_pages = _int(body.get("nbPages"))
         last = page + 1 >= nb_pages if nb_pages is not None else len(hits) < self.per_page
         if not hits or last:
-            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, mark - self.overlap)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}, 2), False)
         low = min(stamps, default=None)
         if low is not None and (upper is None or low < upper):
             state["upper"], state["page"] = low, 0  # go on below this page's oldest second
@@ -76,41 +74,15 @@ class HackerNews:
             state["page"] = page + 1  # a whole page within one second (or unreadable): offset within it
         edge = state["upper"]
         state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state, 2), True)
 
 
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = int(since.timestamp())
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict):
-        raise BadResponse("the stored cursor is not an object")
+def _upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """A cursor from before version 2, {"since": S, "seen": [ids at S]}, as one of now; mid-sweep parts are
+    dropped (the sweep restarts from S, and the store drops what it already has)."""
     if "mark" not in state and isinstance(state.get("since"), int):
-        # A cursor from before version 2: {"since": S, "seen": [ids at S]}; mid-sweep parts are dropped
-        # (the sweep restarts from S, and the store drops what it already has).
         return {"mark": state["since"], "seen": dict.fromkeys(map(str, state.get("seen", [])), state["since"])}
-    if not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
     return state
-
-
-def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 2, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _int(value: Any) -> int | None:

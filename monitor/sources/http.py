@@ -1,4 +1,11 @@
-"""The HTTP policy every source uses: timeouts, retries with backoff and jitter, rate limits, size cap."""
+"""The HTTP policy every source uses: timeouts, retries with backoff and jitter, rate limits, size cap.
+
+Every request goes through `Http.request`; `get_json`, `post_form` and `post_json` are its JSON forms.
+An error status raises an `HttpStatusError` that carries the answer (`.response`: status, headers
+and body), so a source can read a platform's error body without a policy of its own; `readable`
+names the statuses a source wants handed back instead of raised, for platforms whose error answers
+mean something only the source knows (a refusal in plain text, a throttle in a JSON body).
+"""
 
 from __future__ import annotations
 
@@ -8,28 +15,86 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
+from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 10 * 1024 * 1024
+ERROR_BODY_CAP = 64 * 1024  # an error answer's body is kept up to this size (no platform's error is longer)
 DEFAULT_RETRY_AFTER = 60.0
 
 # headers -> seconds until the platform's request window resets when it is used up, else None
 QuotaReader = Callable[[Mapping[str, str]], float | None]
 
 
-class HttpAuthError(AuthError):
-    """AuthError from an HTTP 401 or 403, with the status (a source may renew a token on 401)."""
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One answer: its status, headers and whole body; `where` is the URL fit for messages (safe_url)."""
 
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    where: str
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8; undecodable bytes replaced)."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; BadResponse when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise BadResponse(f"response from {self.where} is not JSON") from None
+
+    def json_or_none(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON (an error page from a proxy, an empty body)."""
+        try:
+            return json.loads(self.body, strict=False)
+        except ValueError:
+            return None
+
+
+class HttpStatusError(SourceError):
+    """Raised for an HTTP error status, with the answer: `.status`, and `.response` (its body capped at
+    ERROR_BODY_CAP; empty when longer or unreadable). The message names the status and safe_url only.
+
+    Every raise is also the SourceError the status means: HttpRateLimited (429) is RateLimited,
+    HttpAuthError (401, 403) is AuthError, HttpServerError (5xx) is TransientError and
+    HttpClientError (other 4xx) is BadResponse.
+    """
+
+    def __init__(self, message: str, response: Response) -> None:
+        SourceError.__init__(self, message)  # not super(): RateLimited's __init__ wants retry_after
+        self.response = response
+        self.status = response.status
+
+
+class HttpAuthError(HttpStatusError, AuthError):
+    """HTTP 401 or 403 (a source may renew a token on 401)."""
+
+
+class HttpRateLimited(HttpStatusError, RateLimited):
+    """HTTP 429: the Http is blocked for retry_after seconds."""
+
+    def __init__(self, message: str, response: Response, retry_after: float) -> None:
+        super().__init__(message, response)
+        self.retry_after = retry_after
+
+
+class HttpServerError(HttpStatusError, TransientError):
+    """A 5xx that lasted through the retries (each attempt raises one; the last is what the caller sees)."""
+
+
+class HttpClientError(HttpStatusError, BadResponse):
+    """A 4xx other than 401, 403 and 429."""
 
 
 def retry_after_seconds(value: str | None, now: float, default: float = DEFAULT_RETRY_AFTER) -> float:
@@ -59,9 +124,10 @@ def safe_url(url: str) -> str:
 class Http:
     """One source's view of the shared aiohttp session, with the shared failure policy.
 
-    Up to `attempts` tries per call on network errors, timeouts and 5xx (exponential backoff with full
-    jitter); 429 raises RateLimited and blocks every request until the wait is over; 401/403 raise
-    AuthError; other 4xx and unreadable bodies raise BadResponse.
+    No request while blocked (RateLimited). Up to `attempts` tries per call on network errors,
+    timeouts and 5xx (exponential backoff with full jitter); 429 raises HttpRateLimited and blocks
+    every request until Retry-After (else the quota reader's reset, else 60 s); 401/403 raise
+    HttpAuthError; other 4xx raise HttpClientError; a body over max_body raises BadResponse.
     """
 
     def __init__(
@@ -76,7 +142,7 @@ class Http:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.session = session
+        self._session = session
         self.user_agent = user_agent
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.attempts = max(1, attempts)
@@ -104,20 +170,8 @@ class Http:
         quota: QuotaReader | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """GET url and parse JSON; returns (body, response headers)."""
-        return await self._request("GET", url, quota, params=params, headers=headers)
-
-    async def get_bytes(
-        self,
-        url: str,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        quota: QuotaReader | None = None,
-    ) -> tuple[int, bytes, Mapping[str, str]]:
-        """GET url unparsed (feeds): (status, body, response headers); the status is 2xx or 304."""
-        (status, body), response_headers = await self._request(
-            "GET", url, quota, params=params, headers=headers, raw=True
-        )
-        return status, body, response_headers
+        response = await self.request("GET", url, params=params, headers=headers, quota=quota)
+        return response.json(), response.headers
 
     async def post_form(
         self,
@@ -127,25 +181,62 @@ class Http:
         quota: QuotaReader | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """POST a form and parse the JSON answer (OAuth token requests)."""
-        return await self._request("POST", url, quota, data=dict(data), headers=headers)
+        response = await self.request("POST", url, data=data, headers=headers, quota=quota)
+        return response.json(), response.headers
 
-    async def _request(
-        self, method: str, url: str, quota: QuotaReader | None, **kwargs: Any
+    async def post_json(
+        self,
+        url: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        quota: QuotaReader | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json", **(kwargs.pop("headers") or {})}
+        """POST a JSON body (None: no body) and parse the JSON answer (XRPC procedures)."""
+        response = await self.request("POST", url, json_body=body, headers=headers, quota=quota)
+        return response.json(), response.headers
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        quota: QuotaReader | None = None,
+        readable: Collection[int] = (),
+        retry_gap: float = 0.0,
+    ) -> Response:
+        """Send a request under the policy; the answer unparsed when its status is below 400 (a 304 too).
+
+        Statuses in `readable` come back as well, with their bodies, instead of raising (nor
+        blocking, for a readable 429): for platforms whose error answers only the source can read.
+        A readable 5xx comes back only when its body is JSON, what the platform wrote; an HTML page
+        from a gateway is retried as any 5xx. A retry waits at least `retry_gap` seconds (a
+        platform's minimum gap between requests). `headers` add to (or replace) the User-Agent and
+        the Accept: application/json sent by default; `data` is sent as a form, `json_body` as JSON.
+        """
+        sent = {"User-Agent": self.user_agent, "Accept": "application/json", **(headers or {})}
+        options: dict[str, Any] = {"params": params}
+        if data is not None:
+            options["data"] = dict(data)
+        if json_body is not None:
+            options["json"] = json_body
+        where = safe_url(url)
         last: TransientError | None = None
         for attempt in range(self.attempts):
             # Checked before every attempt: a retry must not break a block announced meanwhile.
             wait = self.blocked_for()
             if wait > 0:
-                raise RateLimited(f"rate limited: no request to {safe_url(url)} for another {wait:.0f}s", wait)
+                raise RateLimited(f"rate limited: no request to {where} for another {wait:.0f}s", wait)
             if attempt:
                 # Full jitter: spread retries of many clients instead of having them hit together.
-                delay = random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1)))
-                logger.debug("%s %s: retry %d in %.2fs after %s", method, safe_url(url), attempt, delay, last)
+                delay = max(retry_gap, random.uniform(0, min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))))
+                logger.debug("%s %s: retry %d in %.2fs after %s", method, where, attempt, delay, last)
                 await self.sleep(delay)
             try:
-                return await self._once(method, url, headers, quota, **kwargs)
+                return await self._once(method, url, where, sent, quota, frozenset(readable), options)
             except TransientError as exc:
                 last = exc
         assert last is not None
@@ -155,56 +246,67 @@ class Http:
         self,
         method: str,
         url: str,
+        where: str,
         headers: Mapping[str, str],
         quota: QuotaReader | None,
-        raw: bool = False,
-        **kwargs: Any,
-    ) -> tuple[Any, Mapping[str, str]]:
-        where = safe_url(url)
+        readable: frozenset[int],
+        options: dict[str, Any],
+    ) -> Response:
         self.requests += 1
         try:
-            async with self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs) as resp:
+            async with self._session.request(method, url, headers=headers, timeout=self.timeout, **options) as resp:
                 status, response_headers = resp.status, resp.headers
                 exhausted = quota(response_headers) if quota else None
                 if exhausted is not None:
                     self.block(exhausted)
-                if status == 429:
-                    if "Retry-After" in response_headers:
-                        seconds = retry_after_seconds(response_headers["Retry-After"], self.clock())
-                    else:
-                        seconds = exhausted if exhausted is not None else DEFAULT_RETRY_AFTER
-                    self.block(seconds)
-                    raise RateLimited(f"HTTP 429 from {where}: waiting {seconds:.0f}s", seconds)
-                if status in (401, 403):
-                    raise HttpAuthError(f"HTTP {status} from {where}: credentials missing, wrong or refused", status)
-                if status >= 500:
-                    raise TransientError(f"HTTP {status} from {where}")
-                if status >= 400:
-                    raise BadResponse(f"HTTP {status} from {where}")
-                body = await self._read(resp, where)
+                if status < 400 or status in readable:
+                    response = Response(status, response_headers, await self._read(resp, where), where)
+                    if status < 500 or response.json_or_none() is not None:
+                        return response
+                else:
+                    response = Response(status, response_headers, await self._error_body(resp), where)
         except ValueError as exc:  # InvalidURL and other requests aiohttp will not build: config, not network
             raise BadResponse(f"cannot send a request to {where} ({type(exc).__name__})") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The exception's own text may quote the full URL: name its type only.
             raise TransientError(f"{type(exc).__name__} from {where}") from None
-        if raw:  # get_bytes: the status too (a 304 has an empty body)
-            return (status, body), response_headers
-        try:
-            return json.loads(body), response_headers
-        except ValueError:
-            raise BadResponse(f"response from {where} is not JSON") from None
+        raise self._status_error(response, exhausted)
 
-    async def _read(self, resp: aiohttp.ClientResponse, where: str) -> bytes:
-        """The whole body, refusing more than max_body bytes (decompressed)."""
-        too_big = BadResponse(f"response from {where} is larger than {self.max_body} bytes")
-        if resp.content_length is not None and resp.content_length > self.max_body:
+    def _status_error(self, response: Response, exhausted: float | None) -> HttpStatusError:
+        """The error an error status means (a 429 also blocks the Http)."""
+        status, where = response.status, response.where
+        if status == 429:
+            if "Retry-After" in response.headers:
+                seconds = retry_after_seconds(response.headers["Retry-After"], self.clock())
+            else:
+                seconds = exhausted if exhausted is not None else DEFAULT_RETRY_AFTER
+            self.block(seconds)
+            return HttpRateLimited(f"HTTP 429 from {where}: waiting {seconds:.0f}s", response, seconds)
+        if status in (401, 403):
+            return HttpAuthError(f"HTTP {status} from {where}: credentials missing, wrong or refused", response)
+        if status >= 500:
+            return HttpServerError(f"HTTP {status} from {where}", response)
+        return HttpClientError(f"HTTP {status} from {where}", response)
+
+    async def _error_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        """An error answer's body, or b"" when it is longer than ERROR_BODY_CAP or cannot be read."""
+        try:
+            return await self._read(resp, "", min(self.max_body, ERROR_BODY_CAP))
+        except (BadResponse, aiohttp.ClientError, TimeoutError):
+            return b""
+
+    async def _read(self, resp: aiohttp.ClientResponse, where: str, cap: int | None = None) -> bytes:
+        """The whole body, refusing more than `cap` (default max_body) bytes (decompressed)."""
+        cap = self.max_body if cap is None else cap
+        too_big = BadResponse(f"response from {where} is larger than {cap} bytes")
+        if resp.content_length is not None and resp.content_length > cap:
             raise too_big
         # content.read(n) returns whatever is buffered, not n bytes: gather chunks up to the cap.
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_any():
             size += len(chunk)
-            if size > self.max_body:
+            if size > cap:
                 raise too_big
             chunks.append(chunk)
         return b"".join(chunks)

@@ -17,9 +17,9 @@ from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources.base import AuthError, BadResponse, Page
 from monitor.sources.http import Http, HttpAuthError
+from monitor.sources.sweep import dump  # by name: `sweep` is a local variable here
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # uris kept in the cursor; past this the oldest may be fetched again (the store dedups)
 SHIFT = 16  # a Mastodon id is (milliseconds since the epoch << 16) | sequence
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?(\w+)"?')
 
@@ -71,13 +71,13 @@ class Mastodon:
             items, done = await self._search_page(query, sweep, headers)
         mentions = self._take(items, sweep["stream"], state)
         if not done:
-            return Page(mentions, _dump({**state, "sweep": sweep}), True)
+            return Page(mentions, dump({**state, "sweep": sweep}), True)
         following = streams.index(sweep["stream"]) + 1
         if following < len(streams):
-            return Page(mentions, _dump({**state, "sweep": self._start(streams[following], state, since)}), True)
+            return Page(mentions, dump({**state, "sweep": self._start(streams[following], state, since)}), True)
         low = min(state["marks"].values(), default=0) - self.overlap
         seen = {k: v for k, v in state["seen"].items() if v >= low}
-        return Page(mentions, _dump({"marks": state["marks"], "seen": seen}), False)
+        return Page(mentions, dump({"marks": state["marks"], "seen": seen}), False)
 
     def _start(self, stream: str, state: dict[str, Any], since: datetime) -> dict[str, Any]:
         mark = state["marks"].get(stream)
@@ -222,13 +222,6 @@ def _load(cursor: str | None) -> dict[str, Any]:
     ):
         raise BadResponse("the stored cursor has no watermarks")
     return state
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state["seen"]
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _count(value: Any) -> int:

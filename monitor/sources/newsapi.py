@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 import re
@@ -12,12 +11,11 @@ from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
-from monitor.sources.gdelt import get_raw
 from monitor.sources.http import Http, retry_after_seconds, safe_url
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # urls kept in the cursor; past this the oldest may be fetched again (the store dedups)
 AUTH_CODES = {"apiKeyInvalid", "apiKeyMissing", "apiKeyDisabled"}
 QUOTA_CODES = {"rateLimited", "apiKeyExhausted"}
 _CUT = re.compile(r"\s*\[\+\d+ chars\]\s*$")  # content is cut at 200 characters: "... [+2345 chars]"
@@ -64,7 +62,7 @@ class NewsApi:
         key = os.environ.get(self.key_env, "")
         if not key:
             raise AuthError(f"NewsAPI needs an API key: set {self.key_env}")
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
         params = {"q": query, "sortBy": "publishedAt", "pageSize": str(self.page_size), "page": str(page),
@@ -79,7 +77,7 @@ class NewsApi:
                 return self._finish(state, [])
             logger.info("newsapi: more than %d articles at %s: going on below that second", self.page_size, _iso(upper))
             state.update(upper=upper - 1, page=1)
-            return Page([], _dump(state), True)
+            return Page([], sweep.dump(state), True)
         articles: list[Any] = body["articles"]
         parsed = [p for p in (parse_article(a, self.language) for a in articles) if p is not None]
         old, new = state["seen"], state["new"]
@@ -100,27 +98,24 @@ class NewsApi:
             state["upper"], state["page"] = low, 1  # go on below this page's oldest second
         else:
             state["page"] = page + 1  # a whole page within one second: by number within it
-        mark = max(state["mark"], state["top"])
+        mark = sweep.mark(state)
         edge = state["upper"]
         state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state), True)
 
     def _finish(self, state: dict[str, Any], mentions: list[Mention]) -> Page:
         """The sweep's last page: the watermark moves to the newest article of its first page."""
-        mark = max(state["mark"], state.get("top") or state["mark"])
-        kept = {k: v for k, v in {**state["seen"], **state["new"]}.items() if v >= mark - self.overlap}
-        return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+        mark = sweep.mark(state)
+        kept = sweep.kept(state, mark - self.overlap)
+        return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
 
     async def _get(self, params: dict[str, str], key: str) -> dict[str, Any] | None:
         """The answer, after reading NewsAPI's error bodies; None when maximumResultsReached."""
-        status, text, headers = await get_raw(
-            self.http, self.url, params, headers={"X-Api-Key": key}, readable=(400, 401, 403, 426, 429)
+        response = await self.http.request(
+            "GET", self.url, params=params, headers={"X-Api-Key": key}, readable=(400, 401, 403, 426, 429)
         )
-        where = safe_url(self.url)
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
+        status, headers, where = response.status, response.headers, response.where
+        body = response.json_or_none()
         if not isinstance(body, dict):
             if status in (401, 403):
                 raise AuthError(f"NewsAPI refused the API key in {self.key_env} (HTTP {status})")
@@ -187,31 +182,3 @@ def parse_article(article: Any, lang: str = "") -> Mention | None:
     author = author.strip() if isinstance(author, str) and author.strip() else outlet if isinstance(outlet, str) else ""
     return Mention(platform="newsapi", id=url, text=text, title=title, created_at=created, author=author, url=url,
                    lang=lang or None)  # fmt: skip
-
-
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = int(since.timestamp())
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
-    return state
-
-
-def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

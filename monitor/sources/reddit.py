@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -11,11 +10,11 @@ from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError
 
 TOKEN_MARGIN = 60.0  # renew the OAuth token this long before it expires
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 
 
 class Reddit:
@@ -52,7 +51,7 @@ class Reddit:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since on a first poll)."""
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number, _upgrade), self.overlap)
         params = {"q": query, "sort": "new", "type": "link", "raw_json": "1", "limit": str(self.limit)}
         if state.get("after"):
             params["after"] = state["after"]
@@ -72,15 +71,15 @@ class Reddit:
                 new[post.id] = created
         if state.get("top") is None and posts:
             state["top"] = max(p.created_at.timestamp() for p in posts)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         after = data.get("after")
         # An `after` that does not move would page forever: take it as the end.
         if reached or not children or not isinstance(after, str) or not after or after == state.get("after"):
-            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, mark - self.overlap)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}, 2), False)
         state["after"] = after
         state["new"] = {k: v for k, v in new.items() if v >= mark - self.overlap}
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state, 2), True)
 
     def _credentials(self) -> tuple[str, str] | None:
         client_id = os.environ.get(self.id_env, "")
@@ -161,39 +160,13 @@ def _listing(body: Any, headers: Mapping[str, str], http: Http) -> dict[str, Any
     return data
 
 
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = since.timestamp()
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict):
-        raise BadResponse("the stored cursor is not an object")
+def _upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """A cursor from before version 2, {"watermark": W, "seen": [names at W]}, as one of now; mid-sweep parts
+    are dropped (the sweep restarts from W, and the store drops what it already has)."""
     if "mark" not in state and isinstance(state.get("watermark"), int | float):
-        # A cursor from before version 2: {"watermark": W, "seen": [names at W]}; mid-sweep parts are
-        # dropped (the sweep restarts from W, and the store drops what it already has).
         mark = float(state["watermark"])
         return {"mark": mark, "seen": dict.fromkeys(map(str, state.get("seen", [])), mark)}
-    if not isinstance(state.get("mark"), int | float) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
     return state
-
-
-def _sweep(state: dict[str, Any], overlap: float) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 2, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _num(value: Any) -> int:

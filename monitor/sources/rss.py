@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -14,11 +13,11 @@ import feedparser  # type: ignore[import-untyped, unused-ignore]
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http, safe_url
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -60,18 +59,19 @@ class Rss:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """The feed's entries not fetched before (back to since on a first poll)."""
-        state = _load(cursor, since)
+        state = sweep.load(cursor, since.timestamp(), sweep.is_number)
         url = self.feed_url(query)
         headers = {"Accept": ACCEPT}
         for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
             if isinstance(state.get(key), str) and state[key]:
                 headers[header] = state[key]
-        status, body, response_headers = await self.http.get_bytes(url, headers=headers)
-        if status == 304:
-            return Page([], _dump(state), False)
-        if status != 200:
-            raise BadResponse(f"HTTP {status} from {safe_url(url)}")
-        feed = await asyncio.to_thread(parse_feed, body, response_headers, url)
+        response = await self.http.request("GET", url, headers=headers)
+        response_headers = response.headers
+        if response.status == 304:
+            return Page([], sweep.dump({k: v for k, v in state.items() if k != "floor"}), False)
+        if response.status != 200:
+            raise BadResponse(f"HTTP {response.status} from {response.where}")
+        feed = await asyncio.to_thread(parse_feed, response.body, response_headers, url)
         now = self.http.clock()
         seen: dict[str, float] = state["seen"]
         floor = state["floor"] if cursor is None else state["mark"] - self.overlap
@@ -94,7 +94,7 @@ class Rss:
                 top = max(top, min(created, now))
         # Undated entries are remembered while the feed holds them: no date keeps them out otherwise.
         kept = {k: v for k, v in seen.items() if v >= top - self.overlap or k in undated}
-        return Page(mentions, _dump({"mark": top, "seen": kept, **_validators(response_headers)}), False)
+        return Page(mentions, sweep.dump({"mark": top, "seen": kept, **_validators(response_headers)}), False)
 
 
 def _validators(headers: Any) -> dict[str, str]:
@@ -113,30 +113,6 @@ def parse_feed(body: bytes, headers: Any, url: str) -> Any:
         # feedparser's loose parser still reads most broken feeds: keep what it found.
         logger.debug("rss: %s is not well-formed: %s", safe_url(url), type(feed.get("bozo_exception")).__name__)
     return feed
-
-
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts from since."""
-    if cursor is None:
-        start = since.timestamp()
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict):
-        raise BadResponse("the stored cursor is not an object")
-    if not isinstance(state.get("mark"), int | float) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
-    return state
-
-
-def _dump(state: dict[str, Any]) -> str:
-    state = {k: v for k, v in state.items() if k != "floor"}
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
 
 
 def _text(detail: Any, fallback: Any = "") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 import re
@@ -13,12 +12,11 @@ from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, TransientError
-from monitor.sources.gdelt import get_raw
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http
 
 logger = logging.getLogger(__name__)
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 DAY = 86400
 # Sites whose domain is not {site}.stackexchange.com (the rest are; a site given as a domain is used as is).
 DOMAINS = {"stackoverflow": "stackoverflow.com", "serverfault": "serverfault.com", "superuser": "superuser.com",
@@ -68,7 +66,7 @@ class StackExchange:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the cursor's watermark (back to since on a first poll)."""
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
         params = {"q": query, "site": self.site, "sort": "creation", "order": "desc", "fromdate": str(state["floor"]),
@@ -92,10 +90,10 @@ class StackExchange:
         stamps = [int(m.created_at.timestamp()) for m in parsed]
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         if not stamps or body.get("has_more") is not True:
-            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, mark - self.overlap)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
         low = min(stamps)
         if upper is None or low < upper:
             state["upper"], state["page"] = low, 1  # go on below this page's oldest second
@@ -103,16 +101,13 @@ class StackExchange:
             state["page"] = page + 1  # a whole page within one second: by number within it
         edge = state["upper"]
         state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state), True)
 
     async def _get(self, params: dict[str, str], keyed: bool) -> dict[str, Any]:
         """The answer's wrapper, after reading its error object and its backoff and quota fields."""
         readable = (*range(400, 500), 502)  # errors come as a JSON object, mostly with HTTP 400
-        status, text, _ = await get_raw(self.http, self.url, params, readable=readable)
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
+        response = await self.http.request("GET", self.url, params=params, readable=readable)
+        status, body = response.status, response.json_or_none()
         if not isinstance(body, dict):
             if status >= 400:  # an HTML page from a proxy in front of the API
                 self._error({}, status, keyed)
@@ -195,31 +190,3 @@ def parse_item(item: Any, domain: str = "stackoverflow.com") -> Mention | None:
         likes=_int(item.get("score")) or 0,
         replies=_int(item.get("answer_count")) or 0,
     )
-
-
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = int(since.timestamp())
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
-    return state
-
-
-def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

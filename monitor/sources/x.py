@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -12,15 +11,14 @@ from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
-from monitor.sources.http import Http
-from monitor.sources.youtube import ErrorAnswer, get_json_explained
+from monitor.sources.http import Http, HttpStatusError
 
 logger = logging.getLogger(__name__)
 X_EPOCH_MS = 1288834974657  # snowflake ids: milliseconds since this, shifted left 22 bits
 REACH = timedelta(days=7)  # recent search sees this far back; an older since_id is refused (400)
 REACH_MARGIN = 120.0  # seconds kept clear of that edge, for clock skew and request time
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 USER_FIELDS = "username,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,lang,conversation_id,referenced_tweets,note_tweet,author_id"
 EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
@@ -69,20 +67,19 @@ class X:
         token = os.environ.get(self.token_env, "")
         if not token:
             raise AuthError(f"no X bearer token: set the environment variable {self.token_env}")
-        state = _sweep(_load(cursor, since), self.overlap, self.http.clock())
+        state = _sweep(sweep.load(cursor, str(_id_at(since.timestamp())), _is_id), self.overlap, self.http.clock())
         params = {"query": query, "max_results": str(self.max_results), "since_id": state["floor"],
                   "expansions": EXPANSIONS, "tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS}  # fmt: skip
         if state.get("next"):
             params["next_token"] = state["next"]
         try:
-            headers = {"Authorization": f"Bearer {token}"}
-            body, _ = await get_json_explained(self.http, self.url, params, self._explain, headers, self._quota)
+            body = await self._get(params, token)
         except _StaleToken:
             if not state.get("next"):
                 raise
             # A next_token can expire: page the sweep from its start again (`new` drops what came already).
             logger.info("x: the stored next_token was refused; paging the sweep from its start again")
-            return Page([], _dump({k: v for k, v in state.items() if k != "next"}), True)
+            return Page([], sweep.dump({k: v for k, v in state.items() if k != "next"}), True)
         data, users, included, meta = _parts(body)
         old, new = state["seen"], state["new"]
         mentions: list[Mention] = []
@@ -98,10 +95,10 @@ class X:
         next_token = meta.get("next_token")
         if not data or not isinstance(next_token, str) or not next_token or next_token == state.get("next"):
             horizon = _time_of(mark) - self.overlap
-            kept = {k: v for k, v in {**old, **new}.items() if v >= horizon}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, horizon)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
         state["next"] = next_token
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state), True)
 
     def _mention(
         self, post: Any, users: dict[str, Any], included: dict[str, Any], since: datetime
@@ -118,6 +115,15 @@ class X:
             return None, 0.0  # its original is out of reach or older than the window: counted in its reposts
         return original, mention.created_at.timestamp()
 
+    async def _get(self, params: dict[str, str], token: str) -> Any:
+        """The search answer; an error as X's problem body explains it (_explain)."""
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            body, _ = await self.http.get_json(self.url, params=params, headers=headers, quota=self._quota)
+        except SourceError as exc:
+            raise self._explain(exc) from None
+        return body
+
     def _quota(self, headers: Mapping[str, str]) -> float | None:
         """Seconds until the 15-minute window resets when no request is left in it, else None."""
         try:
@@ -127,9 +133,11 @@ class X:
             return None
         return max(1.0, reset - self.http.clock()) if remaining < 1 and reset > 0 else None
 
-    def _explain(self, error: SourceError, answer: ErrorAnswer | None) -> SourceError:
-        """The error X's problem body means: usage cap, spent credits, refused token, invalid request."""
-        body = answer.body if answer and isinstance(answer.body, dict) else {}
+    def _explain(self, error: SourceError) -> SourceError:
+        """The error X's problem body (of a 4xx) means: usage cap, spent credits, refused token, invalid request."""
+        answer = error.response if isinstance(error, HttpStatusError) and error.status < 500 else None
+        parsed = answer.json_or_none() if answer else None
+        body = parsed if isinstance(parsed, dict) else {}
         status = answer.status if answer else None
         kind = str(body.get("type") or "")
         if status == 429 and (kind.endswith("/usage-capped") or body.get("title") == "UsageCapExceeded"):
@@ -257,20 +265,6 @@ def parse_post(post: Any, users: dict[str, Any]) -> Mention | None:
     )
 
 
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = str(_id_at(since.timestamp()))
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not _is_id(state.get("mark")) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
-    return state
-
-
 def _sweep(state: dict[str, Any], overlap: int, now: float) -> dict[str, Any]:
     """The state with a sweep under way: a new one starts from the watermark's time less the overlap.
 
@@ -292,10 +286,3 @@ def _sweep(state: dict[str, Any], overlap: int, now: float) -> dict[str, Any]:
         logger.info("x: the watermark is past recent search's seven days; sweeping from the oldest reachable post")
         floor = edge
     return {**state, "floor": str(floor), "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)

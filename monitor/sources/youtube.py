@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
-
-import aiohttp
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, QuotaReader
+from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpStatusError
 
 logger = logging.getLogger(__name__)
 PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight here
 SEARCH_COST = 100  # quota units per search.list call, whatever it returns
 PAGE_COST = SEARCH_COST + 2  # a page: one search, at most one videos.list and one channels.list (1 unit each)
-MAX_SEEN = 5000  # ids kept in the cursor; past this the oldest may be fetched again (the store dedups)
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
@@ -86,7 +80,7 @@ class YouTube:
         key = os.environ.get(self.key_env, "")
         if not key:
             raise AuthError(f"no YouTube API key: set the environment variable {self.key_env}")
-        state = _sweep(_load(cursor, since), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
         self._charge(PAGE_COST)
         params = {"part": "snippet", "type": "video", "order": "date", "q": query, "key": key,
                   "publishedAfter": _rfc3339(state["floor"]), "maxResults": str(self.max_results)}  # fmt: skip
@@ -99,7 +93,7 @@ class YouTube:
                 raise
             # Page tokens can expire: start the sweep's pages over (`new` drops what came already).
             logger.info("youtube: the stored page token was refused; paging the sweep from its start again")
-            return Page([], _dump({k: v for k, v in state.items() if k != "token"}), True)
+            return Page([], sweep.dump({k: v for k, v in state.items() if k != "token"}), True)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise BadResponse("the search answer has no items list")
@@ -112,15 +106,15 @@ class YouTube:
             new[mention.id] = _ts(mention)
         if state.get("top") is None and results:
             state["top"] = max(_ts(m) for m, _ in results)
-        mark = max(state["mark"], state.get("top") or state["mark"])
+        mark = sweep.mark(state)
         token = body.get("nextPageToken")
         if not items or not isinstance(token, str) or not token or token == state.get("token"):
-            kept = {k: v for k, v in {**old, **new}.items() if v >= mark - self.overlap}
-            return Page(mentions, _dump({"mark": mark, "seen": kept}), False)
+            kept = sweep.kept(state, mark - self.overlap)
+            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
         # Every id of the sweep is kept until it ends: videos published meanwhile shift the pages, so
         # any of them may come again on the next page (a sweep reaches about 500 results at most).
         state["token"] = token
-        return Page(mentions, _dump(state), True)
+        return Page(mentions, sweep.dump(state), True)
 
     async def _fill(self, fresh: list[tuple[Mention, str]], key: str) -> list[Mention]:
         """The new videos with counts, language and full text (videos.list) and reach (channels.list)."""
@@ -143,7 +137,10 @@ class YouTube:
         return {i["id"]: i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
     async def _get(self, resource: str, params: dict[str, str]) -> Any:
-        body, _ = await get_json_explained(self.http, f"{self.url}/{resource}", params, self._explain)
+        try:
+            body, _ = await self.http.get_json(f"{self.url}/{resource}", params=params)
+        except SourceError as exc:
+            raise self._explain(exc) from None
         return body
 
     def _charge(self, cost: int) -> None:
@@ -159,9 +156,10 @@ class YouTube:
                               f"until midnight Pacific, in {wait:.0f}s", wait)  # fmt: skip
         self.spent += cost
 
-    def _explain(self, error: SourceError, answer: ErrorAnswer | None) -> SourceError:
-        """The error Google's error body means (quota, rate, key, stale token), else Http's own."""
-        reasons = _reasons(answer.body) if answer else set()
+    def _explain(self, error: SourceError) -> SourceError:
+        """The error Google's error body (of a 4xx) means (quota, rate, key, stale token), else Http's own."""
+        answer = error.response if isinstance(error, HttpStatusError) and error.status < 500 else None
+        reasons = _reasons(answer.json_or_none()) if answer else set()
         if reasons & QUOTA_REASONS:
             wait = seconds_until_reset(self.http.clock())
             self.http.block(wait)
@@ -275,103 +273,3 @@ def enrich(mention: Mention, video: dict[str, Any] | None, channel: dict[str, An
     if isinstance(reach, dict) and not reach.get("hiddenSubscriberCount"):
         changes["author_followers"] = _count(reach.get("subscriberCount"))
     return dataclasses.replace(mention, **changes)
-
-
-def _load(cursor: str | None, since: datetime) -> dict[str, Any]:
-    """The cursor's state; None (first poll) starts a sweep back to since."""
-    if cursor is None:
-        start = int(since.timestamp())
-        return {"mark": start, "seen": {}, "floor": start}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise BadResponse("the stored cursor is not JSON") from None
-    if not isinstance(state, dict) or not isinstance(state.get("mark"), int) or not isinstance(state.get("seen"), dict):
-        raise BadResponse("the stored cursor has no watermark")
-    return state
-
-
-def _sweep(state: dict[str, Any], overlap: int) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap."""
-    if "floor" in state:
-        return {**state, "new": dict(state.get("new", {}))}
-    return {**state, "floor": state["mark"] - overlap, "new": {}}
-
-
-def _dump(state: dict[str, Any]) -> str:
-    seen = state.get("seen", {})
-    if len(seen) > MAX_SEEN:
-        state = {**state, "seen": dict(sorted(seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])}
-    return json.dumps({"v": 1, **state}, separators=(",", ":"), sort_keys=True)
-
-
-# Reading the body of an error answer. Http raises on 4xx without reading the body, yet for some
-# platforms the body is what tells the errors apart: YouTube's 403 is a used-up quota or a refused key,
-# X's 429 a spent request window or a usage cap. Until Http carries error bodies on its exceptions (a
-# shared change proposed to the lead), a view of the source's session keeps them, per task.
-
-ERROR_BODY_CAP = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorAnswer:
-    """An error answer Http raised on: its status and JSON body (None when the body is not JSON)."""
-
-    status: int
-    body: Any
-
-
-_kept: ContextVar[list[ErrorAnswer] | None] = ContextVar("monitor_error_answers", default=None)
-
-
-class _KeepErrorBodies:
-    """The aiohttp session as Http sees it, keeping 4xx bodies for the task that asked (see above)."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-    @asynccontextmanager
-    async def request(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
-        async with self.session.request(method, url, **kwargs) as resp:
-            kept = _kept.get()
-            if kept is not None and 400 <= resp.status < 500:
-                kept.append(ErrorAnswer(resp.status, await _error_body(resp)))
-            yield resp
-
-
-async def _error_body(resp: aiohttp.ClientResponse) -> Any:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_any():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= ERROR_BODY_CAP:
-            return None  # no platform's error is this long: not one to read
-    try:
-        return json.loads(b"".join(chunks))
-    except ValueError:
-        return None
-
-
-async def get_json_explained(
-    http: Http,
-    url: str,
-    params: Mapping[str, str],
-    explain: Callable[[SourceError, ErrorAnswer | None], SourceError],
-    headers: Mapping[str, str] | None = None,
-    quota: QuotaReader | None = None,
-) -> tuple[Any, Mapping[str, str]]:
-    """http.get_json; an error it raises goes through `explain` with the 4xx answer's body, if any."""
-    if not isinstance(http.session, _KeepErrorBodies):
-        http.session = cast(aiohttp.ClientSession, _KeepErrorBodies(http.session))
-    kept: list[ErrorAnswer] = []
-    token = _kept.set(kept)
-    try:
-        return await http.get_json(url, params=params, headers=headers, quota=quota)
-    except SourceError as exc:
-        raise explain(exc, kept[-1] if kept else None) from None
-    finally:
-        _kept.reset(token)

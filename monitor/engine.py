@@ -149,11 +149,13 @@ class Engine:
         fresh = [m for m in batch if (m.platform, m.id) not in known]
         prepared = self.pipeline.prepare(brand_id, fresh, live_since, check_query)
         with self.store.transaction():
+            prepared = self.store.link_copies(prepared)
             self.store.add_mentions(prepared, fetched_at=now)
             if cursor is not None:
                 self.store.set_cursor(cursor.source, brand_id, cursor.query, cursor.state, now)
         for scored in prepared:
-            self._count(scored)
+            if scored.copy_of is None:  # a copy of a stored story or link is kept, not counted again
+                self._count(scored)
         return prepared
 
     # rule tick

@@ -37,13 +37,18 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class ScoredMention:
-    """A stored mention: the mention, the brand it counts for, and its sentiment (None: unscored)."""
+    """A stored mention: the mention, the brand it counts for, and its sentiment (None: unscored).
+
+    copy_of is "platform:id" of the mention this one copies (the same story or link, stored first from
+    another site or source): a copy is stored, linked, and not counted again toward rules.
+    """
 
     mention: Mention
     brand: str
     compound: float | None
     label: str | None
     backfill: bool = False
+    copy_of: str | None = None
 
 
 def to_utc(value: Any) -> datetime:

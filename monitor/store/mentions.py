@@ -1,13 +1,16 @@
-"""Stored mentions: dedup on (brand, platform, id), reads by time for windows, backtests and history."""
+"""Stored mentions: dedup on (brand, platform, id), copies linked to the first of their group, reads by
+time for windows, backtests and history (copies left out unless asked for)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlite_utils
 
 from monitor.mention import ScoredMention
+from monitor.pipeline import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.store.records import mention_row, scored
 from monitor.store.schema import MENTION_COLUMNS
 
@@ -31,6 +34,61 @@ class MentionsTable:
             found.update(row[0] for row in rows)
         return found
 
+    def link_copies(self, mentions: Sequence[ScoredMention], window: float = GROUP_WINDOW) -> list[ScoredMention]:
+        """The mentions, each copy (see monitor.pipeline: same canonical URL, or same normalised title
+        across platforms or in the news, as a mention of its brand stored or earlier in the batch, created
+        within window of it) with copy_of set to that first one."""
+        firsts: dict[tuple[str, str], list[tuple[str, float, str]]] = {}  # (brand, key) -> (ref, created, platform)
+        links: dict[int, str] = {}
+        for index in sorted(range(len(mentions)), key=lambda i: mentions[i].mention.created_at):
+            scored_mention = mentions[index]
+            if scored_mention.copy_of is not None:
+                continue
+            m, brand = scored_mention.mention, scored_mention.brand
+            ts = m.created_at.timestamp()
+            url_key, title_key = group_keys(m)
+            keys = [k for k in (f"u {url_key}" if url_key else "", f"t {title_key}" if title_key else "") if k]
+            original = next(
+                (ref for k in keys for ref, created, platform in firsts.get((brand, k), ())
+                 if ts - created <= window and (k[0] == "u" or same_story_by_title(m.platform, platform))),
+                None,
+            )  # fmt: skip
+            if original is None and url_key:
+                original = self._first_with("url_key", brand, url_key, ts, window)
+            if original is None and title_key:
+                platforms = None if m.platform in NEWS_PLATFORMS else m.platform
+                original = self._first_with("title_key", brand, title_key, ts, window, platforms)
+            if original is not None:
+                links[index] = original
+                continue
+            for k in keys:
+                firsts.setdefault((brand, k), []).append((f"{m.platform}:{m.id}", ts, m.platform))
+        return [replace(s, copy_of=links[i]) if i in links else s for i, s in enumerate(mentions)]
+
+    def _first_with(
+        self, column: str, brand: str, key: str, ts: float, window: float, not_only_on: str | None = None
+    ) -> str | None:
+        """The "platform:id" of the earliest original of brand with this key near ts (on a platform other
+        than not_only_on, unless that one is news)."""
+        sql = (
+            f"SELECT platform, id FROM mentions INDEXED BY idx_mentions_brand_{column}"
+            f" WHERE brand = ? AND {column} = ? AND created_at >= ? AND created_at <= ? AND copy_of IS NULL"
+        )
+        params: list[Any] = [brand, key, ts - window, ts + window]
+        if not_only_on is not None:
+            sql += f" AND (platform != ? OR platform IN ({','.join('?' * len(NEWS_PLATFORMS))}))"
+            params += [not_only_on, *sorted(NEWS_PLATFORMS)]
+        row = self.db.execute(sql + " ORDER BY created_at, rowid LIMIT 1", params).fetchone()
+        return None if row is None else f"{row[0]}:{row[1]}"
+
+    def copies_of(self, brand: str, platform: str, mention_id: str) -> list[ScoredMention]:
+        """The stored copies of a mention, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = ? AND copy_of = ? ORDER BY created_at, rowid",
+            [brand, f"{platform}:{mention_id}"],
+        )
+        return [scored(row) for row in rows]
+
     def add_mentions(self, mentions: Iterable[ScoredMention], fetched_at: float) -> int:
         """Insert mentions, ignoring ones already stored; returns how many rows were inserted."""
         rows = [mention_row(m, fetched_at) for m in mentions]
@@ -40,29 +98,38 @@ class MentionsTable:
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, platform, id, text, title, author, author_followers,"
-                " url, lang, likes, replies, reposts, created_at, fetched_at, compound, label, backfill)"
+                " url, lang, likes, replies, reposts, created_at, fetched_at, compound, label, backfill,"
+                " url_key, title_key, copy_of)"
                 " VALUES (:brand, :platform, :id, :text, :title, :author, :author_followers, :url, :lang,"
-                " :likes, :replies, :reposts, :created_at, :fetched_at, :compound, :label, :backfill)",
+                " :likes, :replies, :reposts, :created_at, :fetched_at, :compound, :label, :backfill,"
+                " :url_key, :title_key, :copy_of)",
                 rows,
             )
             return self.db.conn.total_changes - before
 
-    def mentions_between(self, start: float, end: float, brand: str | None = None) -> list[ScoredMention]:
-        """Mentions created in [start, end), oldest first, for one brand or all."""
+    def mentions_between(
+        self, start: float, end: float, brand: str | None = None, copies: bool = False
+    ) -> list[ScoredMention]:
+        """Mentions created in [start, end), oldest first, for one brand or all (copies only if asked)."""
         sql = f"SELECT {MENTION_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ?"
+        if not copies:
+            sql += " AND copy_of IS NULL"
         params: list[Any] = [start, end]
         if brand is not None:
             sql += " AND brand = ?"
             params.append(brand)
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
 
-    def iter_mentions(self, since: float | None = None, batch: int = 5000) -> Iterator[ScoredMention]:
-        """All mentions (created at or after since), oldest first, read in batches."""
+    def iter_mentions(
+        self, since: float | None = None, batch: int = 5000, copies: bool = False
+    ) -> Iterator[ScoredMention]:
+        """All mentions (created at or after since), oldest first, read in batches (copies only if asked)."""
         last = (float("-inf") if since is None else since, -1)
+        only = "" if copies else " AND copy_of IS NULL"
         while True:
             rows = self.db.execute(
                 f"SELECT {MENTION_COLUMNS}, rowid FROM mentions"
-                " WHERE (created_at, rowid) > (?, ?) ORDER BY created_at, rowid LIMIT ?",
+                f" WHERE (created_at, rowid) > (?, ?){only} ORDER BY created_at, rowid LIMIT ?",
                 [last[0], last[1], batch],
             ).fetchall()
             if not rows:
@@ -84,7 +151,8 @@ class MentionsTable:
         """Per platform: mentions, scored mentions, negatives and summed compound, created in [start, end)."""
         rows = self.db.execute(
             "SELECT platform, COUNT(*), COUNT(compound), SUM(label = 'negative'), COALESCE(SUM(compound), 0)"
-            " FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ? GROUP BY platform",
+            " FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ? AND copy_of IS NULL"
+            " GROUP BY platform",
             [brand, start, end],
         ).fetchall()
         return {r[0]: {"count": r[1], "scored": r[2], "negative": r[3] or 0, "compound_sum": r[4]} for r in rows}
@@ -93,7 +161,7 @@ class MentionsTable:
         """The mentions with the most engagement in [start, end), most first."""
         rows = self.db.execute(
             f"SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ?"
-            " ORDER BY likes + replies + 2 * reposts DESC, compound LIMIT ?",
+            " AND copy_of IS NULL ORDER BY likes + replies + 2 * reposts DESC, compound LIMIT ?",
             [brand, start, end, limit],
         )
         return [scored(row) for row in rows]

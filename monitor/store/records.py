@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.mention import Mention, ScoredMention
+from monitor.pipeline import group_keys
 
 
 def epoch(moment: datetime) -> float:
@@ -54,6 +55,7 @@ class OutboxItem:
 
 def mention_row(scored: ScoredMention, fetched_at: float) -> dict[str, Any]:
     m = scored.mention
+    url_key, title_key = group_keys(m)
     return {
         "brand": scored.brand,
         "platform": m.platform,
@@ -72,12 +74,15 @@ def mention_row(scored: ScoredMention, fetched_at: float) -> dict[str, Any]:
         "compound": scored.compound,
         "label": scored.label,
         "backfill": int(scored.backfill),
+        "url_key": url_key or None,
+        "title_key": title_key or None,
+        "copy_of": scored.copy_of,
     }
 
 
 def scored(row: tuple[Any, ...]) -> ScoredMention:
     (brand, platform, id_, text, title, author, followers, url, lang, likes, replies, reposts,
-     created_at, compound, label, backfill) = row  # fmt: skip
+     created_at, compound, label, backfill, copy_of) = row  # fmt: skip
     mention = Mention(
         platform=platform,
         id=id_,
@@ -92,7 +97,7 @@ def scored(row: tuple[Any, ...]) -> ScoredMention:
         replies=replies or 0,
         reposts=reposts or 0,
     )
-    return ScoredMention(mention, brand, compound, label, bool(backfill))
+    return ScoredMention(mention, brand, compound, label, bool(backfill), copy_of)
 
 
 def incident_from_row(row: dict[str, Any]) -> IncidentRow:

@@ -8,7 +8,7 @@ import sqlite_utils
 
 MENTION_COLUMNS = (
     "brand, platform, id, text, title, author, author_followers, url, lang, likes, replies, reposts,"
-    " created_at, compound, label, backfill"
+    " created_at, compound, label, backfill, copy_of"
 )
 
 
@@ -100,4 +100,24 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE watched (brand TEXT NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY (brand, hour))")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    # Copies of one story or link across sites and sources: the keys they are grouped by (see
+    # monitor.pipeline.group_keys) and, on a copy, "platform:id" of the mention stored first. Copies
+    # are kept but not counted toward rules. Rows stored before this have no keys: later copies of
+    # them count once more, which the week the migration runs can bear.
+    db.execute("ALTER TABLE mentions ADD COLUMN url_key TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN title_key TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN copy_of TEXT")
+    db.execute("CREATE INDEX idx_mentions_brand_url_key ON mentions (brand, url_key, created_at)"
+               " WHERE url_key IS NOT NULL")  # fmt: skip
+    db.execute("CREATE INDEX idx_mentions_brand_title_key ON mentions (brand, title_key, created_at)"
+               " WHERE title_key IS NOT NULL")  # fmt: skip
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+]

@@ -81,6 +81,17 @@ class HealthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """POST /ingest for exporters and webhooks: off unless an [ingest] table is configured."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9111
+    token_env: str = "MONITOR_INGEST_TOKEN"
+    max_body: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole daemon configuration."""
 
@@ -98,6 +109,7 @@ class Config:
     slack: SlackConfig = SlackConfig()
     health: HealthConfig = HealthConfig()
     digests: DigestConfig = DigestConfig()
+    ingest: IngestConfig = IngestConfig()
 
     @property
     def brand_lexicons(self) -> dict[str, Mapping[str, float]]:
@@ -108,6 +120,8 @@ class Config:
     def secret_names(self) -> list[str]:
         """The environment variables this config reads secrets from."""
         names = [self.slack.token_env, self.slack.webhook_env]
+        if self.ingest.enabled:
+            names.append(self.ingest.token_env)
         for source in self.sources.values():
             names += [str(v) for k, v in source.options.items() if k.endswith("_env") and v]
         return names
@@ -122,7 +136,7 @@ class Config:
         return ZoneInfo(self.timezone)
 
 
-_TOP_KEYS = ("monitor", "sentiment", "slack", "health", "digests", "brands", "sources")
+_TOP_KEYS = ("monitor", "sentiment", "slack", "health", "digests", "ingest", "brands", "sources")
 _MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "keep_days", "user_agent")
 _SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
 
@@ -164,6 +178,7 @@ def load_config(path: Path | str) -> Config:
         slack=_slack(top.table("slack")),
         health=_health(top.table("health")),
         digests=_digests(top.table("digests")),
+        ingest=_ingest(top.table("ingest"), configured="ingest" in top.data),
     )
     file.raise_problems()
     return config
@@ -216,6 +231,8 @@ def _sources(top: Section) -> dict[str, SourceConfig]:
                 options[key] = section.flag(key, default)
             elif isinstance(default, int):
                 options[key] = section.integer(key, default, minimum=0)
+            elif isinstance(default, float):
+                options[key] = section.number(key, default, minimum=0.0)
             elif isinstance(default, tuple):
                 options[key] = section.text_list(key, default)
             else:
@@ -275,14 +292,36 @@ def _slack(section: Section) -> SlackConfig:
     )
 
 
+def _listen(section: Section, default: str) -> tuple[str, int]:
+    listen = section.text("listen", default)
+    host, _, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
+    if not host or not port.isdigit() or int(port) > 65535:
+        section.problem("listen", f'expected "HOST:PORT" like "{default}", got {listen!r}')
+        host, _, port = default.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def _health(section: Section) -> HealthConfig:
     section.check_keys(("enabled", "listen"))
-    listen = section.text("listen", "127.0.0.1:9110")
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
-        section.problem("listen", f'expected "HOST:PORT" like "127.0.0.1:9110", got {listen!r}')
-        host, port = "127.0.0.1", "9110"
-    return HealthConfig(enabled=section.flag("enabled", True), host=host.strip("[]"), port=int(port))
+    host, port = _listen(section, "127.0.0.1:9110")
+    return HealthConfig(enabled=section.flag("enabled", True), host=host, port=port)
+
+
+def _ingest(section: Section, configured: bool) -> IngestConfig:
+    """[ingest]: present means on (unless enabled = false); absent means off."""
+    section.check_keys(("enabled", "listen", "token_env", "max_body"))
+    host, port = _listen(section, "127.0.0.1:9111")
+    token_env = section.text("token_env", "MONITOR_INGEST_TOKEN")
+    if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        section.problem("token_env", "expected the NAME of an environment variable, not a secret")
+    max_body = section.integer("max_body", 5 * 1024 * 1024, minimum=1024)
+    return IngestConfig(
+        enabled=configured and bool(section.flag("enabled", True)),
+        host=host,
+        port=port,
+        token_env=token_env,
+        max_body=max_body,
+    )
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

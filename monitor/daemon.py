@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -20,6 +21,8 @@ from monitor.config import Config
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles
 from monitor.health import HealthServer, Metrics, Snapshot
+from monitor.ingest import IngestError, Item, ingest_app
+from monitor.ops import quota_lines
 from monitor.outbox import Delivery, OutboxWorker
 from monitor.poller import SourceHealth, poll_once
 from monitor.rules import Rule
@@ -28,7 +31,7 @@ from monitor.sources import SourceError
 from monitor.store import Store
 from monitor.systemd import Notifier
 from monitor.watch import FileWatch
-from monitor.wiring import Runtime, build_sources, make_delivery
+from monitor.wiring import Runtime, build_sources, ingest_items, make_delivery, vet_ingest
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
@@ -67,6 +70,8 @@ class Daemon:
         self.notifier = Notifier()
         self.metrics = Metrics(self.snapshot)
         self.health_server = HealthServer(self.snapshot, self.metrics)
+        self.ingest_runner: web.AppRunner | None = None
+        self.ingest_port: int | None = None
 
     def snapshot(self) -> Snapshot:
         """The daemon's state now, for health and metrics."""
@@ -223,6 +228,46 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox_wake.wait(), timeout)
 
+    # ingest endpoint
+
+    async def accept(self, items: list[Item]) -> int:
+        """Store the mentions POST /ingest accepted, for their brands; how many were new."""
+        stored = ingest_items(self.runtime.engine, items, self.clock())
+        for scored in stored:
+            self.metrics.mentions.labels(scored.brand, scored.mention.platform).inc()
+        return len(stored)
+
+    async def start_ingest(self) -> bool:
+        """Serve POST /ingest when [ingest] is configured; False (logged) when it cannot be."""
+        settings = self.runtime.config.ingest
+        if not settings.enabled:
+            return True
+        config = self.runtime.config
+        try:
+            app = ingest_app(self.accept, settings.token_env, settings.max_body,
+                             vet=lambda item: vet_ingest(self.runtime.config, item))  # fmt: skip
+        except IngestError as exc:
+            logger.error("%s: ingest.token_env: %s", config.path, exc)
+            return False
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as exc:
+            logger.error("ingest.listen: cannot listen on %s:%d: %s", settings.host, settings.port, exc.strerror)
+            await runner.cleanup()
+            return False
+        self.ingest_runner = runner
+        self.ingest_port = int(runner.addresses[0][1])
+        logger.info("ingest endpoint on http://%s:%d/ingest", settings.host, self.ingest_port)
+        return True
+
+    async def stop_ingest(self) -> None:
+        """Stop serving POST /ingest (requests under way finish first)."""
+        runner, self.ingest_runner, self.ingest_port = self.ingest_runner, None, None
+        if runner is not None:
+            await runner.cleanup()
+
     # lifecycle
 
     async def reload(self) -> bool:
@@ -253,7 +298,11 @@ class Daemon:
             self.runtime.config.brand_lexicons,
         ):
             self.scorer = Scorer.of(config)
+        old_ingest = self.runtime.config.ingest
         self.runtime = self._runtime(config, rules)
+        if config.ingest != old_ingest:
+            await self.stop_ingest()
+            await self.start_ingest()
         if self.runtime.engine.close_orphans(self.clock()):
             self.outbox_wake.set()
         self.watch = FileWatch(self.config_path, config.rules_dir)
@@ -284,6 +333,9 @@ class Daemon:
                 logger.error("health.listen: cannot listen on %s:%d: %s", health.host, health.port, exc.strerror)
                 await self.close()
                 return 2
+        if not await self.start_ingest():
+            await self.close()
+            return 2
         loop = asyncio.get_running_loop()
         for sig, event in (
             (signal.SIGTERM, self.stop),
@@ -301,6 +353,8 @@ class Daemon:
         runtime = self.runtime
         logger.info("running: %d brand(s), %d source(s), %d rule(s)",
                     len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
+        for line in quota_lines(runtime.config):
+            logger.info("%s", line)
         try:
             while not self.stop.is_set():
                 reload = asyncio.create_task(self.reload_requested.wait())
@@ -351,7 +405,8 @@ class Daemon:
             await close()
 
     async def close(self) -> None:
-        """Close the health server, delivery, the HTTP session and the store, in reverse order of opening."""
+        """Close the servers, delivery, the HTTP session and the store, in reverse order of opening."""
+        await self.stop_ingest()
         await self.health_server.stop()
         await self._close_delivery()
         await self.session.close()

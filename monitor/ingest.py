@@ -41,19 +41,23 @@ _STR_FIELDS = ("title", "author", "url", "lang", "brand")
 # One accepted item: the mention and the brand id the sender named (None: the brands' queries decide).
 Item = tuple[Mention, str | None]
 Accept = Callable[[list[Item]], Awaitable[int]]
+# Checks one valid item against what only the caller knows (a brand id not in config): ValueError rejects it.
+Vet = Callable[[Item], None]
 
 
 class IngestError(ValueError):
     """The endpoint cannot be set up (no token in the environment)."""
 
 
-def ingest_app(accept: Accept, token_env: str = TOKEN_ENV, max_body: int = MAX_BODY) -> web.Application:
+def ingest_app(
+    accept: Accept, token_env: str = TOKEN_ENV, max_body: int = MAX_BODY, vet: Vet | None = None
+) -> web.Application:
     """The aiohttp application serving POST /ingest; the bearer token is read from token_env now."""
     token = os.environ.get(token_env, "")
     if not token:
         raise IngestError(f"the ingest endpoint needs a bearer token in the environment variable {token_env}")
     app = web.Application(client_max_size=max_body)
-    app.router.add_post(INGEST_PATH, _Handler(accept, token.encode(), max_body).handle)
+    app.router.add_post(INGEST_PATH, _Handler(accept, token.encode(), max_body, vet).handle)
     return app
 
 
@@ -62,10 +66,11 @@ def _answer(status: int, **body: Any) -> web.Response:
 
 
 class _Handler:
-    def __init__(self, accept: Accept, token: bytes, max_body: int) -> None:
+    def __init__(self, accept: Accept, token: bytes, max_body: int, vet: Vet | None = None) -> None:
         self.accept = accept
         self.token = token
         self.max_body = max_body
+        self.vet = vet
 
     def authorized(self, request: web.Request) -> bool:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -93,7 +98,7 @@ class _Handler:
             objects = parse_body(text, as_array=kind in JSON_TYPES)
         except ValueError as exc:
             return _answer(400, error=str(exc))
-        items, rejected = validate(objects)
+        items, rejected = validate(objects, self.vet)
         stored = 0
         if items:
             try:
@@ -149,15 +154,18 @@ def parse_body(text: str, as_array: bool) -> list[tuple[int, Any]]:
     return items
 
 
-def validate(objects: list[tuple[int, Any]]) -> tuple[list[Item], list[dict[str, Any]]]:
-    """The valid items, and {"line", "error"} for each invalid one."""
+def validate(objects: list[tuple[int, Any]], vet: Vet | None = None) -> tuple[list[Item], list[dict[str, Any]]]:
+    """The valid items, and {"line", "error"} for each invalid one (vet may reject more)."""
     items: list[Item] = []
     rejected: list[dict[str, Any]] = []
     for position, obj in objects:
         try:
             if isinstance(obj, ValueError):
                 raise obj
-            items.append(check(obj))
+            item = check(obj)
+            if vet is not None:
+                vet(item)
+            items.append(item)
         except (ValueError, TypeError, OverflowError, OSError) as exc:
             rejected.append({"line": position, "error": str(exc)[:MAX_ERROR]})
     return items, rejected

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from monitor.config import Config
 from monitor.engine import Engine
+from monitor.ingest import Item
+from monitor.mention import Mention, ScoredMention
 from monitor.outbox import Delivery
 from monitor.poller import SourceHealth
 from monitor.rules import Rule
@@ -56,3 +59,27 @@ def make_delivery(config: Config) -> Delivery:
         return WebhookDelivery(webhook)
     logger.warning("%s is not set: alerts will print to the console instead of Slack", config.slack.token_env)
     return ConsoleDelivery(sys.stdout)
+
+
+def ingest_items(engine: Engine, items: Sequence[Item], now: float) -> list[ScoredMention]:
+    """Store mentions posted to /ingest; the new ones. An item that names a brand counts for that brand
+    (its queries not checked: the sender chose it); one without counts for every brand whose queries it
+    satisfies, as in a backtest. Brands not in config are left out (vet_ingest rejects them first)."""
+    batches: dict[tuple[str, bool], list[Mention]] = {}
+    for mention, brand in items:
+        targets = [(brand, False)] if brand else [(b, True) for b in engine.pipeline.brands_for(mention)]
+        for brand_id, check_query in targets:
+            if brand_id in engine.brands:
+                batches.setdefault((brand_id, check_query), []).append(mention)
+    stored: list[ScoredMention] = []
+    for (brand_id, check_query), mentions in batches.items():
+        stored += engine.ingest(brand_id, mentions, now, check_query=check_query)
+    return stored
+
+
+def vet_ingest(config: Config, item: Item) -> None:
+    """Reject an ingested item that names a brand config does not have (ValueError with the reason)."""
+    brand = item[1]
+    if brand and config.brand(brand) is None:
+        known = ", ".join(b.id for b in config.brands)
+        raise ValueError(f"brand: {brand!r} is not a brand in config (configured: {known})")

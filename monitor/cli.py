@@ -44,6 +44,10 @@ def _check(args: argparse.Namespace) -> int:
     )
     if not os.environ.get(config.slack.token_env):
         print(f"note: {config.slack.token_env} is not set: alerts will print to the console", file=sys.stderr)
+    from monitor.ops import check_warnings
+
+    for warning in check_warnings(config):
+        print(warning, file=sys.stderr)
     return 0
 
 

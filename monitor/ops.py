@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sqlite3
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor import __version__
-from monitor.config import Config
+from monitor.config import Config, SourceConfig
+from monitor.durations import format_duration
+from monitor.errors import Problem
 from monitor.store import Store
 
 
@@ -42,6 +46,122 @@ def silences_text(silences: list[Any], now: float) -> str:
         lines.append(f"  #{s.id}  rule {s.rule}  brand {s.brand}{terms}  {state}  by {s.author or '?'}"
                      + (f": {s.comment}" if s.comment else ""))  # fmt: skip
     return "\n".join(lines)
+
+
+DAY = 86400.0
+# Sources that work without their credentials, and what they do then.
+OPTIONAL_CREDENTIALS = {
+    "reddit": "it searches anonymously, at about 10 requests a minute",
+    "mastodon": "only the hashtag timeline (tag) is read, no full-text search",
+    "stackexchange": "the quota is 300 requests a day instead of 10,000",
+}
+# Documented daily request quotas: source -> (requests a day, which plan or condition).
+NEWSAPI_FREE_PER_DAY = 100
+STACKEXCHANGE_PER_DAY = (300, 10_000)  # without a key, with one
+GDELT_GAP = 5.0  # seconds between requests GDELT asks for
+
+
+def _queries(config: Config) -> int:
+    return sum(len(b.queries) for b in config.brands)
+
+
+def _per_day(source: SourceConfig, queries: int) -> float:
+    """Requests a day the schedule makes at least: one a poll, a poll per query each interval."""
+    return DAY / max(1.0, source.interval.total_seconds()) * queries
+
+
+def _every(seconds: float) -> str:
+    from datetime import timedelta
+
+    return format_duration(timedelta(seconds=max(1, int(-(-seconds // 1)))))
+
+
+def credential_warnings(config: Config, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(key, message) for each credential variable an enabled source names and the environment lacks."""
+    environ = os.environ if environ is None else environ
+    found: list[tuple[str, str]] = []
+    for name, source in config.sources.items():
+        if not source.enabled:
+            continue
+        names = [(k, str(v)) for k, v in source.options.items() if k.endswith("_env") and v]
+        for key, variable in names:
+            if environ.get(variable):
+                continue
+            effect = OPTIONAL_CREDENTIALS.get(name)
+            consequence = f"optional, but without it {effect}" if effect else f"{name} will pause on its first poll"
+            found.append((f"sources.{name}.{key}", f"{variable} is not set in the environment: {consequence}"))
+    if config.ingest.enabled and not environ.get(config.ingest.token_env):
+        found.append(("ingest.token_env", f"{config.ingest.token_env} is not set: the daemon cannot serve /ingest"))
+    return found
+
+
+def quota_warnings(config: Config, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(key, message) for each enabled source whose interval x queries would pass its documented quota."""
+    from monitor.sources.youtube import YouTube
+
+    environ = os.environ if environ is None else environ
+    queries = _queries(config)
+    found: list[tuple[str, str]] = []
+    for name, source in config.sources.items():
+        if not source.enabled or not queries:
+            continue
+        per_day = _per_day(source, queries)
+        every = source.interval.total_seconds()
+        where = f"sources.{name}.interval"
+        if name == "youtube":
+            polls = YouTube.max_polls_per_day(source.options, queries)
+            if polls and DAY / every > polls:
+                found.append((where, f"every {_every(every)} x {queries} query(ies) needs {int(DAY / every)}"
+                              f" polls a day per query but the quota of {source.options.get('daily_quota')} units"
+                              f" allows {polls} (a search costs 100): use at least {_every(DAY / polls)}, or the"
+                              " source pauses until midnight Pacific time"))  # fmt: skip
+        elif name == "newsapi" and per_day > NEWSAPI_FREE_PER_DAY:
+            found.append((where, f"every {_every(every)} x {queries} query(ies) is {per_day:.0f} requests a day;"
+                          f" NewsAPI's free plan allows {NEWSAPI_FREE_PER_DAY}: use at least"
+                          f" {_every(DAY * queries / NEWSAPI_FREE_PER_DAY)} unless your plan allows more"))  # fmt: skip
+        elif name == "stackexchange":
+            keyed = bool(environ.get(str(source.options.get("key_env") or "")))
+            limit = STACKEXCHANGE_PER_DAY[1 if keyed else 0]
+            if per_day > limit:
+                with_key = "" if keyed else " (a key in the environment raises it to 10,000)"
+                found.append((where, f"every {_every(every)} x {queries} query(ies) is {per_day:.0f} requests a day;"
+                              f" Stack Exchange allows {limit}{with_key}: use at least"
+                              f" {_every(DAY * queries / limit)}"))  # fmt: skip
+        elif name == "gdelt" and every / queries < GDELT_GAP:
+            found.append((where, f"every {_every(every)} x {queries} query(ies) is a request every"
+                          f" {every / queries:.1f}s; GDELT asks for one every {GDELT_GAP:.0f}s: polls will queue,"
+                          f" use at least {_every(GDELT_GAP * queries)}"))  # fmt: skip
+    return found
+
+
+def check_warnings(config: Config, environ: Mapping[str, str] | None = None) -> list[Problem]:
+    """What `monitor check` warns about (exit 0 all the same): missing credentials, quotas passed."""
+    from monitor.tomlfile import TomlFile
+
+    line_of = TomlFile.load(config.path).line_of
+    found = credential_warnings(config, environ) + quota_warnings(config, environ)
+    return [Problem(str(config.path), line_of(key), key, f"warning: {message}") for key, message in found]
+
+
+def quota_lines(config: Config) -> list[str]:
+    """The daily budget of the sources that have one, as logged at start."""
+    from monitor.sources.youtube import YouTube
+
+    queries = _queries(config)
+    lines = []
+    source = config.sources.get("youtube")
+    if source is not None and source.enabled and queries:
+        polls = YouTube.max_polls_per_day(source.options, queries)
+        every = source.interval.total_seconds()
+        if polls:
+            lines.append(f"youtube: {source.options.get('daily_quota')} quota units a day fit {polls} poll(s) a day"
+                         f" of each of {queries} query(ies), one every {_every(DAY / polls)} at most; configured"
+                         f" every {_every(every)}"
+                         + ("" if DAY / every <= polls else ": the quota runs out, the source pauses until"
+                            " midnight Pacific time"))  # fmt: skip
+        else:
+            lines.append("youtube: daily_quota = 0: no local quota count, Google's answers decide")
+    return lines
 
 
 def version_text() -> str:

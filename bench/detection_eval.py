@@ -54,10 +54,11 @@ DAYS = 35
 WARMUP_DAYS = 14
 HOUR = 3600.0
 MINUTE = 60.0
-SPIKE_SIZES = (3.0, 5.0, 10.0, 20.0)  # extra negative rate, in multiples of the usual negative rate then
+# Extra negative mentions an hour a spike brings once under way. The smallest is about the issue's own
+# example ("37 negative mentions in the last hour, 6x the usual 6"): a crisis a PR team must hear about.
+SPIKE_RATES = (25.0, 40.0, 80.0, 160.0)
 SPIKE_LENGTHS = (1.0, 2.0, 6.0)  # hours
-MIN_EXTRA_PER_HOUR = 15.0  # a spike adds at least this many negative mentions an hour
-SPIKES_PER_STREAM = 7
+SPIKES_PER_STREAM = 6  # sudden ones (a 10-minute ramp), plus one slow climb (a 6-hour ramp over 8 hours)
 MATCH_SLACK = HOUR  # a detection up to an hour after a spike ends still belongs to it
 
 
@@ -69,6 +70,7 @@ class Burst:
     start: float
     end: float
     per_hour: float  # extra mentions an hour once ramped up
+    ramp: float = 10 * MINUTE  # seconds from nothing to per_hour
 
 
 @dataclass
@@ -127,14 +129,13 @@ def generate(seed: int) -> Stream:
     positive_share = rng.uniform(0.2, 0.35)
     t0, end = START.timestamp(), (START + timedelta(days=DAYS)).timestamp()
     live = t0 + WARMUP_DAYS * 86400
-    for _ in range(SPIKES_PER_STREAM):
-        length = rng.choice(SPIKE_LENGTHS) * HOUR
+    for i in range(SPIKES_PER_STREAM + 1):
+        climb = i == SPIKES_PER_STREAM
+        length = 8 * HOUR if climb else rng.choice(SPIKE_LENGTHS) * HOUR
         start = _place(rng, stream.bursts, length, live, end - 2 * HOUR)
-        if start is None:
-            continue
-        usual = stream.volume * negative_share * rhythm(start)
-        extra = max(MIN_EXTRA_PER_HOUR, rng.choice(SPIKE_SIZES) * usual)
-        stream.bursts.append(Burst("spike", start, start + length, extra))
+        if start is not None:
+            ramp = 6 * HOUR if climb else 10 * MINUTE
+            stream.bursts.append(Burst("spike", start, start + length, rng.choice(SPIKE_RATES), ramp))
     for kind, per_hour, length in (("launch", 6.0, 3 * HOUR), ("launch", 4.0, 5 * HOUR), ("news", 4.0, 2 * HOUR)):
         start = _place(rng, stream.bursts, length, live, end - 2 * HOUR)
         if start is not None:
@@ -159,7 +160,7 @@ def generate(seed: int) -> Stream:
         ]
         for burst in stream.bursts:
             if burst.start <= t < burst.end:
-                ramp = min(1.0, (t - burst.start + step) / (10 * MINUTE))
+                ramp = min(1.0, (t - burst.start + step) / burst.ramp)
                 pool = {"spike": OUTAGE_POSTS + NEGATIVE, "launch": LAUNCH_POSTS, "news": NEUTRAL}[burst.kind]
                 pools.append((pool, burst.per_hour * ramp * step / HOUR))
         for pool, lam in pools:
@@ -263,6 +264,7 @@ class Score:
     true: int = 0
     delays: list[float] = field(default_factory=list)
     false_by_kind: dict[str, int] = field(default_factory=dict)
+    by_class: dict[str, list[float | None]] = field(default_factory=dict)  # class -> delay or None (missed)
 
     def add(self, stream: Stream, detections: Sequence[float]) -> None:
         live = START.timestamp() + WARMUP_DAYS * 86400
@@ -271,9 +273,12 @@ class Score:
         self.detections += len(detections)
         for spike in stream.spikes:
             hits = [d for d in detections if spike.start <= d <= spike.end + MATCH_SLACK]
-            if hits:
+            delay = min(hits) - spike.start if hits else None
+            if delay is not None:
                 self.caught += 1
-                self.delays.append(min(hits) - spike.start)
+                self.delays.append(delay)
+            for name in spike_classes(spike):
+                self.by_class.setdefault(name, []).append(delay)
         for d in detections:
             if any(s.start <= d <= s.end + MATCH_SLACK for s in stream.spikes):
                 self.true += 1
@@ -292,6 +297,26 @@ class Score:
     @property
     def median_delay(self) -> float:
         return statistics.median(self.delays) / MINUTE if self.delays else math.nan
+
+
+def spike_classes(spike: Burst) -> list[str]:
+    """The rows of the per-class table a spike counts in: its size and its time of day."""
+    if spike.ramp > HOUR:
+        return ["slow climb"]
+    hour = datetime.fromtimestamp(spike.start, UTC).hour
+    return [f"+{spike.per_hour:.0f}/h", "night (22-07h)" if hour >= 22 or hour < 7 else "day (07-22h)"]
+
+
+def _class_order(name: str) -> tuple[int, float, str]:
+    if name.startswith("+"):
+        return (0, float(name[1:].split("/")[0]), name)
+    return (1, 0.0, name)
+
+
+def class_cell(delays: list[float | None]) -> str:
+    caught = [d for d in delays if d is not None]
+    median = f"{statistics.median(caught) / MINUTE:.0f}m" if caught else "-"
+    return f"{len(caught)}/{len(delays)} {median}"
 
 
 SCORER: Scorer | None = None
@@ -353,6 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in scores.items():
         falses = ", ".join(f"{k} {v}" for k, v in sorted(s.false_by_kind.items())) or "none"
         print(f"{name:<34}{s.recall:>8.3f}{s.precision:>11.3f}{s.median_delay:>11.1f} min  {falses}")
+    classes = sorted({c for s in scores.values() for c in s.by_class}, key=_class_order)
+    print("\nspikes caught / spikes, median delay, by class")
+    print(f"{'detector':<34}" + "".join(f"{c:>16}" for c in classes))
+    for name, s in scores.items():
+        print(f"{name:<34}" + "".join(f"{class_cell(s.by_class.get(c, [])):>16}" for c in classes))
     return 0
 
 

@@ -36,7 +36,7 @@ def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:
     rules = tmp_path / "myrules"
     rules.mkdir()
     rules.joinpath("spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text()
-                                            .replace("min_ratio = 3.0", "min_ratio = 0.5"))  # fmt: skip
+                                            .replace("min_ratio = 2.0", "min_ratio = 0.5"))  # fmt: skip
     rules.joinpath("broken.toml").write_text('name = "broken"\nkind = "volume"\n[detect\n')
     result = monitor("check", "--config", str(config))
     assert result.returncode == 2
@@ -48,7 +48,7 @@ def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert sorted(result.stderr.splitlines()) == [
         f"{rules / 'broken.toml'}:3: not valid TOML: Expected ']' at the end of a table declaration",
-        f"{rules / 'spike.toml'}:19: detect.min_ratio: must be between 1 and inf, got 0.5",
+        f"{rules / 'spike.toml'}:24: detect.min_ratio: must be between 1 and inf, got 0.5",
     ]
 
 

@@ -22,6 +22,8 @@ _HOUR_PRIOR = 2.0
 _FLOOR_PER_HOUR = 1.0 / 24.0
 # Overdispersion beyond this is a baseline too erratic to learn from, not a trait of the brand.
 _MAX_ALPHA = 1.0
+# A baseline hour this unlikely against the rest of its slot was a spike: it is left out.
+_SPIKE_HOUR_P = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,32 +115,54 @@ class Baseline:
         return max(self.by_slot.get(slot, self.by_hour.get(slot[1], self.mean)), _FLOOR_PER_HOUR)
 
 
-def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
-    """Rates and dispersion from the baseline hours, with hours that were spikes themselves left out.
+def _held_out_rates(
+    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
+) -> list[tuple[int, float, float]]:
+    """(count, expected, the expectation's own variance) for each hour, the expectation learned from
+    the other hours of its slot.
 
-    Two passes: rates from every hour, then the hours that the rule itself would call a spike against
-    those rates are dropped (a crisis last Tuesday must not make next Tuesday's crisis look usual),
-    and rates and dispersion are learned again from the rest.
+    A slot of the week has only a couple of samples in a fortnight: against rates that include the
+    hour itself, a spike would raise its own expectation and ordinary swings would look smaller.
     """
-    first = expected_rates(counts, hours, detect.seasonal, zone)
-    kept = []
+    mean, by_slot, _ = expected_rates(counts, hours, seasonal, zone)
+    slot_n: dict[tuple[int, int], int] = {}
+    for h in hours:
+        slot = hour_slot(h, zone)
+        slot_n[slot] = slot_n.get(slot, 0) + 1
+    pairs = []
     for h in hours:
         n = counts.hour(h)
         slot = hour_slot(h, zone)
-        e = max(first[1].get(slot, first[2].get(slot[1], first[0])), _FLOOR_PER_HOUR)
-        spike = n >= detect.min_count and n >= detect.min_ratio * e and poisson_upper_tail(n, e) <= detect.max_p_value
-        if not spike:
-            kept.append(h)
-    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone) if len(kept) < len(hours) else first
+        if seasonal and slot in by_slot:
+            k = slot_n[slot]  # undo this hour's share of the slot's shrunk average
+            e = (by_slot[slot] * (k + _SLOT_PRIOR) - n) / (k - 1 + _SLOT_PRIOR)
+            samples = k - 1 + _SLOT_PRIOR
+        else:
+            e = (mean * len(hours) - n) / max(1, len(hours) - 1)
+            samples = max(1, len(hours) - 1)
+        e = max(e, _FLOOR_PER_HOUR)
+        pairs.append((n, e, e / samples))
+    return pairs
+
+
+def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
+    """Rates and dispersion from the baseline hours, with hours that were spikes themselves left out.
+
+    Hours far above the rate held out for them are left out, so a crisis last Tuesday does not make
+    next Tuesday's crisis look usual; rates and the overdispersion are learned from the rest.
+    """
+    kept = [
+        h for h, (n, e, _) in zip(hours, _held_out_rates(counts, hours, detect.seasonal, zone), strict=True)
+        if not (n >= detect.min_count and n >= 2 * e and poisson_upper_tail(n, e) <= _SPIKE_HOUR_P)
+    ]  # fmt: skip
+    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
     alpha = 0.0
     if detect.dispersion == "auto" and len(kept) >= 24:
-        # Method of moments over the hours' residuals: sum((n - e)^2 - n) / sum(e^2).
+        # Method of moments on the held-out residuals: what their spread has beyond Poisson noise and
+        # the error of the held-out expectation itself, against sum(e^2).
         excess = weight = 0.0
-        for h in kept:
-            n = counts.hour(h)
-            slot = hour_slot(h, zone)
-            e = max(by_slot.get(slot, by_hour.get(slot[1], mean)), _FLOOR_PER_HOUR)
-            excess += (n - e) ** 2 - n
+        for n, e, e_var in _held_out_rates(counts, kept, detect.seasonal, zone):
+            excess += (n - e) ** 2 - e - e_var
             weight += e * e
         alpha = min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
     return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))
@@ -172,9 +196,9 @@ def _window_test(
         overlap = min(now, (h + 1) * 3600) - max(start, h * 3600)
         expected += base.rate(h, zone) * overlap / 3600
         h += 1
-    # Hour-to-hour swings average out over a window of several hours: its count varies less.
-    alpha = base.alpha / max(1.0, window / 3600)
-    return count, expected, negative_binomial_upper_tail(count, expected, alpha)
+    # The same overdispersion for every window: swings come by the day as well as by the hour, and a
+    # day's swing does not average out over a window of a few hours.
+    return count, expected, negative_binomial_upper_tail(count, expected, base.alpha)
 
 
 def evaluate_spike(

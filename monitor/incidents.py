@@ -25,6 +25,22 @@ def incident_id(rule: str, brand: str, opened_at: float) -> str:
     return f"{rule}/{brand}/{stamp}"
 
 
+def hold(rule: Rule, latest: IncidentRow | None, result: Evaluation, now: float, since: float | None) -> float | None:
+    """The `for` gate: when the rule's condition first held, while it must hold longer before opening.
+
+    Returns the pending start to keep (None: not pending, let step() decide). An open incident, or one
+    in its cooldown (which reopens at once), is never held. Pending starts live in memory: after a
+    restart the condition must hold for `for` again, which delays an opening but never loses one.
+    """
+    wait = rule.alert.pending_for.total_seconds()
+    if wait <= 0 or not result.firing:
+        return None
+    if latest is not None and (latest.status == "open" or (latest.cooldown_until or 0) > now):
+        return None
+    start = now if since is None else since
+    return start if now - start < wait else None
+
+
 def step(rule: Rule, brand: str, latest: IncidentRow | None, result: Evaluation, now: float) -> Change | None:
     """Advance the (rule, brand) incident by one tick; None when nothing changed."""
     policy = rule.alert

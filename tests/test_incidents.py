@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.incidents import step
+from dataclasses import replace
+
+from monitor.incidents import hold, step
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import AlertPolicy, Rule, VolumeDetect
 from monitor.store import IncidentRow
@@ -27,12 +29,16 @@ def firing(count: int) -> Evaluation:
 QUIET = Evaluation(False, 1, {"count": 1})
 
 
-def run(events: list[tuple[float, Evaluation]]) -> list[tuple[float, str, str]]:
-    """Feed evaluations through step, carrying the incident as the store would."""
+def run(events: list[tuple[float, Evaluation]], rule: Rule = RULE) -> list[tuple[float, str, str]]:
+    """Feed evaluations through hold and step, carrying the incident and pending start as the engine does."""
     latest: IncidentRow | None = None
+    pending: float | None = None
     sent = []
     for now, result in events:
-        change = step(RULE, "acme", latest, result, now)
+        pending = hold(rule, latest, result, now, pending)
+        if pending is not None:
+            continue
+        change = step(rule, "acme", latest, result, now)
         if change is None:
             continue
         latest = change.incident
@@ -72,3 +78,40 @@ def test_a_new_incident_after_the_cooldown() -> None:
     sent = run([(0, firing(10)), (MIN, QUIET), (62 * MIN, QUIET), (62 * MIN + 7200, firing(10))])
     assert [e for _, e, _ in sent] == ["opened", "resolved", "opened"]
     assert len({i for _, _, i in sent}) == 2
+
+
+HELD = replace(RULE, alert=replace(RULE.alert, pending_for=timedelta(minutes=10)))
+
+
+def test_for_opens_only_once_the_condition_held_that_long() -> None:
+    sent = run([(0, firing(10)), (5 * MIN, firing(10)), (9 * MIN, firing(10)), (10 * MIN, firing(10))], HELD)
+    assert [(t, e) for t, e, _ in sent] == [(10 * MIN, "opened")]
+
+
+def test_for_starts_over_when_the_condition_lapses() -> None:
+    sent = run(
+        [(0, firing(10)), (8 * MIN, QUIET), (9 * MIN, firing(10)), (18 * MIN, firing(10)), (19 * MIN, firing(10))],
+        HELD,
+    )
+    assert [(t, e) for t, e, _ in sent] == [(19 * MIN, "opened")]
+
+
+def test_for_does_not_hold_back_an_open_incident_or_a_reopening() -> None:
+    sent = run(
+        [
+            (0, firing(10)),
+            (10 * MIN, firing(10)),  # opened
+            (11 * MIN, firing(20)),  # open: updates go out at once
+            (12 * MIN, QUIET),
+            (72 * MIN, QUIET),  # resolved, cooldown until 192 min
+            (100 * MIN, firing(12)),  # within the cooldown: reopened at once
+        ],
+        HELD,
+    )
+    assert [(t, e) for t, e, _ in sent] == [
+        (10 * MIN, "opened"), (11 * MIN, "updated"), (72 * MIN, "resolved"), (100 * MIN, "updated"),
+    ]  # fmt: skip
+
+
+def test_a_blip_shorter_than_for_opens_nothing() -> None:
+    assert run([(0, firing(10)), (3 * MIN, firing(10)), (4 * MIN, QUIET), (30 * MIN, QUIET)], HELD) == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import InvalidFiles
+from monitor.mention import Mention, ScoredMention
 from monitor.rules.load import load_rules
+from monitor.rules.match import RuleMatcher
 from monitor.rules.model import SpikeDetect, VolumeDetect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,35 @@ def test_defaults(tmp_path: Path) -> None:
             ":10: detect.baseline: must be at least as long as the longest window",
         ),
         (('name = "neg"', 'name = "Neg Spike"'), ":1: name: use lowercase letters"),
+        (
+            ('window = "1h"', 'window = "1h"\nfast_window = "2h"'),
+            ":10: detect.fast_window: must be shorter than window",
+        ),
+        (
+            ('window = "1h"', 'window = "1h"\nlong_window = "30m"'),
+            ":10: detect.long_window: must be longer than window",
+        ),
+        (
+            ('window = "1h"', 'window = "1h"\ndispersion = "wild"'),
+            ":10: detect.dispersion: expected one of auto, poisson",
+        ),
+        (
+            ('sentiment = "negative"', 'sentiment = "negative"\ncompound = [0.5, -0.5]'),
+            ":7: match.compound: expected -1 <= low <= high <= 1, got [0.5, -0.5]",
+        ),
+        (
+            ('sentiment = "negative"', 'sentiment = "negative"\ncompound = -0.5'),
+            ":7: match.compound: expected a range [low, high]",
+        ),
+        (
+            ('sentiment = "negative"', 'sentiment = "negative"\nlanguages = ["English"]'),
+            ":7: match.languages: expected ISO 639-1 codes like \"en\", got 'English'",
+        ),
+        (("min_count = 4", 'min_count = 4\n[alert]\nfor = "soon"'), ':13: alert.for: expected a duration like "90s"'),
+        (
+            ("min_count = 4", 'min_count = 4\n[alert]\nkeep_firing_for = "1h"\nresolve_after = "1h"'),
+            ":14: alert.resolve_after: is the older name of keep_firing_for: give one of them",
+        ),
     ],
 )
 def test_bad_values(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -103,3 +134,27 @@ def test_duplicate_names_and_missing_detect(tmp_path: Path) -> None:
 
 def test_missing_folder(tmp_path: Path) -> None:
     assert problems(tmp_path / "none") == [f"{tmp_path / 'none'}: rules folder not found"]
+
+
+def test_alert_timing_and_match_options(tmp_path: Path) -> None:
+    text = SPIKE.replace('sentiment = "negative"', 'compound = [-1.0, -0.6]\nlanguages = ["en", "de"]')
+    text += '\n[alert]\nfor = "10m"\nkeep_firing_for = "30m"\n'
+    (tmp_path / "neg.toml").write_text(text.replace('window = "1h"', 'window = "1h"\nfast_window = "15m"'))
+    (rule,) = load_rules(tmp_path, BRANDS, PLATFORMS)
+    assert rule.alert.pending_for == timedelta(minutes=10) and rule.alert.resolve_after == timedelta(minutes=30)
+    assert rule.match.compound == (-1.0, -0.6) and rule.match.languages == ("en", "de")
+    assert isinstance(rule.detect, SpikeDetect)
+    assert rule.detect.windows == (timedelta(hours=1), timedelta(minutes=15))
+    matcher = RuleMatcher(rule)
+
+    def scored(text: str, compound: float | None, lang: str | None = None) -> ScoredMention:
+        mention = Mention("x", text, text, datetime(2026, 11, 24, tzinfo=UTC), lang=lang)
+        return ScoredMention(mention, "acme", compound, None)
+
+    assert matcher(scored("Acme is down again and nobody answers", -0.7))
+    assert not matcher(scored("Acme is down again and nobody answers", -0.5))  # outside the range
+    assert not matcher(scored("Acme is down again and nobody answers", None))  # unscored
+    assert matcher(scored("Acme ist nicht erreichbar und ich bin sauer", -0.8))  # guessed: German
+    assert not matcher(scored("Acme est en panne et je ne suis pas content", -0.8))  # guessed: French
+    assert not matcher(scored("Acme is down", -0.8, lang="fr"))  # declared language wins
+    assert matcher(scored("Acme est en panne", -0.8, lang="en-GB"))

@@ -111,14 +111,39 @@ def _names(top: Section, key: str, known: set[str], what: str) -> tuple[str, ...
 
 
 def _match(section: Section) -> MatchSpec:
-    section.check_keys(("sentiment", "any_terms", "all_terms", "none_terms", "min_author_followers"))
+    section.check_keys(
+        ("sentiment", "any_terms", "all_terms", "none_terms", "min_author_followers", "compound", "languages")
+    )
+    languages = section.text_list("languages", ())
+    for code in languages or ():
+        if not re.fullmatch(r"[a-z]{2}", code):
+            section.problem("languages", f"expected ISO 639-1 codes like \"en\", got {code!r}")
     return MatchSpec(
         sentiment=section.text("sentiment", "any", choices=SENTIMENTS),
         any_terms=section.text_list("any_terms", ()),
         all_terms=section.text_list("all_terms", ()),
         none_terms=section.text_list("none_terms", ()),
         min_author_followers=section.integer("min_author_followers", 0, minimum=0),
+        compound=_compound_range(section),
+        languages=tuple(languages or ()),
     )
+
+
+def _compound_range(section: Section) -> tuple[float, float] | None:
+    """[match] compound = [low, high]: two numbers in [-1, 1], low <= high."""
+    value = section.data.get("compound")
+    if value is None:
+        return None
+    numbers = isinstance(value, list) and len(value) == 2
+    numbers = numbers and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    if not numbers:
+        section.problem("compound", f"expected a range [low, high] like [-1.0, -0.5], got {value!r}")
+        return None
+    low, high = float(value[0]), float(value[1])
+    if not (-1.0 <= low <= high <= 1.0):
+        section.problem("compound", f"expected -1 <= low <= high <= 1, got [{low:g}, {high:g}]")
+        return None
+    return low, high
 
 
 def _spike(section: Section) -> SpikeDetect:
@@ -204,11 +229,17 @@ def _share(section: Section) -> ShareDetect:
 
 def _alert(section: Section) -> AlertPolicy:
     default = AlertPolicy()
-    section.check_keys(("cooldown", "resolve_after", "update_when_grown"))
+    section.check_keys(("cooldown", "keep_firing_for", "resolve_after", "for", "update_when_grown"))
+    # keep_firing_for is the name Prometheus users know; resolve_after is the older name of the same thing.
+    if "keep_firing_for" in section.data and "resolve_after" in section.data:
+        section.problem("resolve_after", "is the older name of keep_firing_for: give one of them")
+    keep = section.duration("resolve_after", default.resolve_after)
+    keep = section.duration("keep_firing_for", keep)
     return AlertPolicy(
         cooldown=section.duration("cooldown", default.cooldown, positive=False),
-        resolve_after=section.duration("resolve_after", default.resolve_after),
+        resolve_after=keep,
         update_when_grown=section.number("update_when_grown", default.update_when_grown, minimum=0.01),
+        pending_for=section.duration("for", default.pending_for, positive=False),
     )
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from monitor.mention import ScoredMention
+from monitor.mention import Mention, ScoredMention
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule
+from monitor.sentiment import guess_language
 from monitor.textmatch import TermSet
+
+
+def _language(mention: Mention) -> str | None:
+    """The mention's declared language (primary subtag), else a guess from its text."""
+    if mention.lang:
+        return mention.lang.split("-")[0].lower()
+    return guess_language(mention.full_text)
 
 
 class RuleMatcher:
@@ -18,6 +26,8 @@ class RuleMatcher:
         self.all_terms = [TermSet([t]) for t in spec.all_terms]
         self.none_terms = TermSet(spec.none_terms)
         self.min_followers = spec.min_author_followers
+        self.compound = spec.compound
+        self.languages = frozenset(spec.languages)
         if isinstance(rule.detect, InfluencerDetect):
             self.min_followers = max(self.min_followers, rule.detect.min_followers)
         # A keyword rule's crisis terms narrow what counts, on top of [match].
@@ -31,6 +41,12 @@ class RuleMatcher:
         if self.sentiment != "any" and scored.label != self.sentiment:
             return False
         if self.min_followers and (mention.author_followers or 0) < self.min_followers:
+            return False
+        if self.compound is not None and (
+            scored.compound is None or not self.compound[0] <= scored.compound <= self.compound[1]
+        ):
+            return False
+        if self.languages and _language(mention) not in self.languages:
             return False
         if not (self.any_terms or self.all_terms or self.none_terms or self.keywords):
             return True

@@ -24,6 +24,8 @@ class MatchSpec:
     all_terms: tuple[str, ...] = ()
     none_terms: tuple[str, ...] = ()
     min_author_followers: int = 0
+    compound: tuple[float, float] | None = None  # VADER compound score range, both ends included
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes: the declared language, else a guess from the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,9 @@ class AlertPolicy:
     """How incidents of a rule open, update and resolve."""
 
     cooldown: timedelta = timedelta(hours=2)
-    resolve_after: timedelta = timedelta(hours=1)
+    resolve_after: timedelta = timedelta(hours=1)  # keep_firing_for: how long below threshold before resolving
     update_when_grown: float = 0.5
+    pending_for: timedelta = timedelta(0)  # `for`: how long the condition must hold before the incident opens
 
 
 @dataclass(frozen=True, slots=True)

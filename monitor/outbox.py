@@ -1,4 +1,10 @@
-"""The outbox worker: delivers alert events oldest first, removing each only once it was accepted."""
+"""The outbox worker: delivers alert events oldest first, removing each only once it was accepted.
+
+A failure stops the drain and backs off (5 s doubling up to 15 min; a refusal that concerns every
+alert, such as a revoked token or a missing channel, waits the full 15 min). An event Slack refuses
+for good for reasons of its own (msg_too_long, invalid_blocks: `DeliveryError.dead`) is moved to the
+dead letters instead, logged once, and the drain goes on with the next one.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ class OutboxWorker:
         self.failing = False
         self.sent = 0
         self.failures = 0
+        self.dead = 0
 
     async def drain(self) -> int:
         """Deliver what is due, oldest first; stop at the first failure. Returns how many were sent."""
@@ -54,6 +61,8 @@ class OutboxWorker:
                 # The id is known only once the row exists: it goes into the post's metadata.
                 event = {**item.event, "outbox_id": item.id}
                 thread = None if event["event"] in ("opened", "digest") else self.store.thread_of(item.incident)
+                if thread is not None and self.store.handled(item.incident):
+                    event["handled"] = True  # acknowledged or marked noise: follow-ups stop @-mentioning
                 try:
                     ts = None
                     if item.sending_at is not None:
@@ -65,11 +74,15 @@ class OutboxWorker:
                         self.store.sending(item.id, now)
                         ts = await self.delivery.send(event, thread)
                 except DeliveryError as exc:
+                    if exc.dead:
+                        self._dead(item.id, item.incident, event["event"], exc, now)
+                        continue
                     self._failed(item.id, item.attempts, exc, now)
                     return sent
                 with self.store.transaction():
                     if event["event"] == "opened":
                         self.store.set_thread(item.incident, ts, getattr(self.delivery, "channel_id", None))
+                        self.store.keep_alert(item.incident, item.event)
                     self.store.delivered(item.id)
                 sent += 1
                 self.sent += 1
@@ -94,6 +107,14 @@ class OutboxWorker:
             else:
                 logger.error("alerts cannot be delivered until this is fixed, %d kept in the outbox: %s", waiting, exc)
         self.failing = True
+
+    def _dead(self, item_id: int, incident: str, kind: str, exc: Exception, now: float) -> None:
+        """Set aside an event Slack refused for good for reasons of its own; the ones after it go on."""
+        self.store.dead_letter(item_id, str(exc), now)
+        self.dead += 1
+        logger.error("alert %d (%s, incident %s) refused for good and set aside as a dead letter"
+                     " (`monitor status` lists them); later alerts go on: %s",
+                     item_id, kind, incident, exc)  # fmt: skip
 
     def next_due(self) -> float | None:
         """When the oldest waiting event may be tried (None: nothing waits)."""

@@ -57,6 +57,7 @@ def searches(fake: FakeBluesky) -> list[dict[str, str]]:
 async def test_a_poll_maps_recorded_posts_with_follower_counts(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
+    clock.now = T0 + 86400  # later than every post here: a watermark never passes now (+ clock skew)
     fake_bluesky.posts = recorded()["posts"] + recorded("search_posts_next.json")["posts"]
     fake_bluesky.profiles = {p["did"]: p for p in recorded("get_profiles.json")["profiles"]}
     since = datetime(2026, 11, 24, tzinfo=UTC)
@@ -91,6 +92,7 @@ async def test_a_poll_maps_recorded_posts_with_follower_counts(
 async def test_paging_by_cursor_then_only_what_is_new(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
+    clock.now = T0 + 86400  # later than every post here: a watermark never passes now (+ clock skew)
     for i in range(250):
         fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
     source = bluesky(session, fake_bluesky, clock)
@@ -115,6 +117,7 @@ async def test_paging_by_cursor_then_only_what_is_new(
 async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
+    clock.now = T0 + 86400  # later than every post here: a watermark never passes now (+ clock skew)
     for i in range(230):
         fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
     first = await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)

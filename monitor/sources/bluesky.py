@@ -103,7 +103,7 @@ class Bluesky:
         mentions = [dataclasses.replace(m, author_followers=followers.get(did)) for m, did in fresh]
         if state.get("top") is None and posts:
             state["top"] = max(m.created_at.timestamp() for m, _ in posts)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         after = body.get("cursor")
         # A cursor that does not move would page forever: take it as the end.
         if reached or not items or not isinstance(after, str) or not after or after == state.get("cursor"):
@@ -248,7 +248,7 @@ def _describe(item: Any) -> str:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def parse_post(item: Any) -> tuple[Mention, str] | None:

@@ -105,7 +105,7 @@ class Gdelt:
         stamps = [int(m.created_at.timestamp()) for m, _ in parsed]
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         if not stamps or len(articles) < self.max_records:
             keep = mark - self.overlap
             seen, titles = sweep.kept(state, keep), sweep.kept(state, keep, "titles", "new_titles")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
-from monitor.mention import Mention, html_to_text
+from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http
@@ -61,7 +61,7 @@ class HackerNews:
             new[mention.id] = int(mention.created_at.timestamp())
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         nb_pages = _int(body.get("nbPages"))
         last = page + 1 >= nb_pages if nb_pages is not None else len(hits) < self.per_page
         if not hits or last:
@@ -94,7 +94,7 @@ def _stamp(hit: Any) -> int | None:
     if not isinstance(hit, dict):
         return None
     value = hit.get("created_at_i")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e11:  # NaN, inf, absurd
         return None
     return int(value)
 
@@ -116,14 +116,18 @@ def parse_hit(hit: Any) -> Mention | None:
     if not text and not title:
         return None
     author = hit.get("author")
+    try:
+        when = to_utc(created)  # ValueError for a time no calendar holds (a broken or hostile item)
+    except ValueError:
+        return None
     return Mention(
         platform="hackernews",
         id=str(object_id),
         text=text,
         title=title,
-        created_at=datetime.fromtimestamp(created, UTC),
+        created_at=when,
         author=author if isinstance(author, str) else "",
         url=f"https://news.ycombinator.com/item?id={object_id}",
         likes=_int(hit.get("points")) or 0,
-        replies=_int(hit.get("num_comments")) or 0,
+        replies=max(0, _int(hit.get("num_comments")) or 0),
     )

@@ -17,7 +17,7 @@ from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources.base import AuthError, BadResponse, Page
 from monitor.sources.http import Http, HttpAuthError
-from monitor.sources.sweep import dump  # by name: `sweep` is a local variable here
+from monitor.sources.sweep import CLOCK_SKEW, dump  # by name: `sweep` is a local variable here
 
 logger = logging.getLogger(__name__)
 SHIFT = 16  # a Mastodon id is (milliseconds since the epoch << 16) | sequence
@@ -150,7 +150,9 @@ class Mastodon:
             if position is None or mention is None:
                 logger.info("mastodon: skipped a malformed status %s", _describe(item))
                 continue
-            state["marks"][stream] = max(state["marks"].get(stream, position), position)
+            # A snowflake from the future (an instance's clock ahead) would hide every later status.
+            ceiling = snowflake(self.http.clock() + CLOCK_SKEW)
+            state["marks"][stream] = min(max(state["marks"].get(stream, position), position), ceiling)
             if mention.id not in seen:
                 seen[mention.id] = position
                 mentions.append(mention)
@@ -225,7 +227,7 @@ def _load(cursor: str | None) -> dict[str, Any]:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def parse_status(item: Any, host: str) -> Mention | None:

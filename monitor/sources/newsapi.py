@@ -98,14 +98,14 @@ class NewsApi:
             state["upper"], state["page"] = low, 1  # go on below this page's oldest second
         else:
             state["page"] = page + 1  # a whole page within one second: by number within it
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         edge = state["upper"]
         state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
         return Page(mentions, sweep.dump(state), True)
 
     def _finish(self, state: dict[str, Any], mentions: list[Mention]) -> Page:
         """The sweep's last page: the watermark moves to the newest article of its first page."""
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         kept = sweep.kept(state, mark - self.overlap)
         return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
-from monitor.mention import Mention
+from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError
@@ -71,7 +71,7 @@ class Reddit:
                 new[post.id] = created
         if state.get("top") is None and posts:
             state["top"] = max(p.created_at.timestamp() for p in posts)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         after = data.get("after")
         # An `after` that does not move would page forever: take it as the end.
         if reached or not children or not isinstance(after, str) or not after or after == state.get("after"):
@@ -170,7 +170,10 @@ def _upgrade(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _num(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    """A count, 0 when missing or not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) == float("inf"):
+        return 0
+    return int(value)
 
 
 def parse_post(child: Any) -> Mention | None:
@@ -187,16 +190,20 @@ def parse_post(child: Any) -> Mention | None:
     if not title and not text:
         return None
     permalink, author = post.get("permalink"), post.get("author")
+    try:
+        when = to_utc(created)  # ValueError for a time no calendar holds (a broken or hostile item)
+    except ValueError:
+        return None
     return Mention(
         platform="reddit",
         id=name,
         text=text,
         title=title,
-        created_at=datetime.fromtimestamp(float(created), UTC),
+        created_at=when,
         author=author if isinstance(author, str) else "",
         # subreddit_subscribers is the subreddit's reach, not the author's: leave reach unknown.
         author_followers=None,
         url="https://www.reddit.com" + permalink if isinstance(permalink, str) and permalink.startswith("/") else "",
         likes=_num(post.get("score")),
-        replies=_num(post.get("num_comments")),
+        replies=max(0, _num(post.get("num_comments"))),
     )

@@ -7,11 +7,11 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from monitor.config import SourceConfig
-from monitor.mention import Mention, html_to_text
+from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, TransientError
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http
@@ -90,7 +90,7 @@ class StackExchange:
         stamps = [int(m.created_at.timestamp()) for m in parsed]
         if state.get("top") is None and stamps:
             state["top"] = max(stamps)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         if not stamps or body.get("has_more") is not True:
             kept = sweep.kept(state, mark - self.overlap)
             return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
@@ -179,14 +179,18 @@ def parse_item(item: Any, domain: str = "stackoverflow.com") -> Mention | None:
         return None
     owner = item.get("owner")
     name = owner.get("display_name") if isinstance(owner, dict) else None
+    try:
+        when = to_utc(created)  # ValueError for a time no calendar holds (a broken or hostile item)
+    except ValueError:
+        return None
     return Mention(
         platform="stackexchange",
         id=f"{prefix}{number}",
         text=text,
         title=title,
-        created_at=datetime.fromtimestamp(created, UTC),
+        created_at=when,
         author=html.unescape(name) if isinstance(name, str) else "",
         url=f"https://{domain}/{prefix}/{number}",
         likes=_int(item.get("score")) or 0,
-        replies=_int(item.get("answer_count")) or 0,
+        replies=max(0, _int(item.get("answer_count")) or 0),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.sources.base import BadResponse
 
+CLOCK_SKEW = 300  # seconds a platform's clock may run ahead of ours before its times are not believed
 MAX_SEEN = 5000  # keys kept per map in the cursor; past this the oldest may be fetched again (the store dedups)
 
 
@@ -67,10 +68,16 @@ def begin(state: dict[str, Any], overlap: float, fresh: Collection[str] = ("new"
     return {**state, "floor": state["mark"] - overlap, **{name: {} for name in fresh}}
 
 
-def mark(state: dict[str, Any]) -> Any:
+def mark(state: dict[str, Any], now: float | None = None) -> Any:
     """The watermark the sweep under way ends with: the newest position of its first page (`top`), never
-    below the mark it started from."""
-    return max(state["mark"], state.get("top") or state["mark"])
+    below the mark it started from, and, for marks in epoch seconds when `now` is given, never past
+    now + CLOCK_SKEW: one item stamped in the future (a platform's or a device's clock ahead) would
+    otherwise lift the watermark past everything published until then, and hide it."""
+    newest = max(state["mark"], state.get("top") or state["mark"])
+    if now is not None and is_number(newest):
+        ceiling = now + CLOCK_SKEW
+        newest = min(newest, int(ceiling) if is_int(newest) else ceiling)
+    return newest
 
 
 def kept(state: dict[str, Any], horizon: float, old: str = "seen", new: str = "new") -> dict[str, Any]:

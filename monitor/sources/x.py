@@ -91,7 +91,9 @@ class X:
         ids = [int(p["id"]) for p in data if isinstance(p, dict) and _is_id(p.get("id"))]
         if state.get("top") is None and ids:
             state["top"] = str(max(ids))
-        mark = str(max(int(state["mark"]), int(state.get("top") or state["mark"])))
+        # Never past now + the clock skew sweep allows: a post id from the future would hide later ones.
+        ceiling = _id_at(self.http.clock() + sweep.CLOCK_SKEW)
+        mark = str(min(max(int(state["mark"]), int(state.get("top") or state["mark"])), ceiling))
         next_token = meta.get("next_token")
         if not data or not isinstance(next_token, str) or not next_token or next_token == state.get("next"):
             horizon = _time_of(mark) - self.overlap

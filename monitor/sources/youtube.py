@@ -106,7 +106,7 @@ class YouTube:
             new[mention.id] = _ts(mention)
         if state.get("top") is None and results:
             state["top"] = max(_ts(m) for m, _ in results)
-        mark = sweep.mark(state)
+        mark = sweep.mark(state, self.http.clock())
         token = body.get("nextPageToken")
         if not items or not isinstance(token, str) or not token or token == state.get("token"):
             kept = sweep.kept(state, mark - self.overlap)

@@ -122,6 +122,33 @@ class DaemonState:
             [error, next_attempt_at, maybe_sent, item_id],
         )
 
+    def retry_outbox_now(self, now: float) -> None:
+        """Make every waiting alert due now (after a fix to the Slack settings)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE next_attempt_at > ?", [now, now])
+
+    def dead_letter(self, item_id: int, error: str, now: float) -> None:
+        """Move an outbox item Slack refused for good to the dead letters, in one transaction."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO dead_letters (id, incident, event, payload, created_at, failed_at, attempts, error)"
+                " SELECT id, incident, event, payload, created_at, ?, attempts + 1, ? FROM outbox WHERE id = ?",
+                [now, error, item_id],
+            )
+            self.db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
+
+    def dead_letters(self, limit: int = 20) -> list[tuple[int, str, str, float, str]]:
+        """The newest dead letters: (outbox id, incident, event kind, failed_at, error)."""
+        rows = self.db.execute(
+            "SELECT id, incident, event, failed_at, error FROM dead_letters ORDER BY failed_at DESC, id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), float(r[3]), str(r[4])) for r in rows]
+
+    def count_dead_letters(self) -> int:
+        """How many alert events Slack refused for good."""
+        return int(self.db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+
     def outbox_oldest(self) -> float | None:
         """When the oldest waiting alert event was written (None: the outbox is empty)."""
         row = self.db.execute("SELECT MIN(created_at) FROM outbox").fetchone()

@@ -66,4 +66,19 @@ def build_digest(store: Store, brand: Brand, period: str, now: float, zone: tzin
             for i in incidents
         ],
         "top": [mention_dict(m, similar) for m, similar in top],
+        "chart": _chart(store, brand, period, now, zone),
     }
+
+
+def _chart(store: Store, brand: Brand, period: str, now: float, zone: tzinfo) -> dict[str, Any]:
+    """The period's volume and negatives: per hour for a daily digest, per day for a weekly one."""
+    width = 3600.0 if period == "daily" else 86400.0
+    buckets = int(PERIODS[period].total_seconds() // width)
+    start = now - buckets * width
+    volume, negative = store.volume(brand.id, start, width, buckets)
+    unit = "hour" if period == "daily" else "day"
+    return {
+        "kind": "digest", "start": start, "width": width, "volume": volume, "negative": negative,
+        "zone": str(getattr(zone, "key", "UTC")), "title": f"{brand.name} · mentions per {unit}",
+        "alt": f"mentions and negative mentions per {unit} over the {period} digest's period",
+    }  # fmt: skip

@@ -166,16 +166,47 @@ def _figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": "section", "fields": shown}] if shown else []
 
 
-def _buttons(incident: str) -> dict[str, Any]:
+# Snooze buttons: action id -> seconds. The incident id rides in every button's value.
+SNOOZES = {"snooze_1h": 3600, "snooze_4h": 4 * 3600, "snooze_24h": 24 * 3600}
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+
+def _button(action_id: str, label: str, value: str, style: str = "") -> dict[str, Any]:
+    button = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": label}, "value": value}
+    return {**button, "style": style} if style else button
+
+
+def _buttons(incident: str, done: dict[str, Any]) -> dict[str, Any]:
+    """Acknowledge, Snooze 1h/4h/24h and Not relevant; those already done are left out."""
     value = incident[:2000]
-    return {"type": "actions", "elements": [
-        {"type": "button", "action_id": "ack", "text": {"type": "plain_text", "text": "Acknowledge"},
-         "style": "primary", "value": value},
-        {"type": "button", "action_id": "snooze_1h", "text": {"type": "plain_text", "text": "Snooze 1h"},
-         "value": value},
-        {"type": "button", "action_id": "noise", "text": {"type": "plain_text", "text": "Not relevant"},
-         "style": "danger", "value": value},
-    ]}  # fmt: skip
+    elements = [] if "acknowledged" in done else [_button("ack", "Acknowledge", value, "primary")]
+    elements += [_button(a, f"Snooze {a.removeprefix('snooze_')}", value) for a in SNOOZES]
+    if "noise" not in done:
+        elements.append(_button("noise", "Not relevant", value, "danger"))
+    return {"type": "actions", "block_id": f"incident:{len(done)}", "elements": elements}
+
+
+def who(user: dict[str, Any]) -> str:
+    """A Slack user as mrkdwn: a <@U…> mention when the id looks like one, else the escaped name."""
+    user_id = str(user.get("id") or "")
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else inline(user.get("name") or "someone", 80)
+
+
+def _done(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """What people did from Slack, as context lines above the buttons."""
+    lines = []
+    for key, what in (("acknowledged", ":eyes: Acknowledged"), ("noise", ":wastebasket: Marked not relevant")):
+        done = event.get(key)
+        if isinstance(done, dict):
+            lines.append(_context(f"{what} by {who(done.get('user') or {})} at {inline(done.get('at', ''), 40)}"))
+    return lines
+
+
+def _mention(event: dict[str, Any], mention: str) -> str:
+    """The configured @-mention, for openings and updates nobody has acknowledged yet."""
+    if not mention or event["event"] not in ("opened", "updated"):
+        return ""
+    return "" if event.get("handled") or event.get("acknowledged") or event.get("noise") else mention
 
 
 def _fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -186,8 +217,17 @@ def _fit(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return blocks[: MAX_BLOCKS - len(tail)] + tail
 
 
-def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, Block Kit blocks) for an alert event."""
+def render_blocks(event: dict[str, Any], mention: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, Block Kit blocks) for an alert event; mention (config's, trusted) pings until handled."""
+    text, blocks = _render_blocks(event)
+    ping = _mention(event, mention)
+    if ping:
+        text = cut(f"{ping} {text}", FALLBACK_LIMIT)
+        blocks = _fit([_section(ping), *blocks])
+    return text, blocks
+
+
+def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     kind = event["event"]
     figures = event.get("figures") or {}
     summary = safe_text(str(event.get("summary", "")), 1000)
@@ -233,7 +273,9 @@ def render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             where = inline(reply.get("platform", ""), 40)
             blocks.append(_section(f"*Reply on {where}*\n{code(str(reply.get('text', '')), 2500)}"))
     if kind == "opened":
-        blocks.append(_buttons(str(event.get("incident", ""))))
+        done = _done(event)
+        blocks = _fit([*blocks[: MAX_BLOCKS - len(done) - 1], *done])
+        blocks.append(_buttons(str(event.get("incident", "")), {k: 1 for k in ("acknowledged", "noise") if k in event}))
     return fallback(event), _fit(blocks)
 
 

@@ -29,6 +29,13 @@ PERMANENT = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_
                        "msg_too_long", "invalid_blocks", "invalid_arguments"})  # fmt: skip
 
 
+# Permanent refusals of one message alone (its size or blocks): every other alert may still go, so
+# the outbox sets this one aside as a dead letter instead of retrying it ahead of the rest.
+MESSAGE_REFUSALS = frozenset({"msg_too_long", "invalid_blocks", "invalid_arguments", "invalid_metadata_format",
+                              "invalid_metadata_schema", "metadata_too_large", "too_many_attachments",
+                              "invalid_attachments", "no_text"})  # fmt: skip
+
+
 # What to tell ops when Slack refuses for a reason only they can fix.
 ADVICE = {
     "invalid_auth": "the token is wrong: check the variable config's slack.token_env names",
@@ -49,24 +56,26 @@ class DeliveryError(Exception):
     Slack failed after the request was sent), so the post must be looked for before it is sent again.
     """
 
-    def __init__(self, message: str, retryable: bool, maybe_sent: bool = False) -> None:
+    def __init__(self, message: str, retryable: bool, maybe_sent: bool = False, dead: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.maybe_sent = maybe_sent
+        self.dead = dead  # refused for good for reasons of this message alone: set it aside, go on
 
 
 class SlackDelivery:
     """Posts alerts to a channel; follow-ups go to the incident's thread."""
 
-    def __init__(self, token: str, channel: str, base_url: str, retries: int = 2) -> None:
+    def __init__(self, token: str, channel: str, base_url: str, retries: int = 2, mention: str = "") -> None:
         self.channel = channel
+        self.mention = mention
         # The channel's id, learned from Slack's answers (history look-ups need the id, not the name).
         self.channel_id: str | None = channel if _is_channel_id(channel) else None
         self.client = AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(retries))
 
     async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
         """Post one event; returns the message ts."""
-        text, blocks = render_blocks(event)
+        text, blocks = render_blocks(event, self.mention)
         kwargs: dict[str, Any] = {"channel": self.channel, "text": text, "blocks": blocks, "unfurl_links": False}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
@@ -87,19 +96,20 @@ class SlackDelivery:
         if isinstance(response.get("channel"), str):
             self.channel_id = response["channel"]
         ts = str(response.get("ts", ""))
-        if event.get("chart") and event["event"] == "opened":
+        if event.get("chart") and event["event"] in ("opened", "digest"):
             await self._attach_chart(event, ts)
         return ts
 
     async def _attach_chart(self, event: dict[str, Any], thread_ts: str) -> None:
-        """Upload the chart into the alert's thread; the alert stands without it if that fails."""
+        """Upload the chart into the alert's (or digest's) thread; the message stands without it if that fails."""
         png = chart_png(event["chart"])
         if png is None or self.channel_id is None:
             return
         try:
             await self.client.files_upload_v2(
                 channel=self.channel_id, thread_ts=thread_ts, file=png, filename="chart.png",
-                title=str(event["chart"].get("title", "chart")), alt_txt="hourly mentions against the usual range",
+                title=str(event["chart"].get("title", "chart")),
+                alt_txt=str(event["chart"].get("alt", "hourly mentions against the usual range")),
             )  # fmt: skip
         except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             logger.warning("chart upload failed, the alert went out without it: %s", type(exc).__name__)
@@ -164,7 +174,8 @@ def _delivery_error(action: str, exc: SlackApiError) -> DeliveryError:
     error = str(data.get("error") or f"HTTP {status}")
     advice = f" ({ADVICE[error]})" if error in ADVICE else ""
     retryable = error not in PERMANENT and status != 400
-    return DeliveryError(f"slack: {action} failed: {error}{advice}", retryable, maybe_sent=status >= 500)
+    dead = error in MESSAGE_REFUSALS or (status == 400 and error not in PERMANENT)
+    return DeliveryError(f"slack: {action} failed: {error}{advice}", retryable, maybe_sent=status >= 500, dead=dead)
 
 
 class WebhookDelivery:
@@ -174,13 +185,14 @@ class WebhookDelivery:
     name their incident, and an alert whose answer was lost in a crash may be posted twice.
     """
 
-    def __init__(self, url: str, retries: int = 2) -> None:
+    def __init__(self, url: str, retries: int = 2, mention: str = "") -> None:
+        self.mention = mention
         self.client = AsyncWebhookClient(url, retry_handlers=retry_handlers(retries))
         self._ts = itertools.count(1)
 
     async def send(self, event: dict[str, Any], thread_ts: str | None) -> str:
         """Post one event; returns a synthetic ts (webhooks give none)."""
-        text, blocks = render_blocks(event)
+        text, blocks = render_blocks(event, self.mention)
         blocks = [b for b in blocks if b["type"] != "actions"]
         if event["event"] != "opened":
             started = (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from monitor.cli import load_all
 from monitor.engine import Engine
@@ -115,16 +115,13 @@ def test_what_is_not_a_copy(engine: Engine) -> None:
 
 def test_migration_adds_the_grouping_columns_to_an_existing_database(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)  # a database from before grouping: the first four migrations
+    for migration in MIGRATIONS[:4]:
+        migration(old)
+    old.execute("PRAGMA user_version = 4")
+    old.close()
     store = Store.open(path)
-    store.close()
-    with sqlite3.connect(path) as db:  # a database from before grouping
-        db.execute("DROP INDEX idx_mentions_brand_url_key")
-        db.execute("DROP INDEX idx_mentions_brand_title_key")
-        for column in ("url_key", "title_key", "copy_of"):
-            db.execute(f"ALTER TABLE mentions DROP COLUMN {column}")
-        db.execute("PRAGMA user_version = 4")
-    store = Store.open(path)
-    assert store.schema_version == len(MIGRATIONS) == 5
+    assert store.schema_version == len(MIGRATIONS) >= 5
     columns = {row[1] for row in store.db.execute("PRAGMA table_info(mentions)")}
     assert {"url_key", "title_key", "copy_of"} <= columns
     store.close()

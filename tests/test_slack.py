@@ -123,14 +123,14 @@ def test_opened_alert_blocks_in_order() -> None:
     assert blocks[4]["text"]["text"].startswith("*What it's about:*")
     assert blocks[9]["text"]["text"].startswith("*Holding statement* (outage)\n```We're aware.```")
     assert all(obj["verbatim"] is True for obj in mrkdwn_objects(blocks))  # Slack parses nothing on its own
-    assert [e["value"] for e in blocks[-1]["elements"]] == ["negative-spike/acme/20261124T1400Z"] * 3
+    assert [e["value"] for e in blocks[-1]["elements"]] == ["negative-spike/acme/20261124T1400Z"] * 5
     assert "negative-spike" in blocks[0]["text"]["text"] and "Acme Cloud" in blocks[0]["text"]["text"]
     shown = visible(blocks)
     for expected in ("37 negative mentions", "*Count*\\n37", "*Ratio*\\n6.07", "1.2e-12", "80%", "hackernews 20",
                      "outage, login", "+3 near-identical", "1.2k followers", "<https://www.reddit.com/r/x/comments/a/|open>",
                      "We're aware.", "Hi jane, sorry."):  # fmt: skip
         assert expected in shown, expected
-    assert [e["action_id"] for e in blocks[-1]["elements"]] == ["ack", "snooze_1h", "noise"]
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == ["ack", "snooze_1h", "snooze_4h", "snooze_24h", "noise"]
     assert text.startswith("[high] negative-spike for Acme Cloud: 37 negative")
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from tests.fakes.base import FakeServer, ServerFactory, json_response, serve
 
 TOKEN = "xoxb-test-0000-secret"
+APP_TOKEN = "xapp-1-test-0000-secret"
 
 
 class FakeSlack(FakeServer):
@@ -27,9 +28,16 @@ class FakeSlack(FakeServer):
         self.errors: list[str] = []  # Slack-level errors ({"ok": false}) to answer with, in order
         self.clock: Callable[[], float] = time.time  # message ts are times, as Slack's are
         self.lose_answers = 0  # post the next messages, then break the connection instead of answering
+        self.answer_delay: Callable[[], float] = lambda: 0.0  # seconds between posting and answering
+        self.answering = 0  # messages posted whose answer has not been sent yet
         self.changed = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/chat.postMessage", self.post_message)
+        self.app.router.add_post("/api/chat.update", self.update_message)
+        self.app.router.add_post("/api/apps.connections.open", self.connections_open)
+        self.updates: list[dict[str, Any]] = []  # chat.update calls, as sent
+        self.app_token = APP_TOKEN
+        self.socket_url = ""  # the Socket Mode server apps.connections.open hands out (tests/fakes/socketmode.py)
         self.uploads: list[dict[str, Any]] = []
         self.app.router.add_post("/services/T000/B000/XXXX", self.webhook)
         self.app.router.add_post("/upload/{file_id}", self.upload)
@@ -77,6 +85,13 @@ class FakeSlack(FakeServer):
         async with self.changed:
             self.messages.append(message)
             self.changed.notify_all()
+        delay = self.answer_delay()
+        if delay > 0:
+            self.answering += 1
+            try:
+                await asyncio.sleep(delay)  # posted; the client hears so only later (or never, if killed)
+            finally:
+                self.answering -= 1
         if self.lose_answers:
             self.lose_answers -= 1
             assert request.transport is not None
@@ -85,6 +100,43 @@ class FakeSlack(FakeServer):
         return json_response(
             {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
         )
+
+    async def update_message(self, request: web.Request) -> web.Response:
+        """chat.update: replaces a posted message's text and blocks, as Slack does (by channel id and ts)."""
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return json_response({"ok": False, "error": "invalid_auth"})
+        args = self._args(self.requests[-1].body, request.content_type)
+        if isinstance(args.get("blocks"), str):
+            args["blocks"] = json.loads(args["blocks"])
+        if args.get("channel") != "C0123":
+            return json_response({"ok": False, "error": "channel_not_found"})
+        message = next((m for m in self.messages if m["ts"] == args.get("ts")), None)
+        if message is None:
+            return json_response({"ok": False, "error": "message_not_found"})
+        async with self.changed:
+            message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
+            self.updates.append(args)
+            self.changed.notify_all()
+        return json_response({"ok": True, "channel": "C0123", "ts": args["ts"], "text": args.get("text", "")})
+
+    async def connections_open(self, request: web.Request) -> web.Response:
+        """apps.connections.open: a Socket Mode URL, for an app-level token only."""
+        failure = await self.record(request)
+        if failure is not None:
+            return failure
+        if request.headers.get("Authorization") != f"Bearer {self.app_token}":
+            error = "not_allowed_token_type" if request.headers.get("Authorization") == f"Bearer {self.token}" else (
+                "invalid_auth")  # fmt: skip
+            return json_response({"ok": False, "error": error})
+        return json_response({"ok": True, "url": self.socket_url})
+
+    async def wait_for(self, condition: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until condition() holds (checked whenever a message is posted or updated)."""
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(condition), within)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """An incoming webhook: JSON in, "ok" out (or a plain-text error)."""

@@ -34,8 +34,20 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
 ]  # fmt: skip
 
 
+# Each phrase holds one of its clue words (in any case), so a phrase is only looked for in a text that
+# holds one of its clues: most posts hold none and are left as they are without seven regex scans. No
+# replacement word brings in another phrase's clue ("overcharged" holds only its own phrase's).
+_CLUES: list[tuple[str, ...]] = [("fix",), ("down",), ("down",), ("work", "load", "start"), ("log",), ("charged",),
+                                 ("data",)]  # fmt: skip
+_ANY_CLUE = tuple(dict.fromkeys(clue for clues in _CLUES for clue in clues))
+
+
 def rewrite(text: str) -> str:
     """The text with trouble phrases turned into words the lexicon scores."""
-    for pattern, word in PHRASES:
-        text = pattern.sub(word, text)
+    folded = text.casefold()
+    if not any(clue in folded for clue in _ANY_CLUE):
+        return text
+    for (pattern, word), clues in zip(PHRASES, _CLUES, strict=True):
+        if any(clue in folded for clue in clues):
+            text = pattern.sub(word, text)
     return text

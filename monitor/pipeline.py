@@ -4,10 +4,11 @@ and the keys that group copies of one story or link across sites and sources.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from monitor.config import Brand
@@ -54,6 +55,16 @@ class Pipeline:
         self.scorer = scorer
         self.filters = {b.id: BrandFilter.of(b) for b in brands}
 
+    def exclude_more(self, brand_id: str, terms: Iterable[str]) -> None:
+        """Add exclusions to a brand's config ones (terms added from Slack); later mentions with them are left out."""
+        current = self.filters.get(brand_id)
+        if current is None:
+            return
+        known = {t.lower() for t in current.brand.exclude}
+        added = tuple(t for t in terms if t.lower() not in known)
+        if added:
+            self.filters[brand_id] = BrandFilter.of(replace(current.brand, exclude=current.brand.exclude + added))
+
     def brands_for(self, mention: Mention) -> list[str]:
         """The brands whose queries the mention satisfies."""
         return [bid for bid, f in self.filters.items() if f.mentions_brand(mention)]
@@ -68,7 +79,7 @@ class Pipeline:
         """Filter, dedup (within the batch) and score; mentions created before live_since are backfill."""
         brand_filter = self.filters[brand_id]
         seen: set[tuple[str, str]] = set()
-        prepared: list[ScoredMention] = []
+        kept: list[Mention] = []
         for mention in mentions:
             key = (mention.platform, mention.id)
             if key in seen:
@@ -78,10 +89,13 @@ class Pipeline:
                 continue
             if not brand_filter.keeps(mention):
                 continue
-            score = self.scorer.score(mention.full_text, mention.lang, brand_id)
-            backfill = live_since is not None and mention.created_at.timestamp() < live_since
-            prepared.append(ScoredMention(mention, brand_id, score.compound, score.label, backfill))
-        return prepared
+            kept.append(mention)
+        scores = self.scorer.score_many([(m.full_text, m.lang, brand_id) for m in kept])
+        return [
+            ScoredMention(m, brand_id, score.compound, score.label,
+                          live_since is not None and m.created_at.timestamp() < live_since)
+            for m, score in zip(kept, scores, strict=True)
+        ]  # fmt: skip
 
 
 # Grouping copies. A mention is a copy of an earlier stored one of the same brand, created within
@@ -152,4 +166,10 @@ def same_story_by_title(platform: str, other: str) -> bool:
 
 def group_keys(mention: Mention) -> tuple[str, str]:
     """(canonical URL, normalised title) of a mention; either may be ""."""
-    return canonical_url(mention.url), normalised_title(mention.title)
+    return _group_keys(mention.url, mention.title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _group_keys(url: str, title: str) -> tuple[str, str]:
+    # Cached: an ingest reads a mention's keys twice (linking copies, then the row), close together.
+    return (canonical_url(url) if url else ""), (normalised_title(title) if title else "")

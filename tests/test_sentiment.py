@@ -85,3 +85,65 @@ def test_language_gate() -> None:
     assert SCORER.score("Le service est en panne, je suis furieux").compound is None
     assert SCORER.score("Acme est en panne", lang="fr").label is None
     assert SCORER.score("Acme is down", lang="en-GB").label == "negative"
+
+
+def _random_posts(count: int) -> list[str]:
+    """Posts made of the words VADER's special cases read: negations, boosters, idioms, "but", emoji."""
+    import random
+
+    rng = random.Random(5)
+    words = ("not never so this without doubt no but kind of least at very the shit bomb yeah right to die for"
+             " sort isn't good bad GREAT awful love hate outage down is working can't log in charged twice data"
+             " breach bug fix !!! ?? :) 😀 ❤️ acme cloud Acme's kinda barely").split()  # fmt: skip
+    return [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 30))) for _ in range(count)]
+
+
+def test_fast_vader_scores_exactly_as_the_library() -> None:
+    from monitor.sentiment import FastVader
+
+    fast = FastVader()
+    labelled = (ROOT / "bench" / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in labelled if line.strip()] + _random_posts(5000)
+    assert [fast.polarity_scores(t) for t in texts] == [VADER.polarity_scores(t) for t in texts]
+
+
+def test_phrase_rewrite_skips_only_texts_without_phrases() -> None:
+    from monitor import lexicon
+
+    def slow(text: str) -> str:
+        for pattern, word in lexicon.PHRASES:
+            text = pattern.sub(word, text)
+        return text
+
+    texts = [*_random_posts(3000), "It's DOWN AGAIN", "CAN'T LOGIN", "Double-Charged", "the ſtart won't ſtart"]
+    assert [lexicon.rewrite(t) for t in texts] == [slow(t) for t in texts]
+
+
+def test_large_batches_score_in_worker_processes_with_the_same_results() -> None:
+    from monitor.sentiment import POOL_MIN
+
+    config = SentimentConfig(lexicon={"meh": -1.5})
+    scorer = Scorer(config, {"crashpad": {"crash": 0.0}})
+    texts = _random_posts(POOL_MIN + 10)
+    items = [(t + " meh crash", None, ("crashpad", "acme", None)[i % 3]) for i, t in enumerate(texts)]
+    try:
+        pooled = scorer.score_many(items)
+        assert scorer._pool is not None or scorer.workers < 2
+    finally:
+        scorer.close()
+    assert pooled == [scorer.score(*item) for item in items]
+    assert {s.label for s in pooled} >= {"negative", "neutral"}
+
+
+def test_language_guess_reads_ascii_words_as_the_regex_does() -> None:
+    import re
+
+    from monitor import sentiment
+
+    def by_regex(text: str) -> list[str]:
+        return re.findall(r"[^\W\d_]+", text.lower())
+
+    texts = [*_random_posts(2000), "l'outage_est-là", "don't_work 4you", "a1b2c3 the_and", "ÉTÉ est là", "x\ty\nz"]
+    for text in texts:
+        if text.isascii():
+            assert text.lower().translate(sentiment._ASCII_SPACES).split() == by_regex(text), text

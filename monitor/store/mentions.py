@@ -99,10 +99,7 @@ class MentionsTable:
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO mentions (brand, platform, id, text, title, author, author_followers,"
                 " url, lang, likes, replies, reposts, created_at, fetched_at, compound, label, backfill,"
-                " url_key, title_key, copy_of)"
-                " VALUES (:brand, :platform, :id, :text, :title, :author, :author_followers, :url, :lang,"
-                " :likes, :replies, :reposts, :created_at, :fetched_at, :compound, :label, :backfill,"
-                " :url_key, :title_key, :copy_of)",
+                " url_key, title_key, copy_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return self.db.conn.total_changes - before
@@ -119,6 +116,19 @@ class MentionsTable:
             sql += " AND brand = ?"
             params.append(brand)
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
+
+    def mentions_sample(self, start: float, end: float, brand: str, limit: int) -> list[ScoredMention]:
+        """mentions_between(start, end, brand)[::step] with step = max(1, count // limit): every step-th
+        mention, picked in SQL, so that sampling a busy brand's weeks builds no object for the rest."""
+        where = "brand = ? AND created_at >= ? AND created_at < ? AND copy_of IS NULL"
+        count = self.db.execute(f"SELECT COUNT(*) FROM mentions WHERE {where}", [brand, start, end]).fetchone()[0]
+        step = max(1, count // limit)
+        rows = self.db.execute(
+            f"SELECT {MENTION_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY created_at, rowid) - 1 AS n"
+            f" FROM mentions WHERE {where}) WHERE n % ? = 0 ORDER BY n",
+            [brand, start, end, step],
+        )
+        return [scored(row) for row in rows]
 
     def iter_mentions(
         self, since: float | None = None, batch: int = 5000, copies: bool = False
@@ -156,6 +166,20 @@ class MentionsTable:
             [brand, start, end],
         ).fetchall()
         return {r[0]: {"count": r[1], "scored": r[2], "negative": r[3] or 0, "compound_sum": r[4]} for r in rows}
+
+    def volume(self, brand: str, start: float, width: float, buckets: int) -> tuple[list[int], list[int]]:
+        """Mentions and negative mentions per bucket of `width` seconds from start (copies not counted)."""
+        volume, negative = [0] * buckets, [0] * buckets
+        rows = self.db.execute(
+            "SELECT CAST((created_at - ?) / ? AS INTEGER) AS bucket, COUNT(*), SUM(label = 'negative')"
+            " FROM mentions WHERE brand = ? AND created_at >= ? AND created_at < ? AND copy_of IS NULL"
+            " GROUP BY bucket",
+            [start, width, brand, start, start + width * buckets],
+        ).fetchall()
+        for bucket, count, negatives in rows:
+            if 0 <= bucket < buckets:
+                volume[bucket], negative[bucket] = int(count), int(negatives or 0)
+        return volume, negative
 
     def most_engaged(self, brand: str, start: float, end: float, limit: int = 200) -> list[ScoredMention]:
         """The mentions with the most engagement in [start, end), most first."""

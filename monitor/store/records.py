@@ -53,31 +53,15 @@ class OutboxItem:
     sending_at: float | None = None  # a post was started then and its outcome is not known
 
 
-def mention_row(scored: ScoredMention, fetched_at: float) -> dict[str, Any]:
+def mention_row(scored: ScoredMention, fetched_at: float) -> tuple[Any, ...]:
+    """The mentions row for an insert, in the order add_mentions inserts them."""
     m = scored.mention
     url_key, title_key = group_keys(m)
-    return {
-        "brand": scored.brand,
-        "platform": m.platform,
-        "id": m.id,
-        "text": m.text,
-        "title": m.title,
-        "author": m.author,
-        "author_followers": m.author_followers,
-        "url": m.url,
-        "lang": m.lang,
-        "likes": m.likes,
-        "replies": m.replies,
-        "reposts": m.reposts,
-        "created_at": m.created_at.timestamp(),
-        "fetched_at": fetched_at,
-        "compound": scored.compound,
-        "label": scored.label,
-        "backfill": int(scored.backfill),
-        "url_key": url_key or None,
-        "title_key": title_key or None,
-        "copy_of": scored.copy_of,
-    }
+    return (
+        scored.brand, m.platform, m.id, m.text, m.title, m.author, m.author_followers, m.url, m.lang, m.likes,
+        m.replies, m.reposts, m.created_at.timestamp(), fetched_at, scored.compound, scored.label,
+        int(scored.backfill), url_key or None, title_key or None, scored.copy_of,
+    )  # fmt: skip
 
 
 def scored(row: tuple[Any, ...]) -> ScoredMention:

@@ -1,0 +1,209 @@
+"""Benchmarks at scale (not tests): rule tick against stored history, backtest of a month, memory.
+
+Each is a function returning its figures; bench/run.py prints them in one table. `python
+bench/scale.py memory N` is the child process the memory figure is read from (its peak RSS is its own).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.backtest import run_backtest  # noqa: E402
+from monitor.config import Brand, Config  # noqa: E402
+from monitor.demo.generate import NEGATIVE, NEUTRAL, OUTAGE_POSTS, POSITIVE  # noqa: E402
+from monitor.engine import Engine  # noqa: E402
+from monitor.mention import Mention, ScoredMention  # noqa: E402
+from monitor.rules import load_rules  # noqa: E402
+from monitor.sentiment import Scorer  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+TEXTS = NEUTRAL + POSITIVE + NEGATIVE + OUTAGE_POSTS
+START = datetime(2026, 10, 1, tzinfo=UTC)
+BRANDS = ("acme", "globex", "initech", "umbrella")
+
+
+def config(folder: Path) -> Config:
+    """Four brands, the shipped rules."""
+    return Config(
+        path=folder / "config.toml", database=folder / "bench.db", rules_dir=ROOT / "rules",
+        brands=tuple(Brand(b, b.title(), (b,)) for b in BRANDS), sources=MappingProxyType({}),
+    )  # fmt: skip
+
+
+def engine(folder: Path, store: Store | None = None) -> Engine:
+    """An engine over a file database in folder, with the shipped rules."""
+    cfg = config(folder)
+    rules = load_rules(ROOT / "rules", list(BRANDS), ["hackernews", "reddit"])
+    return Engine(cfg, rules, store or Store.open(cfg.database), Scorer.of(cfg))
+
+
+def iter_stream(
+    n: int, span: timedelta = timedelta(days=30), seed: int = 1, start: datetime = START
+) -> Iterator[tuple[Mention, str]]:
+    """n distinct mentions spread evenly over span from start, each naming one of BRANDS."""
+    rng = random.Random(seed)
+    step = span.total_seconds() / n
+    for i in range(n):
+        brand = BRANDS[i % len(BRANDS)]
+        yield (Mention(platform=rng.choice(("hackernews", "reddit")), id=f"m{seed}-{i}",
+                       text=f"{brand.title()}: {rng.choice(TEXTS)} #{i % 97}",
+                       created_at=start + timedelta(seconds=i * step), author=f"user{rng.randrange(5000)}"),
+               brand)  # fmt: skip
+
+
+def stream(n: int, span: timedelta = timedelta(days=30), seed: int = 1) -> list[tuple[Mention, str]]:
+    """iter_stream as a list."""
+    return list(iter_stream(n, span, seed))
+
+
+def vader_rate(texts: list[str]) -> float:
+    """The floor: VADER alone, texts a second on one core."""
+    analyzer = SentimentIntensityAnalyzer()
+    started = time.perf_counter()
+    for text in texts:
+        analyzer.polarity_scores(text)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _loaded(folder: Path, rows: list[ScoredMention], now: float) -> Engine:
+    eng = engine(folder)
+    for i in range(0, len(rows), 20_000):  # stored as polls would have stored them, scored
+        eng.store.add_mentions(rows[i : i + 20_000], fetched_at=0.0)
+    eng.load_history(now)  # what the daemon does at start
+    eng.tick(now)  # the first tick forgets buckets past the horizon: not a steady one
+    return eng
+
+
+def _interleaved(engines: dict[str, tuple[Engine, float]], ticks: int, rounds: int = 5) -> dict[str, float]:
+    """Median over rounds of each engine's mean tick (ms), the engines taking turns round by round so
+    that a busy moment of the machine falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for r in range(rounds):
+        for name, (eng, now) in engines.items():
+            started = time.perf_counter()
+            for k in range(1, ticks + 1):
+                eng.tick(now + 60 * (r * ticks + k))
+            times[name].append((time.perf_counter() - started) / ticks * 1000)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def _scored(items: Iterable[tuple[Mention, str]]) -> list[ScoredMention]:
+    labels = ("negative", "neutral", "positive")
+    return [ScoredMention(m, b, 0.0, labels[i % 3]) for i, (m, b) in enumerate(items)]
+
+
+def tick_against_history(sizes: tuple[int, int], ticks: int = 60) -> dict[str, float]:
+    """Rule-tick time (ms: the median over 5 rounds of the mean of 60 ticks a minute apart, an hourly
+    prune in each round) with sizes[0] and sizes[1] mentions stored (4 brands, 30 days):
+
+    - "small", "large": the same last 15 days (sizes[0] mentions; every rule's horizon is shorter),
+      the large store holding the rest as older history: what stored history costs a tick;
+    - "dense": sizes[1] mentions spread over all 30 days: a hundred times the activity in every
+      window, for what activity (not history) costs.
+    """
+    small, large = sizes
+    recent = list(iter_stream(small, timedelta(days=15), seed=2, start=START + timedelta(days=15)))
+    now = recent[-1][0].created_at.timestamp()
+    older = iter_stream(large - small, timedelta(days=15), seed=6, start=START)
+    dense = stream(large, seed=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = [Path(tmp) / name for name in ("small", "large", "dense")]
+        for folder in folders:
+            folder.mkdir()
+        engines = {
+            "small": (_loaded(folders[0], _scored(recent), now), now),
+            "large": (_loaded(folders[1], _scored([*older, *recent]), now), now),
+            "dense": (_loaded(folders[2], _scored(dense), dense[-1][0].created_at.timestamp()),
+                      dense[-1][0].created_at.timestamp()),
+        }  # fmt: skip
+        del dense
+        figures = _interleaved(engines, ticks)
+        for eng, _ in engines.values():
+            eng.store.close()
+    return figures
+
+
+def backtest(n: int) -> tuple[float, float, int]:
+    """(our rate, the floor's rate, alert events): n mentions over 30 days through run_backtest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config(Path(tmp))
+        rules = load_rules(ROOT / "rules", list(BRANDS), ["hackernews", "reddit"])
+        items = [(m, b) for m, b in stream(n, seed=3)]
+        floor = vader_rate([m.full_text for m, _ in items[: min(n, 50_000)]])
+        started = time.perf_counter()
+        events = sum(1 for _ in run_backtest(cfg, rules, items))
+        ours = n / (time.perf_counter() - started)
+    return ours, floor, events
+
+
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _rss_mb() -> float:
+    # Peak RSS of this process image: VmHWM, not getrusage's ru_maxrss, which Linux carries over from
+    # the parent through fork and exec (the bench's own size would show as the child's peak).
+    return _status_mb("VmHWM")
+
+
+def _current_rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def memory_child(n: int) -> dict[str, float]:
+    """In this process: ingest n mentions over 30 days (batches of 1,000 as a busy poll or the ingest
+    endpoint brings them, a rule tick after each), then a soak of as many more over the next 30 days;
+    peak and current RSS after each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = engine(Path(tmp))
+        figures = {"start": _current_rss_mb()}
+        for stage, seed, start in (("after", 4, START), ("soak", 5, START + timedelta(days=30))):
+            next_tick, chunk = 0.0, []
+            for m, b in iter_stream(n, seed=seed, start=start):
+                chunk.append((m, b))
+                if len(chunk) < 1000:
+                    continue
+                now = m.created_at.timestamp()
+                by_brand: dict[str, list[Mention]] = {}
+                for cm, cb in chunk:
+                    by_brand.setdefault(cb, []).append(cm)
+                for brand, mentions in by_brand.items():
+                    eng.ingest(brand, mentions, now, check_query=False)
+                chunk = []
+                if now >= next_tick:
+                    eng.tick(now)
+                    next_tick = now + 60
+            figures[f"{stage}_peak"] = _rss_mb()
+            figures[f"{stage}_now"] = _current_rss_mb()
+        figures["stored"] = float(eng.store.count_mentions())
+        eng.store.close()
+    return figures
+
+
+def memory(n: int) -> dict[str, float]:
+    """memory_child(n) in a fresh process, so that its peak RSS is the daemon's work alone."""
+    out = subprocess.run([sys.executable, __file__, "memory", str(n)], capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["memory"]:
+        print(json.dumps(memory_child(int(sys.argv[2]))))

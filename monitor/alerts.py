@@ -12,7 +12,7 @@ from monitor.durations import format_duration
 from monitor.explain import distinctive_terms, top_mentions
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
-from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
+from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 from monitor.rules.topics import load_topics
 from monitor.store import IncidentRow
 
@@ -55,6 +55,15 @@ def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
                 f" {figures.get('expected_share', 0):.0%}")  # fmt: skip
     if isinstance(detect, InfluencerDetect):
         return f"{head} from an author with at least {detect.min_followers:,} followers"
+    if isinstance(detect, SilenceDetect):
+        failing = figures.get("failing") or {}
+        if failing:
+            parts = [
+                f"{name} failing for {format_duration(timedelta(seconds=int(now - f['since'])))} ({f['error']})"
+                for name, f in failing.items()
+            ]
+            return "The collector is broken: " + "; ".join(parts)
+        return f"No {what} in {window}, where about {figures.get('expected', 0):.0f} were expected"
     if isinstance(detect, KeywordDetect) and figures.get("high_reach"):
         return f"{head} with crisis terms, one from an author with at least {detect.min_followers:,} followers"
     return f"{head} (threshold {detect.min_count})"
@@ -113,6 +122,12 @@ def build_event(
     if kind == "resolved":
         event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
         event["summary"] = f"Back to normal: {result.count} in {window_words(result_window(rule, result))}."
+        event["figures"] = dict(result.figures)
+        return event
+
+    if isinstance(rule.detect, SilenceDetect):
+        # About the collector, not about what people say: no mentions, terms or drafts to show.
+        event["summary"] = summary(rule, result, now, zone)
         event["figures"] = dict(result.figures)
         return event
 

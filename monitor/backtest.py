@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Brand, Config
+from monitor.durations import format_duration
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles, Problem
 from monitor.mention import Mention, from_replay
@@ -129,3 +133,105 @@ def _brands_of(engine: Engine, mention: Mention, brand: str | None, override: st
     if brand:
         return [(brand, True)] if brand in engine.brands else []
     return [(b, False) for b in engine.pipeline.brands_for(mention)]
+
+
+def timeline(records: list[dict[str, Any]], rules: list[Rule], span: tuple[float, float], zone: tzinfo) -> list[str]:
+    """The text report: per rule, its incidents' events in order, then a summary line.
+
+    The summary gives incidents per week over the replayed span, the longest incident (opened to
+    resolved; still open at the end counts to the end) and the busiest hour of day for openings.
+    """
+    lines: list[str] = []
+    weeks = max(span[1] - span[0], 3600.0) / (7 * 86400)
+    for rule in rules:
+        own = [r for r in records if r["rule"] == rule.name]
+        opened = {r["incident"]: _epoch(r["at"]) for r in own if r["event"] == "opened"}
+        if not opened:
+            lines.append(f"== {rule.name}: no incidents")
+            continue
+        resolved = {r["incident"]: _epoch(r["at"]) for r in own if r["event"] == "resolved"}
+        longest = max(resolved.get(i, span[1]) - t for i, t in opened.items())
+        hours = Counter(datetime.fromtimestamp(t, zone).hour for t in opened.values())
+        busiest, n = max(sorted(hours.items()), key=lambda kv: kv[1])
+        lines.append(
+            f"== {rule.name}: {len(opened)} incident(s), {len(opened) / weeks:.1f} a week;"
+            f" longest {format_duration(timedelta(seconds=int(longest)))};"
+            f" busiest hour {busiest:02d}:00 ({n} opened)"
+        )
+        lines.extend(f"  {text_line(r)}" for r in own)
+    return lines
+
+
+def text_line(record: dict[str, Any]) -> str:
+    """One alert event as a line of the text report."""
+    figures = " ".join(
+        f"{k}={record[k]}" for k in ("count", "expected", "ratio", "p_value", "threshold") if k in record
+    )
+    note = f"  {record['summary']}" if record.get("summary") and record["event"] != "resolved" else ""
+    return f"{record['at']}  {record['event']:<8}  {record['brand']}  {figures}  [{record['incident']}]{note}"
+
+
+def sweep_values(text: str, rules: list[Rule]) -> tuple[str, list[float]]:
+    """Parse --sweep FIELD=V1,V2,...; the field must be a numeric detect field of at least one rule."""
+    field, _, values = text.partition("=")
+    field = field.strip()
+    numeric = {
+        f.name
+        for rule in rules
+        for f in dataclasses.fields(rule.detect)
+        if isinstance(getattr(rule.detect, f.name), int | float) and not isinstance(getattr(rule.detect, f.name), bool)
+    }
+    if field not in numeric:
+        known = ", ".join(sorted(numeric)) or "none"
+        raise ValueError(f"--sweep: {field!r} is not a numeric detect field of these rules (known: {known})")
+    try:
+        numbers = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--sweep: expected numbers after '=', got {values!r}") from None
+    if not numbers:
+        raise ValueError("--sweep: give values, e.g. min_ratio=2,3,4")
+    return field, numbers
+
+
+def sweep(
+    config: Config,
+    rules: list[Rule],
+    items: list[tuple[Mention, str | None]],
+    field: str,
+    values: list[float],
+    brand_override: str | None = None,
+) -> list[str]:
+    """Incidents a week per rule for each value of one detect field, side by side (rules without the
+    field keep theirs), so an editor can pick a threshold from an alert budget."""
+    span = _span(items)
+    weeks = max(span[1] - span[0], 3600.0) / (7 * 86400)
+    scorer = Scorer.of(config)
+    table: dict[str, list[str]] = {r.name: [] for r in rules}
+    for value in values:
+        varied = [_with(rule, field, value) for rule in rules]
+        opened = Counter(
+            e["rule"] for e in run_backtest(config, varied, items, brand_override, scorer) if e["event"] == "opened"
+        )
+        for rule in rules:
+            has = any(f.name == field for f in dataclasses.fields(rule.detect))
+            table[rule.name].append(f"{opened[rule.name] / weeks:.1f}" if has else "-")
+    width = max(len(field) + 8, *(len(n) + 2 for n in table))
+    head = f"{'incidents a week':<{width}}" + "".join(f"{field}={v:g}".rjust(16) for v in values)
+    return [head] + [f"{name:<{width}}" + "".join(c.rjust(16) for c in cells) for name, cells in table.items()]
+
+
+def _with(rule: Rule, field: str, value: float) -> Rule:
+    if not any(f.name == field for f in dataclasses.fields(rule.detect)):
+        return rule
+    current = getattr(rule.detect, field)
+    changes: dict[str, Any] = {field: int(value) if isinstance(current, int) else value}
+    return replace(rule, detect=replace(rule.detect, **changes))
+
+
+def _span(items: list[tuple[Mention, str | None]]) -> tuple[float, float]:
+    stamps = [m.created_at.timestamp() for m, _ in items]
+    return (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
+
+
+def _epoch(at: str) -> float:
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()

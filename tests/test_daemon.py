@@ -402,3 +402,26 @@ async def test_alerts_go_out_without_a_chart_when_matplotlib_is_missing(
     finally:
         await daemon.close()
     assert len(fake_slack.messages) == 1 and fake_slack.uploads == []
+
+
+async def test_a_source_failing_half_an_hour_alerts_through_the_silence_rule(
+    daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
+) -> None:
+    rules = daemon_setup.parent / "rules"
+    rules.joinpath("collector-silent.toml").write_text((ROOT / "rules" / "collector-silent.toml").read_text())
+    clock = Clock(T0)
+    daemon = start(daemon_setup, clock)
+    try:
+        await poll_all(daemon)
+        fake_reddit.fail_next(503, times=1000)
+        for minute in range(0, 36, 5):
+            clock.now = T0 + minute * 60
+            await daemon.poll("reddit", "acme", QUERY)
+            await daemon.poll("hackernews", "acme", QUERY)
+            daemon.runtime.engine.tick(clock.now)
+            await daemon.outbox.drain()
+        texts = [fake_slack.text_of(m) for m in fake_slack.messages]
+        assert len(texts) == 1, texts
+        assert "collector-silent" in texts[0] and "reddit failing for" in texts[0] and "HTTP 503" in texts[0]
+    finally:
+        await daemon.close()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import evaluate_spike, evaluate_volume
-from monitor.rules.model import SpikeDetect, VolumeDetect
-from monitor.rules.stats import poisson_upper_tail
+from monitor.rules.detectors import Failure, evaluate_silence, evaluate_spike, evaluate_volume
+from monitor.rules.model import SilenceDetect, SpikeDetect, VolumeDetect
+from monitor.rules.stats import negative_binomial_upper_tail, poisson_upper_tail
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC).timestamp()  # a Tuesday
 HOUR = 3600.0
@@ -181,3 +182,94 @@ def test_hours_when_the_sources_were_down_stay_out_of_the_baseline() -> None:
     assert left_out.figures["expected"] > counted_as_zeros.figures["expected"]
     assert left_out.figures["baseline_hours"] == counted_as_zeros.figures["baseline_hours"] - 24
     assert abs(left_out.figures["expected"] - 2.0) < 0.05
+
+
+def test_negative_binomial_tail_matches_a_gamma_poisson_mixture() -> None:
+    rng = random.Random(3)
+    mean, alpha = 5.0, 0.3
+    draws = []
+    for _ in range(100_000):
+        lam, k, p = rng.gammavariate(1 / alpha, mean * alpha), 0, rng.random()
+        while p > math.exp(-lam):
+            k += 1
+            p *= rng.random()
+        draws.append(k)
+    for k in (3, 8, 12, 20):
+        simulated = sum(d >= k for d in draws) / len(draws)
+        assert math.isclose(negative_binomial_upper_tail(k, mean, alpha), simulated, rel_tol=0.15, abs_tol=5e-4)
+    assert negative_binomial_upper_tail(12, mean, 0.0) == poisson_upper_tail(12, mean)
+    # Overdispersion makes a high count less surprising than Poisson says.
+    assert negative_binomial_upper_tail(20, mean, alpha) > 1000 * poisson_upper_tail(20, mean)
+
+
+def test_overdispersed_history_needs_a_bigger_burst() -> None:
+    rng = random.Random(7)
+    swinging = BucketCounts()
+    for h in range(14 * 24):
+        hour = NOW - HOUR - (h + 1) * HOUR
+        for _ in range(round(10 * rng.gammavariate(2, 0.5))):  # mean 10 an hour, swings of +-70%
+            swinging.add(hour + 60, live=False)
+    steady = history({h: 10 for h in range(24)})
+    for counts in (swinging, steady):
+        add_window(counts, 28)
+    detect = SpikeDetect(min_ratio=2.0, max_p_value=1e-4)
+    calm = evaluate_spike(detect, steady, NOW, None, UTC)
+    wild = evaluate_spike(detect, swinging, NOW, None, UTC)
+    assert calm.firing and calm.figures["dispersion"] < 0.05
+    assert not wild.firing and wild.figures["dispersion"] > 0.2, wild.figures
+
+
+def test_an_earlier_spike_stays_out_of_the_baseline() -> None:
+    counts = history({h: 2 for h in range(24)})
+    last_week = NOW - 7 * 86400 - HOUR  # the same slot of the week, a week ago
+    for i in range(40):
+        counts.add(last_week + i * 60, live=False)
+    add_window(counts, 12)
+    result = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC)
+    assert result.figures["baseline_spike_hours"] == 1
+    assert result.figures["expected"] < 3 and result.firing, result.figures
+
+
+def test_the_fast_window_fires_before_the_hour_fills() -> None:
+    counts = history({h: 6 for h in range(24)})
+    for i in range(4):  # the usual trickle in the hour, then a burst in the last 15 minutes
+        counts.add(NOW - HOUR + i * 600)
+    for i in range(12):
+        counts.add(NOW - 900 + i * 60)
+    slow = SpikeDetect(min_ratio=3.0, max_p_value=1e-4)
+    fast = SpikeDetect(min_ratio=3.0, max_p_value=1e-4, fast_window=timedelta(minutes=20))
+    assert not evaluate_spike(slow, counts, NOW, None, UTC).firing
+    result = evaluate_spike(fast, counts, NOW, None, UTC)
+    assert result.firing and result.window == 1200 and result.figures["window_seconds"] == 1200
+
+
+def test_silence_fires_when_a_busy_brand_goes_quiet() -> None:
+    counts = history({h: 3 for h in range(24)}, end=NOW - 7 * HOUR)
+    detect = SilenceDetect(quiet_for=timedelta(hours=6), min_expected=5)
+    result = evaluate_silence(detect, counts, NOW, None, UTC)
+    assert result.firing and result.figures["count"] == 0 and result.figures["expected"] >= 17
+    counts.add(NOW - 3 * HOUR)
+    assert not evaluate_silence(detect, counts, NOW, None, UTC).firing
+
+
+def test_silence_is_not_claimed_for_a_quiet_brand_or_unpolled_hours() -> None:
+    sparse = history({9: 1}, end=NOW - 7 * HOUR)  # one mention a day, at 09:00
+    detect = SilenceDetect(quiet_for=timedelta(hours=6), min_expected=5)
+    assert not evaluate_silence(detect, sparse, NOW, None, UTC).firing
+    busy = history({h: 3 for h in range(24)}, end=NOW - 7 * HOUR)
+    first = int(NOW // HOUR) - 14 * 24
+    watched = set(range(first, int(NOW // HOUR) - 2))  # the last hours were not polled: sources down
+    assert not evaluate_silence(detect, busy, NOW, None, UTC, watched).firing
+
+
+def test_silence_fires_on_a_source_failing_long_enough() -> None:
+    counts = history({h: 3 for h in range(24)})
+    add_window(counts, 3)
+    detect = SilenceDetect(failing_for=timedelta(minutes=30))
+    recent = {"reddit": Failure(NOW - 600, "HTTP 503 from https://oauth.reddit.com/search")}
+    assert not evaluate_silence(detect, counts, NOW, None, UTC, failures=recent).firing
+    old = {"reddit": Failure(NOW - 3600, "HTTP 503 from https://oauth.reddit.com/search")}
+    result = evaluate_silence(detect, counts, NOW, None, UTC, failures=old)
+    assert result.firing and "reddit" in result.figures["failing"]
+    never = SilenceDetect(failing_for=None)
+    assert not evaluate_silence(never, counts, NOW, None, UTC, failures=old).firing

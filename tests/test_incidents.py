@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-
-from dataclasses import replace
 
 from monitor.incidents import hold, step
 from monitor.rules.detectors import Evaluation

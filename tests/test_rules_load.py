@@ -63,7 +63,7 @@ def test_defaults(tmp_path: Path) -> None:
         (('window = "1h"', 'window = "1 hour"'), ':9: detect.window: expected a duration like "90s"'),
         (
             ('kind = "spike"', 'kind = "spiky"'),
-            ":2: kind: expected one of spike, volume, keyword, influencer, share, got 'spiky'",
+            ":2: kind: expected one of spike, volume, keyword, influencer, share, silence, got 'spiky'",
         ),
         (('brands = ["acme"]', 'brands = ["acme", "globex"]'), ":3: brands: unknown brand 'globex' (known: acme)"),
         (("min_count = 4", "min_cont = 4"), ":11: detect.min_cont: unknown key (did you mean 'min_count'?)"),
@@ -133,7 +133,7 @@ def test_duplicate_names_and_missing_detect(tmp_path: Path) -> None:
 
 
 def test_missing_folder(tmp_path: Path) -> None:
-    assert problems(tmp_path / "none") == [f"{tmp_path / 'none'}: rules folder not found"]
+    assert problems(tmp_path / "none") == [f"{tmp_path / 'none'}: rules folder (or rule file) not found"]
 
 
 def test_alert_timing_and_match_options(tmp_path: Path) -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from monitor.rules.counts import BucketCounts
-from monitor.rules.model import InfluencerDetect, KeywordDetect, ShareDetect, SpikeDetect, VolumeDetect
-from monitor.rules.stats import negative_binomial_upper_tail, poisson_upper_tail
+from monitor.rules.model import (
+    InfluencerDetect,
+    KeywordDetect,
+    ShareDetect,
+    SilenceDetect,
+    SpikeDetect,
+    VolumeDetect,
+)
+from monitor.rules.stats import negative_binomial_upper_tail
 
 # Shrinkage weights (in pseudo-observations): a slot of the week with two samples leans half on
 # the hour-of-day profile, and an hour of day leans on the overall mean, so sparse history still
@@ -24,6 +31,7 @@ _FLOOR_PER_HOUR = 1.0 / 24.0
 _MAX_ALPHA = 1.0
 # A baseline hour this unlikely against the rest of its slot was a spike: it is left out.
 _SPIKE_HOUR_P = 1e-3
+_SPIKE_PASSES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,26 +153,42 @@ def _held_out_rates(
     return pairs
 
 
+def _dispersion(pairs: Sequence[tuple[int, float, float]]) -> float:
+    """Overdispersion by the method of moments on held-out residuals: the spread beyond Poisson noise
+    and beyond the error of the held-out expectation itself, against sum(e^2)."""
+    excess = weight = 0.0
+    for n, e, e_var in pairs:
+        excess += (n - e) ** 2 - e - e_var
+        weight += e * e
+    return min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
+
+
 def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
     """Rates and dispersion from the baseline hours, with hours that were spikes themselves left out.
 
-    Hours far above the rate held out for them are left out, so a crisis last Tuesday does not make
-    next Tuesday's crisis look usual; rates and the overdispersion are learned from the rest.
+    Hours far above the rate held out for them (far by the brand's own dispersion, so a brand that
+    swings keeps its busy hours) are left out, so a crisis last Tuesday does not make next Tuesday's
+    crisis look usual; rates and the overdispersion are learned from the rest.
     """
-    kept = [
-        h for h, (n, e, _) in zip(hours, _held_out_rates(counts, hours, detect.seasonal, zone), strict=True)
-        if not (n >= detect.min_count and n >= 2 * e and poisson_upper_tail(n, e) <= _SPIKE_HOUR_P)
-    ]  # fmt: skip
-    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
+    auto = detect.dispersion == "auto" and len(hours) >= 24
+    kept = list(hours)
     alpha = 0.0
-    if detect.dispersion == "auto" and len(kept) >= 24:
-        # Method of moments on the held-out residuals: what their spread has beyond Poisson noise and
-        # the error of the held-out expectation itself, against sum(e^2).
-        excess = weight = 0.0
-        for n, e, e_var in _held_out_rates(counts, kept, detect.seasonal, zone):
-            excess += (n - e) ** 2 - e - e_var
-            weight += e * e
-        alpha = min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
+    # A spike inflates the dispersion it is judged by, which can hide its own shoulders: judge again
+    # with the dispersion of what is left, until nothing more is left out.
+    for _ in range(_SPIKE_PASSES):
+        pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
+        alpha = _dispersion(pairs) if auto else 0.0
+        keep = [
+            h for h, (n, e, _) in zip(kept, pairs, strict=True)
+            if not (n >= detect.min_count and n >= 2 * e
+                    and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P)
+        ]  # fmt: skip
+        if len(keep) == len(kept):
+            break
+        kept = keep
+    else:
+        alpha = _dispersion(_held_out_rates(counts, kept, detect.seasonal, zone)) if auto else 0.0
+    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
     return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))
 
 
@@ -296,3 +320,56 @@ def evaluate_share(
     if share < detect.max_share and ratio < detect.min_ratio:
         reasons.append(f"share {share:.0%} under {detect.max_share:.0%} and {ratio:.2f}x under {detect.min_ratio:g}x")
     return Evaluation(not reasons, count, figures, "; ".join(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A source whose polls are failing, as the daemon's source health reports it."""
+
+    since: float
+    error: str
+
+
+def evaluate_silence(
+    detect: SilenceDetect,
+    counts: BucketCounts,
+    now: float,
+    history_start: float | None,
+    zone: tzinfo,
+    watched: set[int] | None = None,
+    failures: Mapping[str, Failure] | None = None,
+) -> Evaluation:
+    """Fire when a source has failed for failing_for, or when the brand went quiet where it never is.
+
+    Quiet is judged on whole hour buckets (backfilled history included, so a fresh start is not a
+    silence) and only over hours when the brand's sources were polled: hours when they were down
+    are the failing part's to report, not evidence that nobody talks about the brand.
+    """
+    failing = {}
+    if detect.failing_for is not None and failures:
+        limit = detect.failing_for.total_seconds()
+        failing = {name: f for name, f in sorted(failures.items()) if now - f.since >= limit}
+    quiet = detect.quiet_for.total_seconds()
+    first, last = math.floor((now - quiet) / 3600), math.floor(now / 3600)
+    window_hours = range(first, last + 1)
+    count = sum(counts.hour(h) for h in window_hours)
+    hours = baseline_hours(first * 3600.0, detect.baseline.total_seconds(), history_start, watched)
+    mean, by_slot, by_hour = expected_rates(counts, hours, True, zone)
+    expected = 0.0
+    for h in window_hours:
+        overlap = min(now, (h + 1) * 3600) - max(now - quiet, h * 3600)
+        slot = hour_slot(h, zone)
+        expected += max(0.0, overlap) / 3600 * by_slot.get(slot, by_hour.get(slot[1], mean))
+    covered = watched is None or all(h in watched for h in window_hours)
+    figures: dict[str, Any] = {"count": count, "expected": round(expected, 3), "baseline_hours": len(hours)}
+    if failing:
+        figures["failing"] = {name: {"since": f.since, "error": f.error} for name, f in failing.items()}
+        return Evaluation(True, count, figures, "", quiet)
+    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+        return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
+    if not covered:
+        return Evaluation(False, count, figures, "sources not polled through the whole window")
+    if count == 0 and expected >= detect.min_expected:
+        return Evaluation(True, count, figures, "", quiet)
+    reason = f"{count} mentions" if count else f"expected {expected:.1f} < min_expected {detect.min_expected:g}"
+    return Evaluation(False, count, figures, reason)

@@ -20,6 +20,7 @@ from monitor.rules.model import (
     MatchSpec,
     Rule,
     ShareDetect,
+    SilenceDetect,
     SpikeDetect,
     VolumeDetect,
 )
@@ -34,19 +35,21 @@ DRAFT_KEYS = ("holding", "reply")
 
 
 def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str]) -> list[Rule]:
-    """Load every *.toml in directory; InvalidFiles lists every problem in every file."""
-    if not directory.is_dir():
-        raise InvalidFiles([Problem(str(directory), None, "", "rules folder not found")])
+    """Load every *.toml in directory (or the one rule file given, to try it alone, with the draft
+    topics of its folder); InvalidFiles lists every problem in every file."""
+    single = directory.is_file() and directory.suffix == ".toml"
+    if not directory.is_dir() and not single:
+        raise InvalidFiles([Problem(str(directory), None, "", "rules folder (or rule file) not found")])
     known_brands, known_platforms = set(brands), set(platforms)
     rules: list[Rule] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     topics = None
     try:
-        topics = load_topics(directory)
+        topics = load_topics(directory.parent if single else directory)
     except InvalidFiles as exc:
         problems.extend(exc.problems)
-    for path in sorted(directory.glob("*.toml")):
+    for path in [directory] if single else sorted(directory.glob("*.toml")):
         if path.name == TOPICS_FILE:
             continue
         try:
@@ -80,7 +83,7 @@ def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
     match = _match(top.table("match"))
     detect_section = top.table("detect", required=True)
     builders: dict[str, Callable[[Section], Detect]] = {
-        "volume": _volume, "keyword": _keyword, "influencer": _influencer, "share": _share,
+        "volume": _volume, "keyword": _keyword, "influencer": _influencer, "share": _share, "silence": _silence,
     }  # fmt: skip
     detect = builders.get(kind or "", _spike)(detect_section)
     alert = _alert(top.table("alert"))
@@ -117,7 +120,7 @@ def _match(section: Section) -> MatchSpec:
     languages = section.text_list("languages", ())
     for code in languages or ():
         if not re.fullmatch(r"[a-z]{2}", code):
-            section.problem("languages", f"expected ISO 639-1 codes like \"en\", got {code!r}")
+            section.problem("languages", f'expected ISO 639-1 codes like "en", got {code!r}')
     return MatchSpec(
         sentiment=section.text("sentiment", "any", choices=SENTIMENTS),
         any_terms=section.text_list("any_terms", ()),
@@ -178,6 +181,23 @@ def _spike(section: Section) -> SpikeDetect:
         fast_window=fast,
         long_window=long,
         dispersion=dispersion,
+    )
+
+
+def _silence(section: Section) -> SilenceDetect:
+    default = SilenceDetect()
+    section.check_keys(("quiet_for", "min_expected", "baseline", "min_history", "failing_for"))
+    quiet = section.duration("quiet_for", default.quiet_for)
+    baseline = section.duration("baseline", default.baseline)
+    if quiet and baseline and baseline < quiet:
+        section.problem("baseline", "must be at least as long as quiet_for")
+    failing = section.duration("failing_for", default.failing_for, positive=False)
+    return SilenceDetect(
+        quiet_for=quiet,
+        min_expected=section.number("min_expected", default.min_expected, minimum=1.0),
+        baseline=baseline,
+        min_history=section.duration("min_history", default.min_history, positive=False),
+        failing_for=failing if failing else None,
     )
 
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from monitor.rules.topics import Topics
 
-KINDS = ("spike", "volume", "keyword", "influencer", "share")
+KINDS = ("spike", "volume", "keyword", "influencer", "share", "silence")
 SEVERITIES = ("low", "medium", "high", "critical")
 SENTIMENTS = ("negative", "positive", "neutral", "any")
 
@@ -89,7 +89,24 @@ class ShareDetect:
     min_history: timedelta = timedelta(days=1)
 
 
-Detect = SpikeDetect | VolumeDetect | KeywordDetect | InfluencerDetect | ShareDetect
+@dataclass(frozen=True, slots=True)
+class SilenceDetect:
+    """The collector may be broken: no matching mention for quiet_for where the baseline expected at
+    least min_expected, or one of the rule's sources failing for failing_for."""
+
+    quiet_for: timedelta = timedelta(hours=6)
+    min_expected: float = 5.0
+    baseline: timedelta = timedelta(days=14)
+    min_history: timedelta = timedelta(days=1)
+    failing_for: timedelta | None = timedelta(minutes=30)  # None: do not watch source failures
+
+    @property
+    def window(self) -> timedelta:
+        """The span the rule looks back over (for horizons and alert text)."""
+        return self.quiet_for
+
+
+Detect = SpikeDetect | VolumeDetect | KeywordDetect | InfluencerDetect | ShareDetect | SilenceDetect
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +145,7 @@ class Rule:
         """How much history the rule's detector reads back from now."""
         if isinstance(self.detect, SpikeDetect):
             return max(self.detect.windows) + self.detect.baseline
-        if isinstance(self.detect, ShareDetect):
+        if isinstance(self.detect, ShareDetect | SilenceDetect):
             return self.detect.window + self.detect.baseline
         return self.detect.window
 

@@ -18,4 +18,8 @@ SOURCES: dict[str, type[Source]] = {
     cls.name: cls for cls in (HackerNews, Reddit, Mastodon, Bluesky, YouTube, X, NewsApi, Gdelt, Rss, StackExchange)
 }
 
-__all__ = ["SOURCES", "Page", "Source", "SourceError"]
+# What rules may name in `platforms`: every source, and the platforms with no public search API whose
+# mentions arrive through the ingest endpoint (replay items carry their platform's name).
+PLATFORMS: tuple[str, ...] = (*SOURCES, "facebook", "instagram", "tiktok", "snapchat", "pinterest", "linkedin")
+
+__all__ = ["PLATFORMS", "SOURCES", "Page", "Source", "SourceError"]

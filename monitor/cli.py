@@ -14,6 +14,7 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.errors import InvalidFiles, Problem
 from monitor.rules import Rule, load_rules
+from monitor.store.lock import StoreError
 from monitor.tomlfile import TomlFile
 
 EXIT_INVALID = 2
@@ -21,11 +22,11 @@ EXIT_INVALID = 2
 
 def load_all(config_path: str, rules_dir: str | None = None) -> tuple[Config, list[Rule]]:
     """Config and rules, validated together; InvalidFiles lists every problem."""
-    from monitor.sources import SOURCES
+    from monitor.sources import PLATFORMS
 
     config = load_config(config_path)
     directory = Path(rules_dir) if rules_dir else config.rules_dir
-    rules = load_rules(directory, (b.id for b in config.brands), SOURCES)
+    rules = load_rules(directory, (b.id for b in config.brands), PLATFORMS)
     longest = max(rules, key=lambda r: r.horizon, default=None)
     if longest is not None and longest.horizon.total_seconds() > config.keep_days * 86400:
         line = TomlFile.load(config.path).line_of("monitor.keep_days")
@@ -56,15 +57,32 @@ def _run(args: argparse.Namespace) -> int:
 
     from monitor.daemon import run
     from monitor.logs import redact_environment
+    from monitor.shard import Shard, for_shard, parse_shard
 
     config, rules = load_all(args.config)
+    shard: Shard | None = None
+    if args.shard:
+        try:
+            shard = parse_shard(args.shard)
+            config = for_shard(config, shard)
+        except ValueError as exc:
+            print(f"monitor: {exc}", file=sys.stderr)
+            return 2
     redact_environment(config.secret_names)
-    return asyncio.run(run(config, rules, config_path=Path(args.config)))
+    return asyncio.run(run(config, rules, config_path=Path(args.config), shard=shard))
 
 
 def _backtest(args: argparse.Namespace) -> int:
     from monitor.alerts import iso
-    from monitor.backtest import event_record, read_replay, run_backtest, stored_mentions
+    from monitor.backtest import (
+        event_record,
+        read_replay,
+        run_backtest,
+        stored_mentions,
+        sweep,
+        sweep_values,
+        timeline,
+    )
     from monitor.mention import to_utc
     from monitor.rules.detectors import Evaluation
     from monitor.store import Store
@@ -107,26 +125,28 @@ def _backtest(args: argparse.Namespace) -> int:
             verdict = "FIRING" if result.firing else f"quiet: {result.reason}"
             print(f"  trace {iso(now)} {rule.name} {brand} {figures} {verdict}", file=trace_out)
 
-    events = 0
+    if args.sweep:
+        try:
+            field, values = sweep_values(args.sweep, rules)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        for line in sweep(config, rules, items, field, values, brand_override=args.brand):
+            print(line)
+        return 0
+    records = []
     for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace if args.trace else None):
-        events += 1
         record = event_record(event)
         if args.format == "jsonl":
             print(json.dumps(record), flush=False)
-        else:
-            print(_text_line(record))
+        records.append(record)
     if args.format == "text":
-        print(f"{events} alert event(s) from {len(items)} mention(s)")
+        stamps = [m.created_at.timestamp() for m, _ in items]
+        span = (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
+        for line in timeline(records, rules, span, config.zone):
+            print(line)
+        print(f"{len(records)} alert event(s) from {len(items)} mention(s)")
     return 0
-
-
-def _text_line(record: dict[str, object]) -> str:
-    figures = " ".join(
-        f"{k}={record[k]}" for k in ("count", "expected", "ratio", "p_value", "threshold") if k in record
-    )
-    return (
-        f"{record['at']}  {record['event']:<8}  {record['rule']}  {record['brand']}  {figures}  [{record['incident']}]"
-    )
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -162,6 +182,15 @@ def _status(args: argparse.Namespace) -> int:
     from monitor.ops import fetch_health, status_text
     from monitor.store import Store
 
+    if args.merge:
+        from monitor.shard import merged_status, read_status
+
+        try:
+            print(merged_status([read_status(Path(p)) for p in args.merge]))
+        except FileNotFoundError as exc:
+            print(f"monitor: {exc}", file=sys.stderr)
+            return 2
+        return 0
     config = load_config(args.config)
     store = Store.open(config.database)
     try:
@@ -241,10 +270,38 @@ def _silences(args: argparse.Namespace) -> int:
                 print(f"no silence #{args.id} is in force", file=sys.stderr)
                 return 1
             print(f"silence #{args.id} ended")
+        elif args.action == "unexclude":
+            if not store.remove_exclusion(args.id):
+                print(f"no exclusion #{args.id} was added from Slack", file=sys.stderr)
+                return 1
+            print(f"exclusion #{args.id} removed (the running daemon applies this on reload)")
         else:
-            print(silences_text(store.silences(), now))
+            print(silences_text(store.silences(), now, store.exclusions()))
     finally:
         store.close()
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    import time
+
+    from monitor.durations import parse_duration
+    from monitor.rulestats import collect, stats_json, stats_text
+    from monitor.store import Store
+
+    try:
+        period = parse_duration(args.since).total_seconds()
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    config, rules = load_all(args.config)
+    start = time.time() - period
+    store = Store.open(config.database)
+    try:
+        stats = collect(store.rule_stats(start), (r.name for r in rules))
+    finally:
+        store.close()
+    print(stats_json(stats, args.since, start) if args.format == "json" else stats_text(stats, args.since))
     return 0
 
 
@@ -272,6 +329,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the daemon")
     run.add_argument("--config", default="config.toml")
+    run.add_argument("--shard", metavar="I/N", help="run instance I of N: only its brands, its own database")
     run.set_defaults(func=_run)
 
     check = commands.add_parser("check", help="validate config and rule files")
@@ -282,12 +340,15 @@ def parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="replay mentions through the rules, print alert events")
     backtest.add_argument("--config", default="config.toml")
     backtest.add_argument("--input", help="replay JSONL file (default: the mentions in the database)")
-    backtest.add_argument("--rules", help="rules folder (default: from config)")
+    backtest.add_argument("--rules", help="rules folder, or one rule file to try alone (default: from config)")
     backtest.add_argument("--format", choices=("text", "jsonl"), default="text")
     backtest.add_argument("--brand", help="count every input mention for this brand id")
     backtest.add_argument("--since", help="replay mentions created at or after this time (ISO 8601 or epoch)")
     backtest.add_argument("--until", help="replay mentions created before this time")
     backtest.add_argument("--trace", action="store_true", help="print every evaluation with mentions in it, and why")
+    backtest.add_argument(
+        "--sweep", metavar="FIELD=V1,V2", help="incidents a week for each value of a numeric detect field"
+    )
     backtest.set_defaults(func=_backtest)
 
     score = commands.add_parser("score", help="score texts from stdin as the daemon does")
@@ -297,6 +358,7 @@ def parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="sources, open incidents and the outbox of the running daemon")
     status.add_argument("--config", default="config.toml")
+    status.add_argument("--merge", nargs="+", metavar="DB", help="one status over these shard databases")
     status.set_defaults(func=_status)
 
     poll = commands.add_parser("poll", help="poll one source for one brand now and print what comes back")
@@ -327,7 +389,18 @@ def parser() -> argparse.ArgumentParser:
     end = silence_actions.add_parser("end", help="end a silence now")
     end.add_argument("--config", default="config.toml")
     end.add_argument("id", type=int)
+    unexclude = silence_actions.add_parser("unexclude", help="remove an exclusion added from Slack")
+    unexclude.add_argument("--config", default="config.toml")
+    unexclude.add_argument("id", type=int)
     silences.set_defaults(func=_silences)
+
+    rules_command = commands.add_parser("rules", help="how each rule's incidents were received")
+    rules_actions = rules_command.add_subparsers(dest="action", required=True)
+    rule_stats = rules_actions.add_parser("stats", help="per rule: opened, acknowledged, noise, snoozed, time to ack")
+    rule_stats.add_argument("--config", default="config.toml")
+    rule_stats.add_argument("--since", default="30d", help='the period, like "30d" (default) or "12h"')
+    rule_stats.add_argument("--format", choices=("text", "json"), default="text")
+    rule_stats.set_defaults(func=_rules)
 
     version = commands.add_parser("version", help="versions of monitor and what it runs on")
     version.set_defaults(func=_version)
@@ -351,6 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidFiles as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130

@@ -61,6 +61,10 @@ class SlackConfig:
     token_env: str = "SLACK_BOT_TOKEN"
     base_url: str = SLACK_API
     webhook_env: str = "SLACK_WEBHOOK_URL"
+    # The app-level token (xapp-..., scope connections:write) for Socket Mode: buttons work only with it.
+    app_token_env: str = "SLACK_APP_TOKEN"
+    # Who new alerts @-mention until someone acknowledges: "<!here>", "<!subteam^S0123ABCD>", "<@U0123ABCD>".
+    mention: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,7 @@ class Config:
     @property
     def secret_names(self) -> list[str]:
         """The environment variables this config reads secrets from."""
-        names = [self.slack.token_env, self.slack.webhook_env]
+        names = [self.slack.token_env, self.slack.webhook_env, self.slack.app_token_env]
         if self.ingest.enabled:
             names.append(self.ingest.token_env)
         for source in self.sources.values():
@@ -277,9 +281,13 @@ def _lexicon(section: Section) -> Mapping[str, float]:
 
 
 def _slack(section: Section) -> SlackConfig:
-    section.check_keys(("channel", "token_env", "base_url", "webhook_env"))
+    section.check_keys(("channel", "token_env", "base_url", "webhook_env", "app_token_env", "mention"))
     names = {}
-    for key, default in (("token_env", "SLACK_BOT_TOKEN"), ("webhook_env", "SLACK_WEBHOOK_URL")):
+    for key, default in (
+        ("token_env", "SLACK_BOT_TOKEN"),
+        ("webhook_env", "SLACK_WEBHOOK_URL"),
+        ("app_token_env", "SLACK_APP_TOKEN"),
+    ):
         names[key] = section.text(key, default)
         if isinstance(names[key], str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", names[key]):
             section.problem(key, "expected the NAME of an environment variable, not a secret")
@@ -287,9 +295,20 @@ def _slack(section: Section) -> SlackConfig:
     if not base_url.endswith("/"):
         base_url += "/"
     channel = section.text("channel", "#pr-alerts")
+    mention = section.text("mention", "")
+    if isinstance(mention, str) and mention and not _MENTION.fullmatch(mention):
+        example = '"<!here>", "<!subteam^S0123ABCD>" or "<@U0123ABCD>"'
+        section.problem("mention", f"expected Slack mentions like {example}, got {mention!r}")
+        mention = ""
     return SlackConfig(
-        channel=channel, token_env=names["token_env"], base_url=base_url, webhook_env=names["webhook_env"]
-    )
+        channel=channel, token_env=names["token_env"], base_url=base_url, webhook_env=names["webhook_env"],
+        app_token_env=names["app_token_env"], mention=mention,
+    )  # fmt: skip
+
+
+# One or more of: @here, @channel, a user group, a user; separated by spaces.
+_MENTION = re.compile(r"(?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>)"
+                      r"(?: (?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>))*")  # fmt: skip
 
 
 def _listen(section: Section, default: str) -> tuple[str, int]:

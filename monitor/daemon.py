@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -22,13 +25,17 @@ from monitor.engine import Engine
 from monitor.errors import InvalidFiles
 from monitor.health import HealthServer, Metrics, Snapshot
 from monitor.ingest import IngestError, Item, ingest_app
+from monitor.interactions import Interactions
 from monitor.ops import quota_lines
 from monitor.outbox import Delivery, OutboxWorker
 from monitor.poller import SourceHealth, poll_once
 from monitor.rules import Rule
+from monitor.rules.detectors import Failure
 from monitor.sentiment import Scorer
+from monitor.shard import Shard, for_shard
+from monitor.socketmode import SocketMode
 from monitor.sources import SourceError
-from monitor.store import Store
+from monitor.store import DaemonLock, Store
 from monitor.systemd import Notifier
 from monitor.watch import FileWatch
 from monitor.wiring import Runtime, build_sources, ingest_items, make_delivery, vet_ingest
@@ -36,6 +43,8 @@ from monitor.wiring import Runtime, build_sources, ingest_items, make_delivery, 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
 WATCH_INTERVAL = 2.0
+TICK_SOON = 0.5  # seconds from a poll that stored news to the rule tick that judges it
+STORAGE_RETRY = 5.0  # seconds before the outbox tries the database again after a failed write
 Clock = Callable[[], float]
 
 
@@ -51,8 +60,17 @@ class Daemon:
         delivery: Delivery | None = None,
     ) -> None:
         self.config_path = config_path
+        self.shard: Shard | None = None  # set by run(): a reload cuts the new config to it again
         self.clock = clock
-        self.store = Store.open(config.database)
+        # One daemon per database (a second one would post every alert twice): refused at once.
+        self.lock = DaemonLock(config.database)
+        if str(config.database) != ":memory:":
+            self.lock.acquire()
+        try:
+            self.store = Store.open(config.database)
+        except BaseException:
+            self.lock.release()
+            raise
         self.scorer = Scorer.of(config)
         self.stop = asyncio.Event()
         self.reload_requested = asyncio.Event()
@@ -70,8 +88,10 @@ class Daemon:
         self.notifier = Notifier()
         self.metrics = Metrics(self.snapshot)
         self.health_server = HealthServer(self.snapshot, self.metrics)
+        self.socket_mode: SocketMode | None = None
         self.ingest_runner: web.AppRunner | None = None
         self.ingest_port: int | None = None
+        self.storage_failing = False
 
     def snapshot(self) -> Snapshot:
         """The daemon's state now, for health and metrics."""
@@ -105,10 +125,18 @@ class Daemon:
     def _runtime(self, config: Config, rules: list[Rule]) -> Runtime:
         engine = Engine(config, rules, self.store, self.scorer)
         engine.watching = True
+        for exclusion in self.store.exclusions():  # added from Slack: on top of config's
+            engine.pipeline.exclude_more(exclusion.brand, [exclusion.term])
         read = engine.load_history(self.clock())
         logger.debug("history loaded: %d mentions", read)
         sources = build_sources(config, self.session)
-        return Runtime(config, rules, engine, sources, {name: SourceHealth(name) for name in sources})
+        health = {name: SourceHealth(name) for name in sources}
+
+        def failures() -> dict[str, Failure]:  # silence rules read the sources' health
+            return {n: Failure(h.failing_since, h.last_error) for n, h in health.items() if h.failing_since is not None}
+
+        engine.source_failures = failures
+        return Runtime(config, rules, engine, sources, health)
 
     # jobs
 
@@ -119,11 +147,31 @@ class Daemon:
                 self.in_flight.add(task)
             try:
                 await coro(*args)
+            except sqlite3.Error as exc:
+                self.storage_failed(exc)
             finally:
                 if task is not None:
                     self.in_flight.discard(task)
 
         return job
+
+    def storage_failed(self, exc: sqlite3.Error) -> None:
+        """A write failed (disk full, read-only file): its transaction rolled back whole, nothing half-written.
+
+        Logged once until a poll stores again; polls fetch the same pages again (their cursors did not
+        advance) and alerts wait in the outbox.
+        """
+        if not self.storage_failing:
+            self.storage_failing = True
+            logger.error("%s: cannot write to the database (%s): nothing was half-written; polls and alerts"
+                         " wait and retry until it can be written again (free disk space, check permissions)",
+                         self.runtime.config.database, exc)  # fmt: skip
+
+    def storage_ok(self) -> None:
+        """A write succeeded: log the recovery once."""
+        if self.storage_failing:
+            self.storage_failing = False
+            logger.warning("%s: the database can be written again", self.runtime.config.database)
 
     async def poll(self, source_name: str, brand_id: str, query: str) -> None:
         """One scheduled poll; errors are recorded in the source's health, never raised."""
@@ -142,8 +190,18 @@ class Daemon:
         except SourceError as exc:
             health.failed(exc, self.clock())
             return
+        except sqlite3.Error:
+            raise  # the database's fault, not the source's (see storage_failed)
+        except Exception as exc:  # a source's bug, or an answer no parser foresaw
+            # Handled as a bad answer: the source backs off and the others carry on. The traceback
+            # is logged once, when the source starts failing, not on every poll.
+            if health.failing_since is None:
+                logger.exception("%s: unexpected error in a poll (a bug: please report it)", source_name)
+            health.failed(SourceError(f"unexpected {type(exc).__name__} in a poll"), self.clock())
+            return
         finally:
             self.metrics.poll_seconds.labels(source_name).observe(time.perf_counter() - started)
+        self.storage_ok()
         health.succeeded(self.clock())
         runtime.engine.mark_watched(brand_id, result.covered_from, now)
         self.metrics.mentions.labels(brand_id, source_name).inc(result.stored)
@@ -151,6 +209,20 @@ class Daemon:
         health.fetched += result.fetched
         if result.stored:
             logger.debug("%s %r: %d new mention(s) for %s", source_name, query, result.stored, brand_id)
+            self.tick_soon()
+
+    def tick_soon(self) -> None:
+        """Bring the rule tick forward to TICK_SOON from now: new mentions are judged within a second,
+        not up to a tick later (the latency a user sees is poll to Slack). Polls that land together
+        are judged together (one alert, not an opening and an update a moment later); the tick is
+        only ever brought forward, so a steady stream of news cannot put it off. Ticks never overlap."""
+        if not self.scheduler.running or self.stop.is_set():
+            return
+        job = self.scheduler.get_job("tick")
+        when = _soon(TICK_SOON)
+        if job is not None and (job.next_run_time is None or job.next_run_time > when):
+            with contextlib.suppress(JobLookupError):
+                job.modify(next_run_time=when)
 
     async def retention(self) -> None:
         """Delete what is older than keep_days, once a day."""
@@ -219,8 +291,12 @@ class Daemon:
     async def outbox_loop(self) -> None:
         """Deliver alerts as they are written, and retry waiting ones when their time comes."""
         while not self.stop.is_set():
-            await self.outbox.drain()
-            due = self.outbox.next_due()
+            try:
+                await self.outbox.drain()
+                due = self.outbox.next_due()
+            except sqlite3.Error as exc:
+                self.storage_failed(exc)
+                due = self.clock() + STORAGE_RETRY
             timeout = 60.0 if due is None else max(0.05, min(60.0, due - self.clock()))
             self.outbox_wake.clear()
             if self.stop.is_set():
@@ -235,6 +311,8 @@ class Daemon:
         stored = ingest_items(self.runtime.engine, items, self.clock())
         for scored in stored:
             self.metrics.mentions.labels(scored.brand, scored.mention.platform).inc()
+        if stored:
+            self.tick_soon()
         return len(stored)
 
     async def start_ingest(self) -> bool:
@@ -268,6 +346,37 @@ class Daemon:
         if runner is not None:
             await runner.cleanup()
 
+    # buttons
+
+    async def start_socket_mode(self) -> None:
+        """Carry button presses over Socket Mode when the app-level token is set (Slack delivery only)."""
+        from monitor.slack import SlackDelivery
+
+        config = self.runtime.config
+        app_token = os.environ.get(config.slack.app_token_env, "")
+        if not isinstance(self.delivery, SlackDelivery):
+            return
+        if not app_token:
+            logger.warning("%s is not set: the alerts' buttons will not work (no Socket Mode)",
+                           config.slack.app_token_env)  # fmt: skip
+            return
+        interactions = Interactions(
+            self.store, self.delivery.client, config.zone, self.clock, excluded=self._excluded,
+            config_exclusions=lambda brand: b.exclude if (b := self.runtime.config.brand(brand)) else (),
+        )  # fmt: skip
+        socket_mode = SocketMode(app_token, config.slack.base_url, interactions)
+        if await socket_mode.start():
+            self.socket_mode = socket_mode
+
+    def _excluded(self, brand: str, term: str) -> None:
+        self.runtime.engine.pipeline.exclude_more(brand, [term])
+
+    async def stop_socket_mode(self) -> None:
+        """Close the Socket Mode connection (presses being carried out finish first)."""
+        socket_mode, self.socket_mode = self.socket_mode, None
+        if socket_mode is not None:
+            await socket_mode.close()
+
     # lifecycle
 
     async def reload(self) -> bool:
@@ -278,6 +387,11 @@ class Daemon:
             return False
         try:
             config, rules = load_all(str(self.config_path))
+            if self.shard is not None:
+                config = for_shard(config, self.shard)
+        except ValueError as exc:  # the reloaded config leaves this shard no brand
+            logger.error("reload refused, keeping the running config and rules: %s", exc)
+            return False
         except InvalidFiles as exc:
             for problem in exc.problems:
                 logger.error("reload refused, keeping the running config and rules: %s", problem)
@@ -288,21 +402,29 @@ class Daemon:
         busy = {t for t in self.in_flight if not t.done()}
         if busy:
             await asyncio.wait(busy, timeout=SHUTDOWN_TIMEOUT)
-        if config.slack != self.runtime.config.slack:
+        slack_changed = config.slack != self.runtime.config.slack
+        if slack_changed:
+            await self.stop_socket_mode()
             await self._close_delivery()
             self.delivery = make_delivery(config)
             self._remember_channel()
             self.outbox.delivery = self.delivery
+            # Slack settings were fixed (a channel, a base URL): waiting alerts go now, not at their backoff.
+            self.store.retry_outbox_now(self.clock())
+            self.outbox_wake.set()
         if (config.sentiment, config.brand_lexicons) != (
             self.runtime.config.sentiment,
             self.runtime.config.brand_lexicons,
         ):
+            self.scorer.close()  # its scoring workers, if a bulk ingest started them
             self.scorer = Scorer.of(config)
         old_ingest = self.runtime.config.ingest
         self.runtime = self._runtime(config, rules)
         if config.ingest != old_ingest:
             await self.stop_ingest()
             await self.start_ingest()
+        if slack_changed:
+            await self.start_socket_mode()
         if self.runtime.engine.close_orphans(self.clock()):
             self.outbox_wake.set()
         self.watch = FileWatch(self.config_path, config.rules_dir)
@@ -336,6 +458,7 @@ class Daemon:
         if not await self.start_ingest():
             await self.close()
             return 2
+        await self.start_socket_mode()
         loop = asyncio.get_running_loop()
         for sig, event in (
             (signal.SIGTERM, self.stop),
@@ -380,11 +503,14 @@ class Daemon:
         self.notifier.stopping()
         self.stop.set()
         self.outbox_wake.set()
-        self.scheduler.shutdown(wait=False)
+        # Paused, not shut down, while in-flight jobs finish: APScheduler's shutdown cancels the jobs
+        # it runs at once, which cut off every poll under way (and logged each as a traceback).
+        self.scheduler.pause()
         pending = {t for t in self.in_flight if not t.done()} | {outbox}
         _, cut = await asyncio.wait(pending, timeout=SHUTDOWN_TIMEOUT)
         for task in cut:
             task.cancel()
+        self.scheduler.shutdown(wait=False)
         if cut:
             logger.warning("shutdown: cancelled %d task(s) still running after %.0fs", len(cut), SHUTDOWN_TIMEOUT)
             await asyncio.wait(cut, timeout=1.0)
@@ -407,10 +533,13 @@ class Daemon:
     async def close(self) -> None:
         """Close the servers, delivery, the HTTP session and the store, in reverse order of opening."""
         await self.stop_ingest()
+        await self.stop_socket_mode()
         await self.health_server.stop()
         await self._close_delivery()
         await self.session.close()
+        self.scorer.close()
         self.store.close()
+        self.lock.release()
 
 
 def _soon(delay: float) -> Any:
@@ -425,7 +554,9 @@ async def run(
     config_path: Path | None = None,
     clock: Clock = time.time,
     delivery: Delivery | None = None,
+    shard: Shard | None = None,
 ) -> int:
-    """Run the daemon until SIGTERM or SIGINT."""
+    """Run the daemon until SIGTERM or SIGINT (as one shard: config already cut with for_shard)."""
     daemon = Daemon(config, rules, config_path, clock, delivery)
+    daemon.shard = shard
     return await daemon.run()

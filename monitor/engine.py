@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -16,28 +16,46 @@ from typing import Any
 from monitor.alerts import build_event, iso
 from monitor.config import Brand, Config
 from monitor.durations import format_duration
-from monitor.incidents import step
+from monitor.incidents import hold, step
 from monitor.mention import Mention, ScoredMention
 from monitor.pipeline import Pipeline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
+    Failure,
     baseline_hours,
     evaluate_influencer,
     evaluate_keyword,
     evaluate_share,
+    evaluate_silence,
     evaluate_spike,
     evaluate_volume,
     learn_baseline,
 )
 from monitor.rules.match import RuleMatcher
-from monitor.rules.model import SEVERITIES, InfluencerDetect, KeywordDetect, Rule, ShareDetect, SpikeDetect
+from monitor.rules.model import (
+    SEVERITIES,
+    InfluencerDetect,
+    KeywordDetect,
+    Rule,
+    ShareDetect,
+    SilenceDetect,
+    SpikeDetect,
+)
 from monitor.sentiment import Scorer
 from monitor.silences import Muting
 from monitor.store import IncidentRow, Store
 
 logger = logging.getLogger(__name__)
 _BASELINE_SAMPLE = 2000
+
+
+def _bucket(table: dict[Any, BucketCounts], key: Any) -> BucketCounts:
+    """table[key], made on first use (setdefault would build a throwaway BucketCounts every call)."""
+    counts = table.get(key)
+    if counts is None:
+        counts = table[key] = BucketCounts()
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +87,14 @@ class Engine:
         self.watching = False
         self.watched: dict[str, set[int]] = {}
         self._pruned_hour = -1
+        # The daemon's source health: sources whose polls are failing now (silence rules read it).
+        self.source_failures: Callable[[], Mapping[str, Failure]] | None = None
         # Called with every evaluation (rule, brand, now, result): backtest --trace shows why rules did
         # or did not fire.
         self.trace: Callable[[Rule, str, float, Evaluation], None] | None = None
         self.muting = Muting(())
+        # (rule, brand) -> when its condition started to hold, for rules with `for` (see incidents.hold).
+        self.pending: dict[tuple[str, str], float] = {}
         self.set_rules(rules)
 
     # rules and history
@@ -81,6 +103,7 @@ class Engine:
         """Swap the rule set; counts are rebuilt by load_history."""
         self.rules = list(rules)
         self.matchers = {r.name: RuleMatcher(r) for r in self.rules}
+        self._watching: dict[str, list[tuple[Rule, RuleMatcher]]] = {}
         self.counts, self.reach, self.totals = {}, {}, {}
 
     def load_history(self, now: float) -> int:
@@ -105,17 +128,23 @@ class Engine:
         self.history_start.setdefault(scored.brand, ts)
         if ts < self.history_start[scored.brand]:
             self.history_start[scored.brand] = ts
+        live = not scored.backfill
         if scored.label is not None:
-            self.totals.setdefault(scored.brand, BucketCounts()).add(ts, live=not scored.backfill)
-        for rule in self.rules:
-            if not (rule.applies_to(scored.brand) and self.matchers[rule.name](scored)):
+            _bucket(self.totals, scored.brand).add(ts, live=live)
+        watching = self._watching.get(scored.brand)
+        if watching is None:  # the rules that watch this brand, with their matchers, listed once
+            watching = self._watching[scored.brand] = [
+                (r, self.matchers[r.name]) for r in self.rules if r.applies_to(scored.brand)
+            ]
+        for rule, matcher in watching:
+            if not matcher(scored):
                 continue
             if self.muting.term_silences and self.muting.ignores(rule.name, scored.brand, scored.mention.full_text):
                 continue
             key = (rule.name, scored.brand)
-            self.counts.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
+            _bucket(self.counts, key).add(ts, live=live)
             if rule.reach_threshold and (scored.mention.author_followers or 0) >= rule.reach_threshold:
-                self.reach.setdefault(key, BucketCounts()).add(ts, live=not scored.backfill)
+                _bucket(self.reach, key).add(ts, live=live)
 
     def mark_watched(self, brand: str, start: float, end: float) -> None:
         """The brand was polled successfully over [start, end]: those hours count in its baselines."""
@@ -175,6 +204,11 @@ class Engine:
             return evaluate_keyword(detect, counts, self.reach.setdefault(key, BucketCounts()), now)
         if isinstance(detect, InfluencerDetect):
             return evaluate_influencer(detect, counts, now)
+        if isinstance(detect, SilenceDetect):
+            failures = dict(self.source_failures()) if self.source_failures is not None else {}
+            if "*" not in rule.platforms:
+                failures = {name: f for name, f in failures.items() if name in rule.platforms}
+            return evaluate_silence(detect, counts, now, start, self.config.zone, watched, failures)
         return evaluate_volume(detect, counts, now)
 
     def close_orphans(self, now: float) -> list[dict[str, Any]]:
@@ -219,6 +253,12 @@ class Engine:
                 if self.trace is not None:
                     self.trace(rule, brand.id, now, result)
                 previous = latest.get((rule.name, brand.id))
+                key = (rule.name, brand.id)
+                pending = hold(rule, previous, result, now, self.pending.get(key))
+                if pending is not None:
+                    self.pending[key] = pending
+                    continue
+                self.pending.pop(key, None)
                 change = step(rule, brand.id, previous, result, now)
                 if change is None:
                     continue

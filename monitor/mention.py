@@ -60,11 +60,11 @@ def to_utc(value: Any) -> datetime:
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), UTC)
+        return _from_epoch(float(value), value)
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
-            return datetime.fromtimestamp(float(text), UTC)
+            return _from_epoch(float(text), value)
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -73,6 +73,14 @@ def to_utc(value: Any) -> datetime:
             raise ValueError(f"time without a zone: {value!r}")
         return parsed.astimezone(UTC)
     raise ValueError(f"not a time: {value!r}")
+
+
+def _from_epoch(seconds: float, value: Any) -> datetime:
+    """Epoch seconds as UTC; ValueError (never OverflowError or OSError) for a time no calendar holds."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"time out of range: {value!r}") from None
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -9,7 +9,7 @@ import sqlite3
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,9 @@ def _ago(ts: float | None, now: float) -> str:
     return f"{seconds}s ago"
 
 
-def silences_text(silences: list[Any], now: float) -> str:
-    """What `monitor silences` prints: those in force, then those that ended in the last week."""
+def silences_text(silences: list[Any], now: float, exclusions: Sequence[Any] = ()) -> str:
+    """What `monitor silences` prints: those in force, then those that ended in the last week; then the
+    exclusions added from Slack (applied on top of config's `exclude`)."""
     current = [s for s in silences if s.created_at <= now < s.expires_at]
     recent = [s for s in silences if now - 7 * 86400 < s.expires_at <= now]
     lines = [f"{len(current)} silence(s) in force"]
@@ -45,6 +46,11 @@ def silences_text(silences: list[Any], now: float) -> str:
         terms = f" terms {', '.join(s.terms)}" if s.terms else ""
         lines.append(f"  #{s.id}  rule {s.rule}  brand {s.brand}{terms}  {state}  by {s.author or '?'}"
                      + (f": {s.comment}" if s.comment else ""))  # fmt: skip
+    if exclusions:
+        lines.append(f"{len(exclusions)} exclusion(s) added from Slack (on top of config's exclude)")
+    for e in exclusions:
+        lines.append(f"  #{e.id}  brand {e.brand}  term {e.term!r}  by {e.author or '?'} on {e.incident or '?'}"
+                     f"  since {_when(e.created_at)}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -207,6 +213,11 @@ def status_text(config: Config, store: Store, health: dict[str, Any] | None, now
     oldest = store.outbox_oldest()
     waiting = store.outbox_size()
     lines.append(f"outbox: {waiting} alert(s) waiting" + (f", oldest {_ago(oldest, now)}" if waiting else ""))
+    dead = store.count_dead_letters()
+    if dead:
+        lines.append(f"dead letters: {dead} alert(s) Slack refused for good (not retried; newest first):")
+        for item_id, incident_id, kind, failed_at, error in store.dead_letters(limit=5):
+            lines.append(f"  #{item_id} {kind} {incident_id}  {_ago(failed_at, now)}: {error}")
     return "\n".join(lines)
 
 

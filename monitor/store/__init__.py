@@ -12,16 +12,21 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor.store.actions import Action, ActionsTable, Exclusion, RuleStats
+from monitor.store.lock import DaemonLock, StoreError
 from monitor.store.maintenance import Maintenance
 from monitor.store.mentions import MentionsTable
 from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch
 from monitor.store.schema import MIGRATIONS
 from monitor.store.state import DaemonState
 
-__all__ = ["IncidentRow", "OutboxItem", "Store", "epoch", "from_epoch"]
+__all__ = [
+    "Action", "DaemonLock", "Exclusion", "IncidentRow", "OutboxItem", "RuleStats", "Store", "StoreError", "epoch",
+    "from_epoch",
+]  # fmt: skip
 
 
-class Store(MentionsTable, DaemonState, Maintenance):
+class Store(MentionsTable, DaemonState, ActionsTable, Maintenance):
     """The one owner of the SQLite database."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
@@ -29,7 +34,18 @@ class Store(MentionsTable, DaemonState, Maintenance):
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
-        """Open (creating and migrating as needed) the database at path, or ":memory:"."""
+        """Open (creating and migrating as needed) the database at path, or ":memory:".
+
+        StoreError, one line naming the file and what to do, when it is not a SQLite database (or
+        is damaged), or cannot be written.
+        """
+        try:
+            return cls._open(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_advice(path, exc)) from None
+
+    @classmethod
+    def _open(cls, path: Path | str) -> Store:
         if str(path) == ":memory:":
             db = sqlite_utils.Database(memory=True)
         else:
@@ -67,3 +83,16 @@ class Store(MentionsTable, DaemonState, Maintenance):
         """One atomic transaction (nested calls become savepoints)."""
         with self.db.atomic():
             yield
+
+
+def _advice(path: Path | str, exc: sqlite3.DatabaseError) -> str:
+    """One line for a database that cannot be opened: which file, what SQLite said, what to do."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("readonly" in text or "unable to open" in text):
+        todo = "give the daemon's user write access to the file and its directory"
+    elif "full" in text:
+        todo = "free some disk space, then start again"
+    else:
+        todo = ("it is damaged or not a monitor database: move it aside and restore a backup"
+                " (`monitor db backup` makes them), or start afresh without it")  # fmt: skip
+    return f"{path}: cannot use the database ({text}): {todo}"

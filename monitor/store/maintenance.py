@@ -46,6 +46,7 @@ class Maintenance:
                 " AND id NOT IN (SELECT incident FROM outbox)",
                 [before],
             ).rowcount
+            self.db.execute("DELETE FROM actions WHERE incident NOT IN (SELECT id FROM incidents)")
         free_before = self._pragma("freelist_count")
         # executescript steps the pragma to completion; execute() would free a single page.
         self.db.conn.executescript("PRAGMA incremental_vacuum;")

@@ -114,10 +114,48 @@ def _migration_5(db: sqlite_utils.Database) -> None:
                " WHERE title_key IS NOT NULL")  # fmt: skip
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    # Slack buttons. actions: one row per (incident, action) a person took, so a second click or a
+    # redelivered envelope finds its row and does nothing twice. exclusions: terms added from Slack
+    # to a brand's exclusions, applied on top of config's. incidents.alert: the opening alert as
+    # delivered, so that acknowledging can redraw it.
+    db.execute(
+        "CREATE TABLE actions (incident TEXT NOT NULL, action TEXT NOT NULL, user TEXT NOT NULL,"
+        " at REAL NOT NULL, detail TEXT, PRIMARY KEY (incident, action))"
+    )
+    db.execute(
+        "CREATE TABLE exclusions (id INTEGER PRIMARY KEY, brand TEXT NOT NULL, term TEXT NOT NULL,"
+        " author TEXT NOT NULL, incident TEXT, created_at REAL NOT NULL)"
+    )
+    db.execute("CREATE UNIQUE INDEX idx_exclusions_brand_term ON exclusions (brand, term COLLATE NOCASE)")
+    db.execute("ALTER TABLE incidents ADD COLUMN alert TEXT")
+
+
+def _migration_7(db: sqlite_utils.Database) -> None:
+    # Alert events Slack refused for good for reasons of their own (msg_too_long, invalid_blocks):
+    # moved here out of the outbox so that one bad alert does not hold back every later one; shown
+    # by `monitor status`. Refusals that concern every alert (a revoked token, a missing channel)
+    # keep the event in the outbox until ops fix them.
+    db.execute("CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, incident TEXT, event TEXT, payload TEXT,"
+               " created_at REAL, failed_at REAL, attempts INTEGER, error TEXT)")  # fmt: skip
+    # Outbox ids are never reused (AUTOINCREMENT): a post's metadata carries its outbox id, and after a
+    # crash the outbox looks in Slack for that id. Once the outbox had emptied, a plain rowid table
+    # handed the next event the id of one already posted, which the look-up then took for it.
+    db.execute("CREATE TABLE outbox_new (id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, event TEXT,"
+               " payload TEXT, created_at REAL, attempts INTEGER, next_attempt_at REAL, last_error TEXT,"
+               " sending_at REAL)")  # fmt: skip
+    db.execute("INSERT INTO outbox_new SELECT id, incident, event, payload, created_at, attempts, next_attempt_at,"
+               " last_error, sending_at FROM outbox")  # fmt: skip
+    db.execute("DROP TABLE outbox")
+    db.execute("ALTER TABLE outbox_new RENAME TO outbox")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
+    _migration_7,
 ]

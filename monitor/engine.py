@@ -192,16 +192,16 @@ class Engine:
     def evaluate(self, rule: Rule, brand: str, now: float) -> Evaluation:
         """Run the rule's detector for one brand at now."""
         key = (rule.name, brand)
-        counts = self.counts.setdefault(key, BucketCounts())
+        counts = _bucket(self.counts, key)
         detect, start = rule.detect, self.history_start.get(brand)
         watched = self.watched.get(brand, set()) if self.watching else None
         if isinstance(detect, SpikeDetect):
             return evaluate_spike(detect, counts, now, start, self.config.zone, watched)
         if isinstance(detect, ShareDetect):
-            totals = self.totals.setdefault(brand, BucketCounts())
+            totals = _bucket(self.totals, brand)
             return evaluate_share(detect, counts, totals, now, start, watched)
         if isinstance(detect, KeywordDetect):
-            return evaluate_keyword(detect, counts, self.reach.setdefault(key, BucketCounts()), now)
+            return evaluate_keyword(detect, counts, _bucket(self.reach, key), now)
         if isinstance(detect, InfluencerDetect):
             return evaluate_influencer(detect, counts, now)
         if isinstance(detect, SilenceDetect):
@@ -306,9 +306,7 @@ class Engine:
         baseline: list[ScoredMention] = []
         if kind != "resolved":
             span = rule.horizon.total_seconds()
-            earlier = self.store.mentions_between(now - span, now - window, brand.id)
-            step_size = max(1, len(earlier) // _BASELINE_SAMPLE)
-            baseline = earlier[::step_size]
+            baseline = self.store.mentions_sample(now - span, now - window, brand.id, _BASELINE_SAMPLE)
         event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
         if kind == "opened":
             event["chart"] = self._chart_series(rule, brand, incident, now)

@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench bench-detection clean
 
 $(VENV)/bin/monitor: pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,10 @@ test: lint
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/sentiment_eval.py
+
+# Detection quality (about 10 minutes): our rules against ElastAlert's and Huginn's on held-out streams.
+bench-detection: install
+	$(PY) bench/detection_eval.py --rules negative-spike,negative-share,crisis-volume
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -168,6 +168,13 @@ def test_share_ignores_a_launch_and_catches_a_souring() -> None:
         totals.add(NOW - 1200 + i)
     sour = evaluate_share(detect, negatives, totals, NOW, None)
     assert sour.firing and sour.figures["share"] == 0.75 and 3.5 < sour.figures["ratio"] < 4
+    # The baseline is summed once per hour and kept; a late mention in a past hour, in the totals
+    # alone, still changes the usual share.
+    before = evaluate_share(detect, negatives, totals, NOW + 60, None).figures["expected_share"]
+    for i in range(3000):
+        totals.add(NOW - 3 * 86400 + i, live=False)
+    after = evaluate_share(detect, negatives, totals, NOW + 120, None).figures["expected_share"]
+    assert before == sour.figures["expected_share"] and after < before * 0.6, (before, after)
 
 
 def test_hours_when_the_sources_were_down_stay_out_of_the_baseline() -> None:

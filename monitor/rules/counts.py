@@ -13,7 +13,7 @@ class BucketCounts:
     (minutes), so that first-time backfill cannot raise an alert.
     """
 
-    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes")
+    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes", "watchers")
 
     def __init__(self) -> None:
         self.minutes: Counter[int] = Counter()
@@ -22,14 +22,28 @@ class BucketCounts:
         # from which hour on counts changed since, so it knows when that is stale.
         self.baseline_cache: tuple[object, object] | None = None
         self.edited_from = float("inf")
+        # The same for readers that share these counts (share rules read a brand's totals): reader id ->
+        # the earliest hour edited since that reader last learned from them.
+        self.watchers: dict[int, float] = {}
 
     def add(self, ts: float, live: bool = True) -> None:
         """Count one matching mention created at epoch seconds ts."""
         hour = int(ts // 3600)
         self.hours[hour] += 1
         self.edited_from = min(self.edited_from, hour)
+        for reader, since in self.watchers.items():
+            if hour < since:
+                self.watchers[reader] = hour
         if live:
             self.minutes[int(ts // 60)] += 1
+
+    def edited_since(self, reader: int) -> float:
+        """The earliest hour edited since reader last called learned() (-inf: never learned)."""
+        return self.watchers.get(reader, float("-inf"))
+
+    def learned(self, reader: int) -> None:
+        """reader has just learned from these counts: later edits are tracked for it from now on."""
+        self.watchers[reader] = float("inf")
 
     def window(self, start: float, end: float) -> int:
         """Live mentions created in [start, end), at minute resolution."""

@@ -292,6 +292,24 @@ def evaluate_influencer(detect: InfluencerDetect, counts: BucketCounts, now: flo
     return Evaluation(firing, count, figures, "" if firing else "no mention from an author that large")
 
 
+def _share_baseline(counts: BucketCounts, totals: BucketCounts, hours: list[int], end_hour: int) -> tuple[int, int]:
+    """(matching, all) mentions over the baseline hours, summed once per hour and kept on the rule's
+    counts while neither they nor the brand's totals change before the window."""
+    key = (hours[0] if hours else end_hour, end_hour, len(hours))
+    cached = counts.baseline_cache
+    reader = id(counts)
+    if (
+        cached is not None and cached[0] == key
+        and counts.edited_from >= end_hour and totals.edited_since(reader) >= end_hour
+    ):  # fmt: skip
+        return cached[1]  # type: ignore[return-value]
+    sums = sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
+    counts.baseline_cache = (key, sums)
+    counts.edited_from = float("inf")
+    totals.learned(reader)
+    return sums
+
+
 def evaluate_share(
     detect: ShareDetect,
     counts: BucketCounts,
@@ -306,7 +324,7 @@ def evaluate_share(
     count, total = counts.window(start, now), totals.window(start, now)
     share = count / total if total else 0.0
     hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
-    base_count, base_total = sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
+    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
     # Smoothed toward an even chance, so a thin baseline cannot make any share look extreme.
     usual = (base_count + 1) / (base_total + 2)
     ratio = share / usual

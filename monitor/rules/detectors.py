@@ -372,22 +372,37 @@ def evaluate_silence(
     window_hours = range(first, last + 1)
     count = sum(counts.hour(h) for h in window_hours)
     hours = baseline_hours(first * 3600.0, detect.baseline.total_seconds(), history_start, watched)
-    mean, by_slot, by_hour = expected_rates(counts, hours, True, zone)
+    figures: dict[str, Any] = {"count": count, "baseline_hours": len(hours)}
+    if failing:
+        figures["failing"] = {name: {"since": f.since, "error": f.error} for name, f in failing.items()}
+        return Evaluation(True, count, figures, "", quiet)
+    if count:  # not quiet: no need to learn what was expected
+        return Evaluation(False, count, figures, f"{count} mentions")
+    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+        return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
+    if watched is not None and not all(h in watched for h in window_hours):
+        return Evaluation(False, count, figures, "sources not polled through the whole window")
+    mean, by_slot, by_hour = _silence_rates(counts, hours, first, zone)
     expected = 0.0
     for h in window_hours:
         overlap = min(now, (h + 1) * 3600) - max(now - quiet, h * 3600)
         slot = hour_slot(h, zone)
         expected += max(0.0, overlap) / 3600 * by_slot.get(slot, by_hour.get(slot[1], mean))
-    covered = watched is None or all(h in watched for h in window_hours)
-    figures: dict[str, Any] = {"count": count, "expected": round(expected, 3), "baseline_hours": len(hours)}
-    if failing:
-        figures["failing"] = {name: {"since": f.since, "error": f.error} for name, f in failing.items()}
+    figures["expected"] = round(expected, 3)
+    if expected >= detect.min_expected:
         return Evaluation(True, count, figures, "", quiet)
-    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
-        return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
-    if not covered:
-        return Evaluation(False, count, figures, "sources not polled through the whole window")
-    if count == 0 and expected >= detect.min_expected:
-        return Evaluation(True, count, figures, "", quiet)
-    reason = f"{count} mentions" if count else f"expected {expected:.1f} < min_expected {detect.min_expected:g}"
-    return Evaluation(False, count, figures, reason)
+    return Evaluation(False, count, figures, f"expected {expected:.1f} < min_expected {detect.min_expected:g}")
+
+
+def _silence_rates(
+    counts: BucketCounts, hours: list[int], end_hour: int, zone: tzinfo
+) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
+    """The seasonal rates before the quiet window, learned once per hour and kept on the rule's counts."""
+    key = (hours[0] if hours else end_hour, end_hour, len(hours), zone)
+    cached = counts.baseline_cache
+    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
+        return cached[1]  # type: ignore[return-value]
+    rates = expected_rates(counts, hours, True, zone)
+    counts.baseline_cache = (key, rates)
+    counts.edited_from = float("inf")
+    return rates

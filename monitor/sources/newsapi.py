@@ -80,15 +80,7 @@ class NewsApi:
             return Page([], sweep.dump(state), True)
         articles: list[Any] = body["articles"]
         parsed = [p for p in (parse_article(a, self.language) for a in articles) if p is not None]
-        old, new = state["seen"], state["new"]
-        mentions = []
-        for mention in parsed:
-            if mention.id not in old and mention.id not in new:
-                mentions.append(mention)
-                new[mention.id] = int(mention.created_at.timestamp())
-        stamps = [int(m.created_at.timestamp()) for m in parsed]
-        if state.get("top") is None and stamps:
-            state["top"] = max(stamps)
+        mentions, stamps = sweep.take(state, parsed)
         total = body.get("totalResults")
         ended = isinstance(total, int) and not isinstance(total, bool) and page * self.page_size >= total
         if not stamps or len(articles) < self.page_size or ended:
@@ -100,7 +92,7 @@ class NewsApi:
             state["page"] = page + 1  # a whole page within one second: by number within it
         mark = sweep.mark(state, self.http.clock())
         edge = state["upper"]
-        state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
+        state["new"] = {k: v for k, v in state["new"].items() if v == edge or v >= mark - self.overlap}
         return Page(mentions, sweep.dump(state), True)
 
     def _finish(self, state: dict[str, Any], mentions: list[Mention]) -> Page:

@@ -81,15 +81,7 @@ class StackExchange:
         body = await self._get(params, bool(key))
         items: list[Any] = body["items"]
         parsed = [p for p in (parse_item(i, self.domain) for i in items) if p is not None]
-        old, new = state["seen"], state["new"]
-        mentions = []
-        for mention in parsed:
-            if mention.id not in old and mention.id not in new:
-                mentions.append(mention)
-                new[mention.id] = int(mention.created_at.timestamp())
-        stamps = [int(m.created_at.timestamp()) for m in parsed]
-        if state.get("top") is None and stamps:
-            state["top"] = max(stamps)
+        mentions, stamps = sweep.take(state, parsed)
         mark = sweep.mark(state, self.http.clock())
         if not stamps or body.get("has_more") is not True:
             kept = sweep.kept(state, mark - self.overlap)
@@ -100,7 +92,7 @@ class StackExchange:
         else:
             state["page"] = page + 1  # a whole page within one second: by number within it
         edge = state["upper"]
-        state["new"] = {k: v for k, v in new.items() if v == edge or v >= mark - self.overlap}
+        state["new"] = {k: v for k, v in state["new"].items() if v == edge or v >= mark - self.overlap}
         return Page(mentions, sweep.dump(state), True)
 
     async def _get(self, params: dict[str, str], keyed: bool) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Collection
 from typing import Any
 
+from monitor.mention import Mention
 from monitor.sources.base import BadResponse
 
 CLOCK_SKEW = 300  # seconds a platform's clock may run ahead of ours before its times are not believed
@@ -66,6 +67,21 @@ def begin(state: dict[str, Any], overlap: float, fresh: Collection[str] = ("new"
     if "floor" in state:
         return {**state, **{name: dict(state.get(name, {})) for name in fresh}}
     return {**state, "floor": state["mark"] - overlap, **{name: {} for name in fresh}}
+
+
+def take(state: dict[str, Any], parsed: list[Mention]) -> tuple[list[Mention], list[int]]:
+    """A page's mentions not seen or fetched before (recorded in `new` by created second), and the
+    created seconds of the whole page; the sweep's first page with any sets `top`."""
+    old, new = state["seen"], state["new"]
+    mentions = []
+    for mention in parsed:
+        if mention.id not in old and mention.id not in new:
+            mentions.append(mention)
+            new[mention.id] = int(mention.created_at.timestamp())
+    stamps = [int(m.created_at.timestamp()) for m in parsed]
+    if state.get("top") is None and stamps:
+        state["top"] = max(stamps)
+    return mentions, stamps
 
 
 def mark(state: dict[str, Any], now: float | None = None) -> Any:

@@ -18,6 +18,8 @@ from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import APP_TOKEN, TOKEN, FakeSlack
 from tests.fakes.socketmode import FakeSocketMode, block_actions
+from tests.test_daemon import Clock, add_burst, seed_history
+from tests.test_daemon import write_config as daemon_config
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_795_600_800.0  # 2026-11-25 (a Wednesday) 10:00 UTC
@@ -25,70 +27,8 @@ QUERY = '"acme cloud"'
 MENTION = "<!subteam^S0PRTEAM>"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def write_config(tmp_path: Path, hn: str, reddit: str, slack: str) -> Path:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    rules.joinpath("negative-spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text())
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[monitor]
-database = "monitor.db"
-rules = "rules"
-tick = "1m"
-backfill = "3d"
-
-[health]
-listen = "127.0.0.1:0"
-
-[slack]
-channel = "#pr-alerts"
-base_url = "{slack}"
-mention = "{MENTION}"
-
-[[brands]]
-id = "acme"
-name = "Acme Cloud"
-queries = ['{QUERY}']
-exclude = ["acme cloud careers"]
-status_url = "https://status.acme.example"
-
-[sources.hackernews]
-interval = "5m"
-base_url = "{hn}"
-
-[sources.reddit]
-interval = "5m"
-base_url = "{reddit}"
-oauth_base_url = "{reddit}"
-""")
-    return path
-
-
-def seed_history(hn: FakeHackerNews, reddit: FakeReddit, now: float) -> None:
-    for h in range(1, 72):
-        t = int(now - h * 3600)
-        hn.add_hit(f"h{h}", t, "Has anyone tried Acme Cloud for hosting a Postgres replica?")
-        if h % 6 == 0:
-            reddit.add_post(f"t3_h{h}", t + 60, "Acme Cloud billing is confusing and annoying")
-
-
-def add_burst(hn: FakeHackerNews, reddit: FakeReddit, start: float, n: int, prefix: str) -> None:
-    for i in range(n):
-        t = int(start + i * 20)
-        if i % 2:
-            hn.add_hit(f"{prefix}{i}", t, f"Acme Cloud is down again, terrible outage, everything broken ({i})")
-        else:
-            reddit.add_post(f"t3_{prefix}{i}", t, f"Acme Cloud outage is awful, we lost orders ({i})")
+    return daemon_config(tmp_path, hn, reddit, slack, slack_extra=f'mention = "{MENTION}"')
 
 
 @pytest.fixture

@@ -29,8 +29,10 @@ class Clock:
         return self.now
 
 
-def write_config(tmp_path: Path, hn: str, reddit: str, slack: str, interval: str = "5m", tick: str = "1m") -> Path:
-    """A config for the fakes, with the shipped negative-spike rule alone."""
+def write_config(
+    tmp_path: Path, hn: str, reddit: str, slack: str, interval: str = "5m", tick: str = "1m", slack_extra: str = ""
+) -> Path:
+    """A config for the fakes, with the shipped negative-spike rule alone (slack_extra: more [slack] lines)."""
     rules = tmp_path / "rules"
     rules.mkdir()
     rules.joinpath("negative-spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text())
@@ -48,6 +50,7 @@ listen = "127.0.0.1:0"
 [slack]
 channel = "#pr-alerts"
 base_url = "{slack}"
+{slack_extra}
 
 [[brands]]
 id = "acme"

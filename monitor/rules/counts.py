@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+T = TypeVar("T")
 
 
 class BucketCounts:
@@ -36,6 +40,17 @@ class BucketCounts:
                 self.watchers[reader] = hour
         if live:
             self.minutes[int(ts // 60)] += 1
+
+    def learned_before(self, key: object, end_hour: int, learn: Callable[[], T], fresh: bool = True) -> T:
+        """What a detector learns from the hours before end_hour, kept here and learned again only when
+        key changes, a count before end_hour was edited since, or the caller says it is not fresh."""
+        cached = self.baseline_cache
+        if fresh and cached is not None and cached[0] == key and self.edited_from >= end_hour:
+            return cast(T, cached[1])
+        value = learn()
+        self.baseline_cache = (key, value)
+        self.edited_from = float("inf")
+        return value
 
     def edited_since(self, reader: int) -> float:
         """The earliest hour edited since reader last called learned() (-inf: never learned)."""

@@ -199,13 +199,7 @@ def _baseline(detect: SpikeDetect, counts: BucketCounts, now: float, history_sta
     hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
     end_hour = math.floor(start / 3600)
     key = (hours[0] if hours else end_hour, end_hour, len(hours), detect, zone)
-    cached = counts.baseline_cache
-    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
-        return cached[1]  # type: ignore[return-value]
-    learned = learn_baseline(detect, counts, hours, zone)
-    counts.baseline_cache = (key, learned)
-    counts.edited_from = float("inf")
-    return learned
+    return counts.learned_before(key, end_hour, lambda: learn_baseline(detect, counts, hours, zone))
 
 
 def _window_test(
@@ -296,18 +290,13 @@ def _share_baseline(counts: BucketCounts, totals: BucketCounts, hours: list[int]
     """(matching, all) mentions over the baseline hours, summed once per hour and kept on the rule's
     counts while neither they nor the brand's totals change before the window."""
     key = (hours[0] if hours else end_hour, end_hour, len(hours))
-    cached = counts.baseline_cache
     reader = id(counts)
-    if (
-        cached is not None and cached[0] == key
-        and counts.edited_from >= end_hour and totals.edited_since(reader) >= end_hour
-    ):  # fmt: skip
-        return cached[1]  # type: ignore[return-value]
-    sums = sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
-    counts.baseline_cache = (key, sums)
-    counts.edited_from = float("inf")
-    totals.learned(reader)
-    return sums
+
+    def learn() -> tuple[int, int]:
+        totals.learned(reader)
+        return sum(counts.hour(h) for h in hours), sum(totals.hour(h) for h in hours)
+
+    return counts.learned_before(key, end_hour, learn, fresh=totals.edited_since(reader) >= end_hour)
 
 
 def evaluate_share(
@@ -399,10 +388,4 @@ def _silence_rates(
 ) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
     """The seasonal rates before the quiet window, learned once per hour and kept on the rule's counts."""
     key = (hours[0] if hours else end_hour, end_hour, len(hours), zone)
-    cached = counts.baseline_cache
-    if cached is not None and cached[0] == key and counts.edited_from >= end_hour:
-        return cached[1]  # type: ignore[return-value]
-    rates = expected_rates(counts, hours, True, zone)
-    counts.baseline_cache = (key, rates)
-    counts.edited_from = float("inf")
-    return rates
+    return counts.learned_before(key, end_hour, lambda: expected_rates(counts, hours, True, zone))

@@ -203,7 +203,7 @@ def sweep(
 ) -> list[str]:
     """Incidents a week per rule for each value of one detect field, side by side (rules without the
     field keep theirs), so an editor can pick a threshold from an alert budget."""
-    span = _span(items)
+    span = span_of(items)
     weeks = max(span[1] - span[0], 3600.0) / (7 * 86400)
     scorer = Scorer.of(config)
     table: dict[str, list[str]] = {r.name: [] for r in rules}
@@ -228,7 +228,8 @@ def _with(rule: Rule, field: str, value: float) -> Rule:
     return replace(rule, detect=replace(rule.detect, **changes))
 
 
-def _span(items: list[tuple[Mention, str | None]]) -> tuple[float, float]:
+def span_of(items: list[tuple[Mention, str | None]]) -> tuple[float, float]:
+    """The first and last created time of the items (0, 0 when there are none)."""
     stamps = [m.created_at.timestamp() for m, _ in items]
     return (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
 

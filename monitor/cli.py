@@ -78,6 +78,7 @@ def _backtest(args: argparse.Namespace) -> int:
         event_record,
         read_replay,
         run_backtest,
+        span_of,
         stored_mentions,
         sweep,
         sweep_values,
@@ -141,9 +142,7 @@ def _backtest(args: argparse.Namespace) -> int:
             print(json.dumps(record), flush=False)
         records.append(record)
     if args.format == "text":
-        stamps = [m.created_at.timestamp() for m, _ in items]
-        span = (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
-        for line in timeline(records, rules, span, config.zone):
+        for line in timeline(records, rules, span_of(items), config.zone):
             print(line)
         print(f"{len(records)} alert event(s) from {len(items)} mention(s)")
     return 0

@@ -280,3 +280,62 @@ def test_silence_fires_on_a_source_failing_long_enough() -> None:
     assert result.firing and "reddit" in result.figures["failing"]
     never = SilenceDetect(failing_for=None)
     assert not evaluate_silence(never, counts, NOW, None, UTC, failures=old).firing
+
+
+def test_window_sums_slide_exactly_as_counts_change_and_are_pruned() -> None:
+    """A window read tick after tick slides its last sum; it must equal the plain sum of the minutes
+    whatever was added inside, before or after it, and after minutes were pruned."""
+    rng = random.Random(7)
+    counts = BucketCounts()
+    minutes: dict[int, int] = {}
+    start = 29_000_000 * 60.0
+    for step in range(3000):
+        now = start + step * 60
+        for _ in range(rng.choice((0, 0, 1, 3))):  # new mentions, some late by up to two hours
+            ts = now - rng.uniform(0, 7200)
+            counts.add(ts)
+            minutes[int(ts // 60)] = minutes.get(int(ts // 60), 0) + 1
+        if step % 97 == 0:  # sometimes into the windows read: a kept sum must not slide over forgotten minutes
+            keep = now - rng.choice((2 * 3600, 1800))
+            counts.prune(now - 14 * 86400, keep)
+            minutes = {m: n for m, n in minutes.items() if m >= int(keep // 60)}
+        for length in (20 * 60, 3600):
+            moved = now - rng.choice((0, 0, 0, 60, 600))  # mostly in step, sometimes back or ahead
+            first, last = math.floor((moved - length) / 60), math.ceil(moved / 60)
+            expected = sum(n for m, n in minutes.items() if first <= m < last)
+            assert counts.window(moved - length, moved) == expected
+
+
+def test_lower_tails_match_the_direct_sum() -> None:
+    """Below the mean the tails are 1 - P(X < k), summed from k - 1 down; the plain sum agrees."""
+
+    def direct(k: int, mean: float, alpha: float) -> float:
+        if alpha <= 1e-9:
+            terms = [math.exp(-mean + i * math.log(mean) - math.lgamma(i + 1)) for i in range(k)]
+        else:
+            r, p = 1 / alpha, (1 / alpha) / (1 / alpha + mean)
+            terms = [math.exp(math.lgamma(i + r) - math.lgamma(r) - math.lgamma(i + 1) + r * math.log(p)
+                              + i * math.log1p(-p)) for i in range(k)]  # fmt: skip
+        return min(1.0, max(0.0, 1 - sum(terms)))
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        mean = rng.choice((0.5, 4.0, 30.0, 150.0, 700.0)) * (0.2 + rng.random())
+        k = rng.randint(1, max(1, int(mean)))
+        alpha = rng.choice((0.0, 0.02, 0.3, 1.0))
+        assert math.isclose(negative_binomial_upper_tail(k, mean, alpha), direct(k, mean, alpha), abs_tol=1e-9)
+
+
+def test_a_quiet_spike_evaluation_without_explanation_decides_the_same() -> None:
+    """explain=False skips the p-value of windows that cannot fire; the decision and count do not change."""
+    rng = random.Random(11)
+    detect = SpikeDetect(window=timedelta(hours=1), fast_window=timedelta(minutes=20), min_count=5)
+    for _ in range(200):
+        counts = history({h: rng.randint(0, 12) for h in range(24)})
+        for _ in range(rng.choice((0, 3, 10, 40))):
+            counts.add(NOW - rng.uniform(0, 3600))
+        full = evaluate_spike(detect, counts, NOW, NOW - 20 * 86400, UTC)
+        quick = evaluate_spike(detect, counts, NOW, NOW - 20 * 86400, UTC, explain=False)
+        assert (quick.firing, quick.count) == (full.firing, full.count)
+        if quick.firing or "p_value" in quick.figures:
+            assert quick.figures == full.figures

@@ -17,7 +17,7 @@ class BucketCounts:
     (minutes), so that first-time backfill cannot raise an alert.
     """
 
-    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes", "watchers")
+    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes", "sums", "watchers")
 
     def __init__(self) -> None:
         self.minutes: Counter[int] = Counter()
@@ -29,6 +29,9 @@ class BucketCounts:
         # The same for readers that share these counts (share rules read a brand's totals): reader id ->
         # the earliest hour edited since that reader last learned from them.
         self.watchers: dict[int, float] = {}
+        # The last sum of each window length read (minutes -> [first, last, total]): a tick slides it
+        # by the minutes it moved instead of adding up the whole window again.
+        self.sums: dict[int, list[int]] = {}
 
     def add(self, ts: float, live: bool = True) -> None:
         """Count one matching mention created at epoch seconds ts."""
@@ -39,7 +42,11 @@ class BucketCounts:
             if hour < since:
                 self.watchers[reader] = hour
         if live:
-            self.minutes[int(ts // 60)] += 1
+            minute = int(ts // 60)
+            self.minutes[minute] += 1
+            for window in self.sums.values():
+                if window[0] <= minute < window[1]:
+                    window[2] += 1
 
     def learned_before(self, key: object, end_hour: int, learn: Callable[[], T], fresh: bool = True) -> T:
         """What a detector learns from the hours before end_hour, kept here and learned again only when
@@ -63,18 +70,34 @@ class BucketCounts:
     def window(self, start: float, end: float) -> int:
         """Live mentions created in [start, end), at minute resolution."""
         first, last = math.floor(start / 60), math.ceil(end / 60)
-        if last - first > 4 * len(self.minutes):
-            return sum(n for m, n in self.minutes.items() if first <= m < last)
-        return sum(self.minutes.get(m, 0) for m in range(first, last))
+        length, minutes = last - first, self.minutes
+        known = self.sums.get(length)
+        if known is not None and known[0] <= first < known[1]:
+            total, get = known[2], minutes.get
+            for m in range(known[0], first):
+                total -= get(m, 0)
+            for m in range(known[1], last):
+                total += get(m, 0)
+        elif length > 4 * len(minutes):
+            total = sum(n for m, n in minutes.items() if first <= m < last)
+        else:
+            total = sum(minutes.get(m, 0) for m in range(first, last))
+        if length > 0:
+            self.sums[length] = [first, last, total]
+        return total
 
     def hour(self, index: int) -> int:
         """All mentions (live and backfilled) in the hour bucket index (epoch hours)."""
         return self.hours.get(index, 0)
 
-    def prune(self, before: float) -> None:
-        """Forget buckets entirely older than before."""
-        minute, hour = int(before // 60), int(before // 3600)
-        for m in [m for m in self.minutes if m < minute]:
+    def prune(self, before: float, minutes_before: float | None = None) -> None:
+        """Forget hour buckets entirely older than before, and minute buckets older than minutes_before
+        (before when not given: windows are shorter than baselines, so minutes may go sooner)."""
+        minute, hour = int((before if minutes_before is None else minutes_before) // 60), int(before // 3600)
+        stale = [m for m in self.minutes if m < minute]
+        for m in stale:
             del self.minutes[m]
+        if stale:
+            self.sums.clear()  # a kept sum may hold minutes just forgotten: slide none of them
         for h in [h for h in self.hours if h < hour]:
             del self.hours[h]

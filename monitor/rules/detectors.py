@@ -62,7 +62,7 @@ def hour_slot(hour_index: int, zone: tzinfo) -> tuple[int, int]:
 
 def baseline_hours(
     window_start: float, baseline: float, history_start: float | None, watched: set[int] | None
-) -> list[int]:
+) -> Sequence[int]:
     """The whole hours before the window that the baseline learns from.
 
     With watched hours known (the daemon), exactly those: an hour with no mentions counts as a zero, an
@@ -75,7 +75,7 @@ def baseline_hours(
         return [h for h in range(first_hour, end_hour) if h in watched]
     if history_start is not None:
         first_hour = max(first_hour, math.ceil(history_start / 3600))
-    return list(range(first_hour, end_hour))
+    return range(first_hour, end_hour)
 
 
 def expected_rates(
@@ -202,10 +202,8 @@ def _baseline(detect: SpikeDetect, counts: BucketCounts, now: float, history_sta
     return counts.learned_before(key, end_hour, lambda: learn_baseline(detect, counts, hours, zone))
 
 
-def _window_test(
-    detect: SpikeDetect, counts: BucketCounts, base: Baseline, now: float, window: float, zone: tzinfo
-) -> tuple[int, float, float]:
-    """(count, expected, p-value) for one window ending at now."""
+def _window_count(counts: BucketCounts, base: Baseline, now: float, window: float, zone: tzinfo) -> tuple[int, float]:
+    """(count, expected) for one window ending at now."""
     start = now - window
     count = counts.window(start, now)
     expected = 0.0
@@ -214,9 +212,7 @@ def _window_test(
         overlap = min(now, (h + 1) * 3600) - max(start, h * 3600)
         expected += base.rate(h, zone) * overlap / 3600
         h += 1
-    # The same overdispersion for every window: swings come by the day as well as by the hour, and a
-    # day's swing does not average out over a window of a few hours.
-    return count, expected, negative_binomial_upper_tail(count, expected, base.alpha)
+    return count, expected
 
 
 def evaluate_spike(
@@ -226,47 +222,49 @@ def evaluate_spike(
     history_start: float | None,
     zone: tzinfo,
     watched: set[int] | None = None,
+    explain: bool = True,
 ) -> Evaluation:
     """The count in each of the rule's windows against the seasonal expectation (negative binomial tail).
 
     The main window decides; a fast window catches a sudden start sooner and a long window a slow climb.
     The figures are those of the window that fired with the smallest p-value, else the main window's.
+    With explain False (nobody reads a quiet evaluation's figures) the p-value of a window that cannot
+    fire anyway (under min_count or min_ratio) is not computed and is left out of the figures.
     """
     base = _baseline(detect, counts, now, history_start, zone, watched)
     learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
     tested = []
     for window in detect.windows:
         seconds = window.total_seconds()
-        count, expected, p_value = _window_test(detect, counts, base, now, seconds, zone)
+        count, expected = _window_count(counts, base, now, seconds, zone)
         ratio = count / expected if expected > 0 else math.inf
-        reasons = []
-        if count < detect.min_count:
-            reasons.append(f"count {count} < min_count {detect.min_count}")
-        if ratio < detect.min_ratio:
-            reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
-        if p_value > detect.max_p_value:
-            reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
-        figures: dict[str, Any] = {
-            "count": count,
-            "expected": round(expected, 3),
-            "ratio": round(ratio, 3),
-            "p_value": float(f"{p_value:.3g}"),
-            "window_seconds": int(seconds),
-            "baseline_hours": base.hours,
-            "dispersion": round(base.alpha, 3),
-        }
-        if base.left_out:
-            figures["baseline_spike_hours"] = base.left_out
-        tested.append((not reasons, p_value, figures, reasons))
+        may_fire = count >= detect.min_count and ratio >= detect.min_ratio
+        # The same overdispersion for every window: swings come by the day as well as by the hour, and
+        # a day's swing does not average out over a window of a few hours.
+        p_value = negative_binomial_upper_tail(count, expected, base.alpha) if may_fire or explain else None
+        fires = may_fire and p_value is not None and p_value <= detect.max_p_value
+        tested.append((fires, p_value, count, expected, ratio, seconds))
+    fired = [t for t in tested if t[0]] if not learning else []
+    chosen = min(fired, key=lambda t: t[1] or 0.0) if fired else tested[0]
+    _, p_value, count, expected, ratio, seconds = chosen
+    figures: dict[str, Any] = {"count": count, "expected": round(expected, 3), "ratio": round(ratio, 3)}
+    if p_value is not None:
+        figures["p_value"] = float(f"{p_value:.3g}")
+    figures.update(window_seconds=int(seconds), baseline_hours=base.hours, dispersion=round(base.alpha, 3))
+    if base.left_out:
+        figures["baseline_spike_hours"] = base.left_out
     if learning:
-        main = tested[0]
-        return Evaluation(False, main[2]["count"], main[2], f"learning: {base.hours}h of history")
-    fired = [t for t in tested if t[0]]
+        return Evaluation(False, count, figures, f"learning: {base.hours}h of history")
     if fired:
-        best = min(fired, key=lambda t: t[1])
-        return Evaluation(True, best[2]["count"], best[2], "", best[2]["window_seconds"])
-    main = tested[0]
-    return Evaluation(False, main[2]["count"], main[2], "; ".join(main[3]))
+        return Evaluation(True, count, figures, "", seconds)
+    reasons = []
+    if count < detect.min_count:
+        reasons.append(f"count {count} < min_count {detect.min_count}")
+    if ratio < detect.min_ratio:
+        reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
+    if p_value is not None and p_value > detect.max_p_value:
+        reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
+    return Evaluation(False, count, figures, "; ".join(reasons))
 
 
 def evaluate_keyword(detect: KeywordDetect, counts: BucketCounts, reach: BucketCounts, now: float) -> Evaluation:
@@ -286,7 +284,7 @@ def evaluate_influencer(detect: InfluencerDetect, counts: BucketCounts, now: flo
     return Evaluation(firing, count, figures, "" if firing else "no mention from an author that large")
 
 
-def _share_baseline(counts: BucketCounts, totals: BucketCounts, hours: list[int], end_hour: int) -> tuple[int, int]:
+def _share_baseline(counts: BucketCounts, totals: BucketCounts, hours: Sequence[int], end_hour: int) -> tuple[int, int]:
     """(matching, all) mentions over the baseline hours, summed once per hour and kept on the rule's
     counts while neither they nor the brand's totals change before the window."""
     key = (hours[0] if hours else end_hour, end_hour, len(hours))
@@ -359,7 +357,7 @@ def evaluate_silence(
     quiet = detect.quiet_for.total_seconds()
     first, last = math.floor((now - quiet) / 3600), math.floor(now / 3600)
     window_hours = range(first, last + 1)
-    count = sum(counts.hour(h) for h in window_hours)
+    count = sum(map(counts.hour, window_hours))
     hours = baseline_hours(first * 3600.0, detect.baseline.total_seconds(), history_start, watched)
     figures: dict[str, Any] = {"count": count, "baseline_hours": len(hours)}
     if failing:
@@ -384,7 +382,7 @@ def evaluate_silence(
 
 
 def _silence_rates(
-    counts: BucketCounts, hours: list[int], end_hour: int, zone: tzinfo
+    counts: BucketCounts, hours: Sequence[int], end_hour: int, zone: tzinfo
 ) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
     """The seasonal rates before the quiet window, learned once per hour and kept on the rule's counts."""
     key = (hours[0] if hours else end_hour, end_hour, len(hours), zone)

@@ -23,7 +23,14 @@ def poisson_upper_tail(k: int, lam: float) -> float:
             term *= lam / i
             total += term
         return min(1.0, total)
-    lower = sum(math.exp(-lam + i * log_lam - math.lgamma(i + 1)) for i in range(k))
+    # k <= lam: 1 - P(X < k), the lower terms summed down from k - 1, where they are largest.
+    term = math.exp(-lam + (k - 1) * log_lam - math.lgamma(k))
+    lower = term
+    i = k - 1
+    while i > 0 and term > lower * 1e-17:
+        term *= i / lam
+        i -= 1
+        lower += term
     return min(1.0, max(0.0, 1.0 - lower))
 
 
@@ -56,5 +63,12 @@ def negative_binomial_upper_tail(k: int, mean: float, alpha: float) -> float:
             i += 1
             total += term
         return min(1.0, total)
-    lower = sum(math.exp(log_pmf(i)) for i in range(k))
+    # k <= mean: 1 - P(X < k), the lower terms summed down from k - 1 (the mode is near the mean).
+    term = math.exp(log_pmf(k - 1))
+    lower = term
+    i = k - 1
+    while i > 0 and term > lower * 1e-17:
+        term *= i / ((i - 1 + r) * (1 - p))
+        i -= 1
+        lower += term
     return min(1.0, max(0.0, 1.0 - lower))

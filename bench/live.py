@@ -2,8 +2,11 @@
 
 latency(): wall-clock time from the poll that brings the mention completing a spike to the fake Slack
 receiving the alert, one sample per brand. idle(): a daemon in a child process polling many brand
-queries with nothing new: its CPU, the requests per poll, items fetched twice, and requests made
-while a Retry-After is pending. Each prints nothing; bench/run.py calls them and prints the table.
+queries with nothing new: its CPU, the requests per poll, items fetched twice on those quiet
+queries (the goal: none), items fetched again per poll on one busy query whose posts are within the
+overlap of its newest (the overlap's cost, by design), and requests made while a Retry-After is
+pending. Brand names are zero-padded (Brand007): the fake matches a query as a substring, and
+"brand1" would also find Brand10 to Brand19. Each prints nothing; bench/run.py calls them and prints the table.
 """
 
 from __future__ import annotations
@@ -38,11 +41,17 @@ async def _start(app: web.Application) -> TestServer:
     return server
 
 
-def _config(folder: Path, hn: str, slack: str, brands: int, interval: str, tick: str) -> Path:
+def _name(i: int) -> str:
+    """Brand i's name, zero-padded so that no brand's name holds another's."""
+    return f"Brand{i:03d}"
+
+
+def _config(folder: Path, hn: str, slack: str, brands: int, interval: str, tick: str, busy: bool = False) -> Path:
     (folder / "rules").mkdir(exist_ok=True)
     (folder / "rules" / "negative-spike.toml").write_text(RULE)
+    names = [_name(i) for i in range(brands)] + (["BusyBrand"] if busy else [])
     blocks = "".join(
-        f'\n[[brands]]\nid = "b{i}"\nname = "Brand{i}"\nqueries = [\'"brand{i}"\']\n' for i in range(brands)
+        f'\n[[brands]]\nid = "b{i}"\nname = "{n}"\nqueries = [\'"{n.lower()}"\']\n' for i, n in enumerate(names)
     )
     path = folder / "config.toml"
     path.write_text(f"""
@@ -70,7 +79,7 @@ def _seed(hn: FakeHackerNews, brands: int, now: float) -> None:
     """Three days of quiet talk per brand: a neutral post every two hours."""
     for i in range(brands):
         for h in range(1, 72, 2):
-            hn.add_hit(f"s{i}-{h}", int(now - h * 3600), f"Has anyone tried Brand{i} for hosting a replica?")
+            hn.add_hit(f"s{i}-{h}", int(now - h * 3600), f"Has anyone tried {_name(i)} for hosting a replica?")
 
 
 class TimedHackerNews(FakeHackerNews):
@@ -119,7 +128,7 @@ async def _latency(folder: Path, brands: int, spacing: float) -> list[float]:
     for i in range(brands):
         ids = {f"x{i}-{k}" for k in range(14)}
         for k in range(14):
-            hn.add_hit(f"x{i}-{k}", int(time.time()) - 1, f"Brand{i} is down again, terrible outage ({k})")
+            hn.add_hit(f"x{i}-{k}", int(time.time()) - 1, f"{_name(i)} is down again, terrible outage ({k})")
         bursts[f"b{i}"] = ids
         await asyncio.sleep(spacing)  # one spike at a time: latency, not a queue of simultaneous alerts
     with contextlib.suppress(TimeoutError):  # a brand that did not alert has no sample
@@ -129,8 +138,8 @@ async def _latency(folder: Path, brands: int, spacing: float) -> list[float]:
     samples = []
     for i in range(brands):
         ids = bursts[f"b{i}"]
-        poll = next((at for at, query, served in hn.polls if f"brand{i}" in query and ids & set(served)), None)
-        alert = next((at for at, text in slack.alerts if f"Brand{i}" in text), None)
+        poll = next((at for at, query, served in hn.polls if _name(i).lower() in query and ids & set(served)), None)
+        alert = next((at for at, text in slack.alerts if _name(i) in text), None)
         if poll is not None and alert is not None:
             samples.append(alert - poll)
     return samples
@@ -153,8 +162,11 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
     hn, slack = FakeHackerNews(), FakeSlack()
     await serve(hn, hn.app, _start, "/api/v1/")
     await serve(slack, slack.app, _start, "/api/")
-    _seed(hn, brands, time.time())
-    path = _config(folder, hn.url, slack.url, brands, interval=f"{interval:g}s", tick="1m")
+    now = time.time()
+    _seed(hn, brands, now)
+    for k in range(5):  # one busy brand: a post a minute for the last five minutes
+        hn.add_hit(f"busy-{k}", int(now - 60 * k - 30), f"BusyBrand release notes, part {k}")
+    path = _config(folder, hn.url, slack.url, brands, interval=f"{interval:g}s", tick="1m", busy=True)
     env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", "run", "--config", str(path), cwd=folder, env=env,
@@ -168,9 +180,12 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
         cpu0, t0 = _cpu_seconds(child.pid), time.perf_counter()
         await asyncio.sleep(rounds * interval)
         cpu, wall = _cpu_seconds(child.pid) - cpu0, time.perf_counter() - t0
-        requests = len(hn.requests) - first
+        quiet_requests = [r for r in hn.requests[first:] if "busybrand" not in r.query.get("query", "")]
+        busy_polls = len(hn.requests) - first - len(quiet_requests)
         polls = brands * wall / interval
         live_served = hn.served_ids()[served_before:]
+        busy_again = sum(1 for i in live_served if i.startswith("busy-"))
+        quiet_again = len(live_served) - busy_again
         # Retry-After: the next answer is a 429 asking for 3 x interval; count requests for that query meanwhile.
         mark = len(hn.requests)
         hn.fail_next(429, headers={"Retry-After": str(int(3 * interval))}, body='{"message": "slow down"}')
@@ -182,8 +197,10 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
     finally:
         child.terminate()
         await asyncio.wait_for(child.wait(), 20)
-    return {"cpu_share": cpu / wall, "cpu_per_poll": cpu / max(polls, 1), "requests_per_poll": requests / max(polls, 1),
-            "refetched": len(live_served), "during_retry_after": during, "polls": polls}  # fmt: skip
+    return {"cpu_share": cpu / wall, "cpu_per_poll": cpu / max(polls * (brands + 1) / brands, 1),
+            "requests_per_poll": len(quiet_requests) / max(polls, 1), "refetched": quiet_again,
+            "busy_refetched_per_poll": busy_again / max(busy_polls, 1), "during_retry_after": during,
+            "polls": polls}  # fmt: skip
 
 
 def idle(brands: int = 100, interval: float = 6.0, rounds: int = 5) -> dict[str, Any]:

@@ -129,7 +129,7 @@ class Daemon:
             engine.pipeline.exclude_more(exclusion.brand, [exclusion.term])
         read = engine.load_history(self.clock())
         logger.debug("history loaded: %d mentions", read)
-        sources = build_sources(config, self.session)
+        sources = build_sources(config, self.session, self.clock)
         health = {name: SourceHealth(name) for name in sources}
 
         def failures() -> dict[str, Failure]:  # silence rules read the sources' health

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -34,12 +35,15 @@ class Runtime:
     health: dict[str, SourceHealth] = field(default_factory=dict)
 
 
-def build_sources(config: Config, session: aiohttp.ClientSession) -> dict[str, Source]:
-    """One source object per enabled [sources.NAME] table."""
+def build_sources(
+    config: Config, session: aiohttp.ClientSession, clock: Callable[[], float] = time.time
+) -> dict[str, Source]:
+    """One source object per enabled [sources.NAME] table, on the daemon's clock (sweeps note when they start)."""
     sources: dict[str, Source] = {}
     for name, source_config in config.sources.items():
         if source_config.enabled:
-            http = Http(session, user_agent=config.user_agent, timeout=source_config.timeout.total_seconds())
+            timeout = source_config.timeout.total_seconds()
+            http = Http(session, user_agent=config.user_agent, timeout=timeout, clock=clock)
             sources[name] = SOURCES[name](source_config, http)  # type: ignore[call-arg]
     return sources
 

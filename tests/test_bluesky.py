@@ -46,7 +46,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch, fake_bluesky: FakeBluesky) -> N
 
 
 def bluesky(session: aiohttp.ClientSession, fake: FakeBluesky, clock: Clock, **options: object) -> Bluesky:
-    source: Bluesky = make_source(Bluesky, session, fake.url, clock, **{**ENVS, **options})
+    source: Bluesky = make_source(Bluesky, session, fake, clock, **{**ENVS, **options})
     return source
 
 
@@ -92,7 +92,7 @@ async def test_a_poll_maps_recorded_posts_with_follower_counts(
 async def test_paging_by_cursor_then_only_what_is_new(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
-    clock.now = T0 + 86400  # later than every post here: a watermark never passes now (+ clock skew)
+    clock.now = T0 + 2500  # just after every post here: a watermark never passes now (+ clock skew)
     for i in range(250):
         fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
     source = bluesky(session, fake_bluesky, clock)
@@ -100,14 +100,15 @@ async def test_paging_by_cursor_then_only_what_is_new(
     assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 250
     assert max(Counter(fake_bluesky.served_uris()).values()) == 1
     assert [q.get("cursor") for q in searches(fake_bluesky)] == [None, "100", "200"]
-    # Nothing new: one request, since the watermark less the overlap (300 s).
+    # Nothing new: one request, since the first sweep's start (later than the watermark) less the overlap.
     assert (await drain(source, Q, cursor, SINCE))[0] == []
-    assert searches(fake_bluesky)[-1]["since"] == datetime.fromtimestamp(T0 + 2490 - 300, UTC).isoformat(
+    assert searches(fake_bluesky)[-1]["since"] == datetime.fromtimestamp(T0 + 2500 - 300, UTC).isoformat(
         timespec="milliseconds"
     ).replace("+00:00", "Z")
-    # New posts, and one the index took a while to show (sortAt within the overlap below the watermark).
+    # New posts, and one the index took a while to show (made before the last sweep, within the overlap).
     fake_bluesky.add_post("new", T0 + 5000, "acme cloud new")
     fake_bluesky.add_post("late", T0 + 2400, "acme cloud indexed late")
+    clock.now = T0 + 5100
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.text for m in fresh) == ["acme cloud indexed late", "acme cloud new"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
@@ -117,7 +118,7 @@ async def test_paging_by_cursor_then_only_what_is_new(
 async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
-    clock.now = T0 + 86400  # later than every post here: a watermark never passes now (+ clock skew)
+    clock.now = T0 + 2300  # just after every post here: a watermark never passes now (+ clock skew)
     for i in range(230):
         fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
     first = await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)
@@ -128,6 +129,7 @@ async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
     ids = [m.id for m in first.mentions + rest]
     assert len(ids) == len(set(ids)) == 231 and max(Counter(fake_bluesky.served_uris()).values()) == 1
     fake_bluesky.add_post("newer", T0 + 9000, "acme cloud meanwhile")
+    clock.now = T0 + 9100
     newer, _, pages = await drain(second, Q, cursor, SINCE)
     assert [m.text for m in newer] == ["acme cloud meanwhile"] and pages == 1
     assert fake_bluesky.logins == 2  # one per process, never one per poll
@@ -322,4 +324,4 @@ async def test_the_empty_page_fixture_ends_the_sweep(
     fake_bluesky.fail_next(200, body=json.dumps(recorded("search_posts_empty.json")))
     page = await source.search(Q, None, SINCE)
     assert page.mentions == [] and not page.more
-    assert json.loads(page.cursor) == {"v": 1, "mark": SINCE.timestamp(), "seen": {}}
+    assert json.loads(page.cursor) == {"v": 1, "mark": SINCE.timestamp(), "polled": T0, "seen": {}}

@@ -184,6 +184,7 @@ async def test_restart_refetches_and_realerts_nothing(
     daemon_setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
 ) -> None:
     clock = Clock(T0)
+    fake_hn.date = fake_reddit.date = clock  # the platforms' clocks are ours (their Date headers)
     first = start(daemon_setup, clock)
     try:
         assert len(await backfill_then_burst(first, clock, fake_hn, fake_reddit)) == 1
@@ -204,9 +205,10 @@ async def test_restart_refetches_and_realerts_nothing(
     finally:
         await second.close()
     # One request per source, asking only for what is newer than what was stored (less Hacker News'
-    # overlap for hits its index adds late, which the cursor's seen ids filter out).
+    # overlap for hits its index adds late, which the cursor's seen ids filter out): from the last
+    # sweep's start (T0 + 600, later than the newest hit, T0 + 60 + 13 * 20) less the overlap.
     assert len(fake_hn.requests) == hn_before + 1 and len(fake_reddit.requests) == reddit_before + 1
-    assert fake_hn.requests[-1].query["numericFilters"] == f"created_at_i>={int(T0 + 60 + 13 * 20) - 300}"
+    assert fake_hn.requests[-1].query["numericFilters"] == f"created_at_i>={int(T0 + 600) - 300}"
     assert len(fake_slack.messages) == 1
 
 

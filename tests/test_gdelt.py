@@ -41,7 +41,7 @@ def gdelt(session: aiohttp.ClientSession, fake: FakeGdelt, clock: Clock | None =
 
     config = SourceConfig(name="gdelt", enabled=True, interval=timedelta(minutes=15), base_url=fake.url,
                           options=MappingProxyType({**Gdelt.options, **options}))  # fmt: skip
-    fake.clock = clock
+    fake.clock = fake.date = clock
     return Gdelt(config, Http(session, USER_AGENT, timeout=5, sleep=sleep, clock=clock))
 
 
@@ -58,7 +58,8 @@ async def test_a_poll_maps_recorded_articles_and_folds_copies(
     fake_gdelt: FakeGdelt, session: aiohttp.ClientSession
 ) -> None:
     fake_gdelt.articles = recorded()["articles"] + recorded("artlist_older.json")["articles"]
-    page = await gdelt(session, fake_gdelt).search(Q, None, SINCE)
+    newest = int(datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp())
+    page = await gdelt(session, fake_gdelt, Clock(newest + 900)).search(Q, None, SINCE)  # GDELT's next update
     by_id = {m.id: m for m in page.mentions}
     # Three sites ran one story: one mention, the copy GDELT saw first, the two others as reposts.
     story = by_id["https://www.reuters.com/technology/acme-cloud-outage-2026-11-24/"]
@@ -81,9 +82,9 @@ async def test_a_poll_maps_recorded_articles_and_folds_copies(
     assert request.query == {"query": Q, "mode": "artlist", "format": "json", "maxrecords": "250",
                              "sort": "datedesc", "startdatetime": "20261123060000"}  # fmt: skip
     state = json.loads(page.cursor)
-    newest = int(datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp())
-    assert state["mark"] == newest and state["v"] == 1
-    # Only what lies within the overlap (an hour) below the watermark is kept to filter the next poll.
+    assert state["mark"] == newest and state["v"] == 1 and state["polled"] == newest + 900
+    # Only what lies within the overlap (an hour) below the sweep's start (later than the watermark) is
+    # kept to filter the next poll.
     assert sorted(state["seen"]) == ["https://www.heise.de/news/Acme-Cloud-Stoerung-9990001.html",
                                      "https://www.reuters.com/technology/acme-cloud-outage-2026-11-24/",
                                      "https://www.theregister.com/2026/11/24/acme_cloud_ceo/"]  # fmt: skip
@@ -110,7 +111,8 @@ async def test_windows_slide_down_past_250_records_then_only_what_is_new(
 ) -> None:
     for i in range(600):
         fake_gdelt.add_article(f"https://news{i}.example/acme", T0 + i * 30, f"Acme Cloud story {i}")
-    source = gdelt(session, fake_gdelt)
+    clock = Clock(T0 + 18000)  # the first poll, half a minute after the newest article
+    source = gdelt(session, fake_gdelt, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     ids = [m.id for m in mentions]
     assert pages == 3 and len(ids) == len(set(ids)) == 600
@@ -120,14 +122,19 @@ async def test_windows_slide_down_past_250_records_then_only_what_is_new(
     start = param(T0 - 86400)
     assert windows(fake_gdelt) == [(start, None), (start, param(T0 + 10501)), (start, param(T0 + 3031))]
     assert fake_gdelt.refused == 0  # the source waited out GDELT's 5 s between its requests
-    # Nothing new: one request from the watermark less the overlap.
+    # Nothing new, 15 minutes on: one request from the first sweep's start (later than the watermark)
+    # less the overlap (an hour). That start is the second before T0 + 18000 by GDELT's clock: the last
+    # answer came at a fraction of a second, which its Date header's whole seconds leave out.
+    clock.now = T0 + 18900
     again, cursor, pages = await drain(source, Q, cursor, SINCE)
     assert again == [] and pages == 1
-    assert windows(fake_gdelt)[-1] == (param(T0 + 17970 - 3600), None)
-    # A new article, and one GDELT added late (older than the watermark, within the overlap).
-    fake_gdelt.add_article("https://late.example/acme", T0 + 15000, "Acme Cloud indexed late")
+    assert windows(fake_gdelt)[-1] == (param(T0 + 18000 - 1 - 3600), None)
+    # A new article, and one GDELT added late (made before that poll, within the overlap of it).
+    fake_gdelt.add_article("https://late.example/acme", T0 + 16000, "Acme Cloud indexed late")
     fake_gdelt.add_article("https://newer.example/acme", T0 + 20000, "Acme Cloud newer")
+    clock.now = T0 + 20100
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
+    assert windows(fake_gdelt)[-1] == (param(T0 + 18900 - 3600), None)
     assert sorted(m.id for m in fresh) == ["https://late.example/acme", "https://newer.example/acme"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
     assert fake_gdelt.refused == 0
@@ -138,18 +145,22 @@ async def test_a_restart_mid_sweep_fetches_nothing_twice_and_skips_nothing(
 ) -> None:
     for i in range(400):
         fake_gdelt.add_article(f"https://n{i}.example/a", T0 + i * 30, f"Acme Cloud {i}")
-    clock = Clock(NOW)
+    clock = Clock(T0 + 12000)
     first = await gdelt(session, fake_gdelt, clock).search(Q, None, SINCE)
     assert first.more and len(first.mentions) == 250
-    fake_gdelt.add_article("https://meanwhile-newer.example/a", T0 + 20000, "Acme Cloud meanwhile")
+    fake_gdelt.add_article("https://meanwhile-newer.example/a", T0 + 12300, "Acme Cloud meanwhile")
     fake_gdelt.add_article("https://meanwhile-older.example/a", T0 + 55, "Acme Cloud older meanwhile")
-    clock.now += 5  # a new process (only the stored cursor carries over), a moment later
+    clock.now = T0 + 12600  # a new process (only the stored cursor carries over), ten minutes later
     second = gdelt(session, fake_gdelt, clock)
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
     assert len(ids) == len(set(ids)) == 401 and "https://meanwhile-older.example/a" in ids
+    # The sweep kept its start across the restart: the next one starts an overlap below it.
+    assert json.loads(cursor)["polled"] == T0 + 12000
+    clock.now = T0 + 13500
     newer, _, pages = await drain(second, Q, cursor, SINCE)
     assert [m.id for m in newer] == ["https://meanwhile-newer.example/a"] and pages == 1
+    assert windows(fake_gdelt)[-1] == (param(T0 + 12000 - 3600), None)
 
 
 @pytest.mark.parametrize("exclusive", [False, True])
@@ -169,10 +180,12 @@ async def test_a_copy_in_a_later_answer_is_not_counted_again(
     fake_gdelt: FakeGdelt, session: aiohttp.ClientSession
 ) -> None:
     fake_gdelt.add_article("https://wire.example/acme", T0, "Acme Cloud settles lawsuit")
-    source = gdelt(session, fake_gdelt)
+    clock = Clock(T0 + 300)
+    source = gdelt(session, fake_gdelt, clock)
     _, cursor, _ = await drain(source, Q, None, SINCE)
     fake_gdelt.add_article("https://copy.example/acme", T0 + 600, "ACME cloud settles lawsuit!")
     fake_gdelt.add_article("https://other.example/acme", T0 + 700, "Acme Cloud settles a different lawsuit")
+    clock.now = T0 + 900
     fresh, _, _ = await drain(source, Q, cursor, SINCE)
     assert [m.id for m in fresh] == ["https://other.example/acme"]
 
@@ -236,10 +249,13 @@ async def test_malformed_records_are_skipped_and_control_characters_read(
 
 async def test_no_results_is_an_empty_object(fake_gdelt: FakeGdelt, session: aiohttp.ClientSession) -> None:
     fake_gdelt.answer_next(recorded("empty.json"))
-    source = gdelt(session, fake_gdelt)
+    clock = Clock(T0)
+    source = gdelt(session, fake_gdelt, clock)
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
-    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "seen": {}, "titles": {}}
-    fake_gdelt.add_article("https://first.example/a", T0, "Acme Cloud first")
+    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "polled": T0, "seen": {},
+                                                     "titles": {}}  # fmt: skip
+    clock.now = T0 + 900
+    fake_gdelt.add_article("https://first.example/a", T0, "Acme Cloud first")  # made as the first poll began
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == ["https://first.example/a"]
 
 
@@ -291,7 +307,7 @@ def test_the_cursor_keeps_the_newest_urls_and_titles_up_to_the_cap() -> None:
     assert state["v"] == 1 and len(state["other"]) == sweep.MAX_SEEN + 10
     for name in TRIMMED:
         assert len(state[name]) == sweep.MAX_SEEN and min(state[name].values()) == 10
-    going = sweep.begin({"mark": 100, "seen": {}, "floor": 40, "new": {"a": 50}}, 30, ("new", "new_titles"))
+    going = sweep.begin({"mark": 100, "seen": {}, "floor": 40, "new": {"a": 50}}, 30, 0.0, ("new", "new_titles"))
     assert going["floor"] == 40 and going["new"] == {"a": 50} and going["new_titles"] == {}
-    fresh = sweep.begin({"mark": 100, "seen": {}}, 30, ("new", "new_titles"))
+    fresh = sweep.begin({"mark": 100, "seen": {}}, 30, 0.0, ("new", "new_titles"))
     assert fresh["floor"] == 70 and fresh["new"] == fresh["new_titles"] == {}

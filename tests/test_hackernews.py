@@ -29,7 +29,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 def hn(
     session: aiohttp.ClientSession, fake: FakeHackerNews, clock: Clock | None = None, **options: object
 ) -> HackerNews:
-    source: HackerNews = make_source(HackerNews, session, fake.url, clock, **options)
+    source: HackerNews = make_source(HackerNews, session, fake, clock, **options)
     return source
 
 
@@ -42,7 +42,7 @@ async def test_a_poll_maps_recorded_hits_and_returns_a_cursor(
 ) -> None:
     fake_hn.hits = recorded()["hits"]
     since = datetime.fromtimestamp(1795268000, UTC)
-    page = await hn(session, fake_hn).search(Q, None, since)
+    page = await hn(session, fake_hn, Clock(1795530011 + 60)).search(Q, None, since)
     by_id = {m.id: m for m in page.mentions}
     comment = by_id["41890123"]
     assert comment.text == (  # entities and <p> turned into plain text
@@ -62,8 +62,10 @@ async def test_a_poll_maps_recorded_hits_and_returns_a_cursor(
     assert request.query == {"query": Q, "tags": "(story,comment)", "numericFilters": "created_at_i>=1795268000",
                              "hitsPerPage": "100", "page": "0"}  # fmt: skip
     assert not page.more
-    # The watermark is the newest hit; ids within the overlap (300 s) below it are kept to filter.
-    assert json.loads(page.cursor) == {"v": 2, "mark": 1795530011, "seen": {"41890123": 1795530011}}
+    # The watermark is the newest hit, `polled` when the sweep started (later than the watermark); ids
+    # within the overlap (300 s) below the later of the two are kept to filter.
+    assert json.loads(page.cursor) == {"v": 2, "mark": 1795530011, "polled": 1795530071,
+                                       "seen": {"41890123": 1795530011}}  # fmt: skip
 
 
 async def test_paging_across_pages_then_only_what_is_new(
@@ -71,7 +73,8 @@ async def test_paging_across_pages_then_only_what_is_new(
 ) -> None:
     for i in range(250):
         fake_hn.add_hit(str(1000 + i), T0 + i * 10, f"acme cloud post {i}")
-    source = hn(session, fake_hn, hits_per_page=100)
+    clock = Clock(T0 + 2500)
+    source = hn(session, fake_hn, clock, hits_per_page=100)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     ids = [m.id for m in mentions]
     assert pages == 3 and len(ids) == len(set(ids)) == 250
@@ -81,16 +84,19 @@ async def test_paging_across_pages_then_only_what_is_new(
     assert sorted(repeats) == ["1051", "1150"] and all(r.query["page"] == "0" for r in fake_hn.requests)
     assert filters(fake_hn)[1:] == [f"created_at_i>={T0 - 86400},created_at_i<={T0 + 1500}",
                                     f"created_at_i>={T0 - 86400},created_at_i<={T0 + 510}"]  # fmt: skip
-    # Nothing new: one request, nothing returned.
+    # Nothing new: one request, nothing returned, from the first sweep's start (later than the
+    # watermark) less the overlap.
+    clock.now = T0 + 2800
     again, cursor, pages = await drain(source, Q, cursor, SINCE)
-    assert again == [] and pages == 1 and filters(fake_hn)[-1] == f"created_at_i>={T0 + 2490 - 300}"
-    # New hits, one in the watermark's own second, and one the index added late (older than the
-    # watermark, within the overlap): exactly those come.
-    fake_hn.add_hit("same-second", T0 + 2490, "acme cloud late")
-    fake_hn.add_hit("indexed-late", T0 + 2400, "acme cloud indexed late")
-    fake_hn.add_hit("newer", T0 + 5000, "acme cloud newer")
+    assert again == [] and pages == 1 and filters(fake_hn)[-1] == f"created_at_i>={T0 + 2500 - 300}"
+    # New hits, one at the floor's own second and one the index added late (both made before the
+    # sweep at T0 + 2800, within the overlap), and a newer one: exactly those come.
+    fake_hn.add_hit("at-the-floor", T0 + 2500, "acme cloud late")
+    fake_hn.add_hit("indexed-late", T0 + 2600, "acme cloud indexed late")
+    fake_hn.add_hit("newer", T0 + 2900, "acme cloud newer")
+    clock.now = T0 + 3000
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
-    assert sorted(m.id for m in fresh) == ["indexed-late", "newer", "same-second"]
+    assert sorted(m.id for m in fresh) == ["at-the-floor", "indexed-late", "newer"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
 
 
@@ -99,16 +105,21 @@ async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
 ) -> None:
     for i in range(300):
         fake_hn.add_hit(str(i), T0 + i * 10, f"acme cloud {i}")
-    first = await hn(session, fake_hn).search(Q, None, SINCE)
+    clock = Clock(T0 + 3000)
+    first = await hn(session, fake_hn, clock).search(Q, None, SINCE)
     assert first.more and len(first.mentions) == 100
     # While the process is down: a newer hit, and one in the part not fetched yet.
+    clock.now = T0 + 10_000
     fake_hn.add_hit("newer-meanwhile", T0 + 9999, "acme cloud meanwhile")
     fake_hn.add_hit("older-meanwhile", T0 + 55, "acme cloud older meanwhile")
-    second = hn(session, fake_hn)  # a new process: only the stored cursor carries over
+    second = hn(session, fake_hn, clock)  # a new process: only the stored cursor carries over
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
     assert len(ids) == len(set(ids)) == 301 and "older-meanwhile" in ids
+    # The sweep kept its floor and its start (T0 + 3000) across the restart: the next one starts there.
+    assert json.loads(cursor)["polled"] == T0 + 3000 and filters(fake_hn)[-1].startswith(f"created_at_i>={T0 - 86400},")
     newer, _, pages = await drain(second, Q, cursor, SINCE)
+    assert filters(fake_hn)[-1] == f"created_at_i>={T0 + 3000 - 300}"
     assert [m.id for m in newer] == ["newer-meanwhile"] and pages == 1
 
 
@@ -117,7 +128,8 @@ async def test_hits_arriving_between_pages_are_all_fetched_once(
 ) -> None:
     for i in range(200):
         fake_hn.add_hit(str(i), T0 + i, f"acme cloud {i}")
-    source = hn(session, fake_hn)
+    clock = Clock(T0 + 200)
+    source = hn(session, fake_hn, clock)
     first = await source.search(Q, None, SINCE)
     fake_hn.add_hit("newer", T0 + 500, "acme cloud newer")  # above the sweep: next poll
     fake_hn.add_hit("late-above", T0 + 150, "acme cloud late")  # in the part already fetched: next poll
@@ -125,6 +137,7 @@ async def test_hits_arriving_between_pages_are_all_fetched_once(
     rest, cursor, _ = await drain(source, Q, first.cursor, SINCE)
     this_sweep = {m.id for m in first.mentions + rest}
     assert "late-below" in this_sweep and not {"newer", "late-above"} & this_sweep
+    clock.now = T0 + 600
     next_poll, _, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.id for m in next_poll) == ["late-above", "newer"]
 
@@ -220,8 +233,8 @@ async def test_a_cursor_from_before_version_2_is_read(fake_hn: FakeHackerNews, s
 
 
 async def test_an_empty_first_poll_keeps_the_start(fake_hn: FakeHackerNews, session: aiohttp.ClientSession) -> None:
-    source = hn(session, fake_hn)
+    source = hn(session, fake_hn, Clock(T0))
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
-    assert mentions == [] and json.loads(cursor) == {"v": 2, "mark": T0 - 86400, "seen": {}}
+    assert mentions == [] and json.loads(cursor) == {"v": 2, "mark": T0 - 86400, "polled": T0, "seen": {}}
     fake_hn.add_hit("first", T0, "acme cloud first")
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == ["first"]

@@ -36,7 +36,7 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def mastodon(session: aiohttp.ClientSession, fake: FakeMastodon, clock: Clock | None = None,
              **options: object) -> Mastodon:  # fmt: skip
-    source: Mastodon = make_source(Mastodon, session, fake.url, clock, **options)
+    source: Mastodon = make_source(Mastodon, session, fake, clock, **options)
     return source
 
 

@@ -34,7 +34,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def news(session: aiohttp.ClientSession, fake: FakeNewsApi, clock: Clock | None = None, **options: object) -> NewsApi:
-    source: NewsApi = make_source(NewsApi, session, fake.url, clock, **options)
+    source: NewsApi = make_source(NewsApi, session, fake, clock, **options)
     return source
 
 
@@ -48,7 +48,7 @@ def windows(fake: FakeNewsApi) -> list[tuple[str, str | None, str]]:
 
 async def test_a_poll_maps_recorded_articles(fake_newsapi: FakeNewsApi, session: aiohttp.ClientSession) -> None:
     fake_newsapi.articles = recorded()["articles"] + recorded("everything_older.json")["articles"]
-    page = await news(session, fake_newsapi).search(Q, None, SINCE)
+    page = await news(session, fake_newsapi, Clock(1795533127 + 60)).search(Q, None, SINCE)
     by_id = {m.id: m for m in page.mentions}
     reuters = by_id["https://www.reuters.com/technology/acme-cloud-outage-2026-11-24/"]
     assert reuters.title == "Acme Cloud outage hits thousands of businesses" and reuters.platform == "newsapi"
@@ -88,7 +88,8 @@ async def test_windows_slide_down_past_the_100_result_cap_then_only_what_is_new(
 ) -> None:
     for i in range(250):
         fake_newsapi.add_article(f"https://n{i}.example/acme", T0 + i * 60, f"Acme Cloud story {i}")
-    source = news(session, fake_newsapi)
+    clock = Clock(T0 + 15_000)
+    source = news(session, fake_newsapi, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     ids = [m.id for m in mentions]
     assert pages == 3 and len(ids) == len(set(ids)) == 250
@@ -103,6 +104,7 @@ async def test_windows_slide_down_past_the_100_result_cap_then_only_what_is_new(
     # A new article, and one NewsAPI indexed late (older than the watermark, within the overlap).
     fake_newsapi.add_article("https://late.example/acme", T0 + 249 * 60 - 1000, "Acme Cloud indexed late")
     fake_newsapi.add_article("https://newer.example/acme", T0 + 99999, "Acme Cloud newer")
+    clock.now = T0 + 100_000  # the last sweep less the free plan's day is still below the watermark
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.id for m in fresh) == ["https://late.example/acme", "https://newer.example/acme"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
@@ -260,7 +262,7 @@ async def test_a_5xx_is_retried_within_the_poll(fake_newsapi: FakeNewsApi, sessi
 
 async def test_an_empty_first_poll_keeps_the_start(fake_newsapi: FakeNewsApi, session: aiohttp.ClientSession) -> None:
     fake_newsapi.answer_next(recorded("empty.json"))
-    source = news(session, fake_newsapi)
+    source = news(session, fake_newsapi, Clock(T0))
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
     assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "seen": {}}
     fake_newsapi.add_article("https://first.example/a", T0, "Acme Cloud first")

@@ -34,7 +34,7 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reddit(session: aiohttp.ClientSession, fake: FakeReddit, clock: Clock | None = None, **options: object) -> Reddit:
-    source: Reddit = make_source(Reddit, session, fake.url, clock, **{"oauth_base_url": fake.url, **options})
+    source: Reddit = make_source(Reddit, session, fake, clock, **{"oauth_base_url": fake.url, **options})
     return source
 
 
@@ -50,7 +50,7 @@ OAUTH = {"client_id_env": "ACME_REDDIT_ID", "client_secret_env": "ACME_REDDIT_SE
 
 async def test_a_poll_maps_recorded_posts(fake_reddit: FakeReddit, session: aiohttp.ClientSession) -> None:
     fake_reddit.posts = [c["data"] for c in recorded()["data"]["children"]]
-    page = await reddit(session, fake_reddit).search(Q, None, datetime.fromtimestamp(T0, UTC))
+    page = await reddit(session, fake_reddit, Clock(1795529700)).search(Q, None, datetime.fromtimestamp(T0, UTC))
     first, second = page.mentions
     assert first.id == "t3_1h2k3l4" and first.title == "Acme Cloud outage right now?" and first.platform == "reddit"
     assert (
@@ -76,7 +76,8 @@ async def test_paging_to_the_watermark_then_only_what_is_new(
     for i in range(250):
         fake_reddit.add_post(f"t3_{i:04d}", T0 + i * 10.5, f"acme cloud {i}")
     fake_reddit.add_post("t3_ancient", T0 - 90000, "acme cloud before since")
-    source = reddit(session, fake_reddit)
+    clock = Clock(T0 + 2700)
+    source = reddit(session, fake_reddit, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 250
     assert max(Counter(fake_reddit.served_names()).values()) == 1  # `after` pages never overlap
@@ -85,10 +86,11 @@ async def test_paging_to_the_watermark_then_only_what_is_new(
     before = len(fake_reddit.requests)
     assert (await drain(source, Q, cursor, SINCE))[0] == []
     assert len(fake_reddit.requests) == before + 1
-    # New posts, and one the index added late (older than the watermark, within the overlap).
+    # New posts, and one the index added late (made before the poll at T0 + 2700, within the overlap).
     for i in range(3):
         fake_reddit.add_post(f"t3_new{i}", T0 + 9000 + i, f"acme cloud new {i}")
     fake_reddit.add_post("t3_late", T0 + 2600, "acme cloud indexed late")
+    clock.now = T0 + 9100
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.id for m in fresh) == ["t3_late", "t3_new0", "t3_new1", "t3_new2"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
@@ -99,11 +101,13 @@ async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
 ) -> None:
     for i in range(230):
         fake_reddit.add_post(f"t3_{i:04d}", T0 + i * 10, f"acme cloud {i}")
-    first = await reddit(session, fake_reddit).search(Q, None, SINCE)
+    clock = Clock(T0 + 2300)
+    first = await reddit(session, fake_reddit, clock).search(Q, None, SINCE)
     assert first.more
     fake_reddit.add_post("t3_newer", T0 + 5000, "acme cloud meanwhile")  # above the sweep: next poll
     fake_reddit.add_post("t3_older", T0 + 15, "acme cloud older meanwhile")  # ahead of the sweep
-    second = reddit(session, fake_reddit)  # a new process: only the stored cursor carries over
+    clock.now = T0 + 5100
+    second = reddit(session, fake_reddit, clock)  # a new process: only the stored cursor carries over
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
     assert len(ids) == len(set(ids)) == 231 and "t3_older" in ids

@@ -34,7 +34,7 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def se(
     session: aiohttp.ClientSession, fake: FakeStackExchange, clock: Clock | None = None, **options: object
 ) -> StackExchange:
-    source: StackExchange = make_source(StackExchange, session, fake.url, clock, **options)
+    source: StackExchange = make_source(StackExchange, session, fake, clock, **options)
     return source
 
 
@@ -46,7 +46,7 @@ async def test_a_poll_maps_recorded_items_from_a_gzip_answer(
     fake_stackexchange: FakeStackExchange, session: aiohttp.ClientSession
 ) -> None:
     fake_stackexchange.items = recorded()["items"] + recorded("search_excerpts_more.json")["items"]
-    page = await se(session, fake_stackexchange).search(Q, None, SINCE)
+    page = await se(session, fake_stackexchange, Clock(1795533301)).search(Q, None, SINCE)
     answer, question, sdk = page.mentions
     assert answer.id == "a79200455" and answer.url == "https://stackoverflow.com/a/79200455"
     # An answer's title is its question's: not the answer's own text.
@@ -100,7 +100,8 @@ async def test_windows_slide_down_then_only_what_is_new(
 ) -> None:
     for i in range(250):
         fake_stackexchange.add_question(1000 + i, T0 + i * 60, f"Acme Cloud question {i}")
-    source = se(session, fake_stackexchange)
+    clock = Clock(T0 + 249 * 60)  # polled when the newest post came: the watermark's own rule
+    source = se(session, fake_stackexchange, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     ids = [m.id for m in mentions]
     assert pages == 3 and len(ids) == len(set(ids)) == 250
@@ -113,6 +114,7 @@ async def test_windows_slide_down_then_only_what_is_new(
     assert again == [] and pages == 1 and windows(fake_stackexchange)[-1] == (str(T0 + 249 * 60 - 600), None, "1")
     fake_stackexchange.add_answer(5000, 1249, T0 + 249 * 60 - 100, "<p>Acme Cloud indexed late</p>")
     fake_stackexchange.add_question(5001, T0 + 99999, "Acme Cloud newer")
+    clock.now = T0 + 100_000
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.id for m in fresh) == ["a5000", "q5001"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
@@ -123,11 +125,13 @@ async def test_a_restart_mid_sweep_fetches_nothing_twice_and_skips_nothing(
 ) -> None:
     for i in range(180):
         fake_stackexchange.add_question(1000 + i, T0 + i * 60, f"Acme Cloud {i}")
-    first = await se(session, fake_stackexchange).search(Q, None, SINCE)
+    clock = Clock(T0 + 180 * 60)
+    first = await se(session, fake_stackexchange, clock).search(Q, None, SINCE)
     assert first.more and len(first.mentions) == 100
     fake_stackexchange.add_question(9001, T0 + 99999, "Acme Cloud meanwhile")
     fake_stackexchange.add_answer(9002, 1000, T0 + 30, "Acme Cloud older meanwhile")
-    second = se(session, fake_stackexchange)  # a new process: only the stored cursor carries over
+    clock.now = T0 + 100_000
+    second = se(session, fake_stackexchange, clock)  # a new process: only the stored cursor carries over
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
     assert len(ids) == len(set(ids)) == 181 and "a9002" in ids
@@ -279,8 +283,8 @@ async def test_an_empty_first_poll_keeps_the_start(
     fake_stackexchange: FakeStackExchange, session: aiohttp.ClientSession
 ) -> None:
     fake_stackexchange.answer_next(recorded("empty.json"))
-    source = se(session, fake_stackexchange)
+    source = se(session, fake_stackexchange, Clock(T0))
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
-    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "seen": {}}
+    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "polled": T0, "seen": {}}
     fake_stackexchange.add_question(1, T0, "Acme Cloud first")
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == ["q1"]

@@ -43,7 +43,7 @@ def bearer(monkeypatch: pytest.MonkeyPatch, fake_x: FakeX) -> str:
 
 
 def x(session: aiohttp.ClientSession, fake: FakeX, clock: Clock, **options: object) -> X:
-    source: X = make_source(X, session, fake.url, clock, **options)
+    source: X = make_source(X, session, fake, clock, **options)
     return source
 
 
@@ -90,13 +90,15 @@ async def test_a_poll_maps_recorded_posts_then_pages_on(
     assert fake_x.requests[1].query["next_token"] == page1["meta"]["next_token"]
     assert since_ids(fake_x) == [request.query["since_id"]] * 2
     state = json.loads(last.cursor)
-    # The watermark is the newest post (the retweet); the original came by it, so it is kept as seen.
-    assert state == {"v": 1, "mark": "2125235760788406279", "seen": {original.id: 1795530665.0}}
+    # The watermark is the newest post (the retweet); `polled`, when the sweep started (15:00), is later,
+    # so the next sweep starts from it less the overlap: nothing below that is kept as seen.
+    assert state == {"v": 1, "mark": "2125235760788406279", "polled": 1795532400, "seen": {}}
 
 
 async def test_paging_then_only_what_is_new(fake_x: FakeX, session: aiohttp.ClientSession, clock: Clock) -> None:
     for i in range(250):
         fake_x.add_post(T0 + i * 30, f"acme cloud post {i}")
+    clock.now = T0 + 249 * 30  # polled when the newest post came: the watermark's own rule
     source = x(session, fake_x, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 250
@@ -110,6 +112,7 @@ async def test_paging_then_only_what_is_new(fake_x: FakeX, session: aiohttp.Clie
     # New posts, and one the index added late (older than the watermark, within the overlap).
     fake_x.add_post(T0 + 9000, "acme cloud newer")
     late = fake_x.add_post(T0 + 249 * 30 - 20, "acme cloud indexed late")
+    clock.now = T0 + 9100
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.text for m in fresh) == ["acme cloud indexed late", "acme cloud newer"]
     assert late["id"] in {m.id for m in fresh}
@@ -121,9 +124,11 @@ async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
 ) -> None:
     for i in range(230):
         fake_x.add_post(T0 + i * 10, f"acme cloud {i}")
+    clock.now = T0 + 2300
     first = await x(session, fake_x, clock).search(Q, None, SINCE)
     assert first.more and len(first.mentions) == 100
     fake_x.add_post(T0 + 5000, "acme cloud meanwhile")  # above the sweep: next poll
+    clock.now = T0 + 5100
     second = x(session, fake_x, clock)  # a new process: only the stored cursor carries over
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
@@ -298,7 +303,8 @@ async def test_an_empty_first_poll_keeps_the_start(fake_x: FakeX, session: aioht
     fake_x.answer_next(recorded("search_empty.json"))
     source = x(session, fake_x, clock)
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
-    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": str(snowflake(SINCE.timestamp())), "seen": {}}
+    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": str(snowflake(SINCE.timestamp())), "polled": NOW,
+                                                     "seen": {}}  # fmt: skip
     post = fake_x.add_post(NOW - 10, "acme cloud first")
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == [post["id"]]
 

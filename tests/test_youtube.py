@@ -37,7 +37,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch, fake_youtube: FakeYouTube) -> str:
 
 
 def yt(session: aiohttp.ClientSession, fake: FakeYouTube, clock: Clock | None = None, **options: object) -> YouTube:
-    source: YouTube = make_source(YouTube, session, fake.url, clock, **options)
+    source: YouTube = make_source(YouTube, session, fake, clock, **options)
     return source
 
 
@@ -52,7 +52,7 @@ async def test_a_poll_maps_recorded_results_then_pages_on(
     fake_youtube.answer_next(recorded("search_page1.json"))
     fake_youtube.answer_next(recorded("videos.json"))
     fake_youtube.answer_next(recorded("channels.json"))
-    source = yt(session, fake_youtube)
+    source = yt(session, fake_youtube, Clock(1795531330))  # polled when the newest video came
     since = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     page = await source.search(Q, None, since)
     outage, migrate, pricing = page.mentions
@@ -93,7 +93,8 @@ async def test_a_poll_maps_recorded_results_then_pages_on(
 async def test_paging_then_only_what_is_new(fake_youtube: FakeYouTube, session: aiohttp.ClientSession) -> None:
     add(fake_youtube, 120, step=600)  # fewer than a page (50) within the overlap (an hour)
     fake_youtube.add_video("ancient", T0 - 90000, "Acme Cloud before since")
-    source = yt(session, fake_youtube)
+    clock = Clock(T0 + 119 * 600)  # polled when the newest video came
+    source = yt(session, fake_youtube, clock)
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 120
     assert max(Counter(fake_youtube.served_ids()).values()) == 1
@@ -107,6 +108,7 @@ async def test_paging_then_only_what_is_new(fake_youtube: FakeYouTube, session: 
     # New videos, and one the index added late (older than the watermark, within the overlap).
     fake_youtube.add_video("newer", T0 + 99000, "Acme Cloud newer")
     fake_youtube.add_video("late", T0 + 119 * 600 - 1800, "Acme Cloud indexed late")
+    clock.now = T0 + 99_100
     fresh, cursor, _ = await drain(source, Q, cursor, SINCE)
     assert sorted(m.id for m in fresh) == ["late", "newer"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
@@ -116,10 +118,12 @@ async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
     fake_youtube: FakeYouTube, session: aiohttp.ClientSession
 ) -> None:
     add(fake_youtube, 130, step=600)
-    first = await yt(session, fake_youtube).search(Q, None, SINCE)
+    clock = Clock(T0 + 130 * 600)
+    first = await yt(session, fake_youtube, clock).search(Q, None, SINCE)
     assert first.more and len(first.mentions) == 50
     fake_youtube.add_video("newer", T0 + 99999, "Acme Cloud meanwhile")  # above the sweep: next poll
-    second = yt(session, fake_youtube)  # a new process: only the stored cursor carries over
+    clock.now = T0 + 100_000
+    second = yt(session, fake_youtube, clock)  # a new process: only the stored cursor carries over
     rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
     # "newer" pushed one video onto the next page: served twice, but a mention only once.
@@ -291,9 +295,9 @@ async def test_a_refused_page_token_pages_the_sweep_again(
 
 async def test_an_empty_first_poll_keeps_the_start(fake_youtube: FakeYouTube, session: aiohttp.ClientSession) -> None:
     fake_youtube.answer_next(recorded("search_empty.json"))
-    source = yt(session, fake_youtube)
+    source = yt(session, fake_youtube, Clock(T0))
     mentions, cursor, _ = await drain(source, Q, None, SINCE)
-    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "seen": {}}
+    assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "polled": T0, "seen": {}}
     assert [r.path for r in fake_youtube.requests] == ["/youtube/v3/search"]
     fake_youtube.add_video("first", T0, "Acme Cloud first")
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == ["first"]

@@ -38,7 +38,8 @@ class Bluesky:
     `since` filters on sortAt, the earlier of the post's createdAt (client-set) and indexedAt, so
     that is the post's time here too. Between polls the cursor holds the watermark `mark` (the newest
     sortAt fetched) and `seen`, the uris fetched within `overlap` seconds below it. A poll is a sweep,
-    newest first, with since = mark - overlap, paged by the opaque cursor until there is none; each
+    newest first, with since = mark - overlap (or the previous sweep's start less the overlap when
+    later: sweep.low_water), paged by the opaque cursor until there is none; each
     page's cursor carries the sweep, so a restart resumes it; only after the last page does the
     watermark move. Follower counts come from app.bsky.actor.getProfiles, 25 actors a call, cached
     for `followers_ttl` seconds.
@@ -71,7 +72,7 @@ class Bluesky:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since on a first poll)."""
-        state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number), self.overlap)
+        state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number), self.overlap, self.http.clock())
         floor = state["floor"]
         params = {"q": query, "sort": "latest", "limit": str(self.limit), "since": _iso(floor)}
         if state.get("cursor"):
@@ -107,8 +108,7 @@ class Bluesky:
         after = body.get("cursor")
         # A cursor that does not move would page forever: take it as the end.
         if reached or not items or not isinstance(after, str) or not after or after == state.get("cursor"):
-            kept = sweep.kept(state, mark - self.overlap)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
+            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead)), False)
         state["cursor"] = after
         return Page(mentions, sweep.dump(state), True)
 

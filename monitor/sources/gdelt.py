@@ -55,7 +55,9 @@ class Gdelt:
     GDELT has no paging: the time window slides. Between polls the cursor holds the watermark `mark`
     (the newest seendate fetched), `seen` (urls fetched within `overlap` seconds below it) and
     `titles` (the normalised titles of those articles). A poll is a sweep, newest first, from
-    mark - overlap; each next request ends its window (enddatetime) just past the oldest second of the
+    mark - overlap, or the previous sweep's start less the overlap when that is later (sweep.low_water;
+    GDELT shows what it saw within its 15-minute updates, well inside the hour); each next request ends
+    its window (enddatetime) just past the oldest second of the
     answer before, so a sweep reaches past the 250 records one answer holds, and a restart resumes
     mid-sweep.
     More than max_records articles in one second cannot be reached: the rest of that second is
@@ -85,7 +87,8 @@ class Gdelt:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One answer's articles newer than the cursor's watermark (back to since on a first poll)."""
-        state = sweep.begin(_load(cursor, since, int(self.http.clock())), self.overlap, ("new", "new_titles"))
+        now = self.http.clock()
+        state = sweep.begin(_load(cursor, since, int(now)), self.overlap, now, ("new", "new_titles"))
         upper: int | None = state.get("upper")
         params = {"query": query, "mode": "artlist", "format": "json", "maxrecords": str(self.max_records),
                   "sort": "datedesc", "startdatetime": _fmt(state["floor"])}  # fmt: skip
@@ -107,9 +110,9 @@ class Gdelt:
             state["top"] = max(stamps)
         mark = sweep.mark(state, self.http.clock())
         if not stamps or len(articles) < self.max_records:
-            keep = mark - self.overlap
-            seen, titles = sweep.kept(state, keep), sweep.kept(state, keep, "titles", "new_titles")
-            return Page(mentions, sweep.dump({"mark": mark, "seen": seen, "titles": titles}, trimmed=TRIMMED), False)
+            maps = (("seen", "new"), ("titles", "new_titles"))
+            done = sweep.finish(state, mark, self.overlap, self.http.ahead, maps=maps)
+            return Page(mentions, sweep.dump(done, trimmed=TRIMMED), False)
         low = min(stamps)
         if upper is None or low + 1 < upper:
             # Go on below this answer's oldest second, that second included whether GDELT's end is

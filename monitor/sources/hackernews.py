@@ -18,8 +18,10 @@ class HackerNews:
 
     Between polls the cursor holds the watermark `mark` (the newest created_at_i fetched) and `seen`,
     the ids fetched within `overlap` seconds below it. A poll is a sweep, newest first, over
-    created_at_i >= mark - overlap (so hits the index adds late are still found; `seen` filters the
-    rest). Each next page asks for created_at_i <= the oldest second of the page before (page 0 again),
+    created_at_i >= mark - overlap, or the previous sweep's start less the overlap when that is later
+    (sweep.low_water: hits the index adds late are still found, and a quiet query asks for nothing it
+    has; `seen` filters the rest). Each next page asks for created_at_i <= the oldest second of the page
+    before (page 0 again),
     so arrivals never shift offsets and Algolia's 1000-hit reach never ends a sweep. The cursor of
     every page says where to go on, so a restart resumes mid-sweep; only after the last page does the
     watermark move to the newest second of the sweep's first page.
@@ -40,7 +42,8 @@ class HackerNews:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of hits newer than the cursor's watermark (back to since on a first poll)."""
-        state = sweep.begin(sweep.load(cursor, int(since.timestamp()), upgrade=_upgrade), self.overlap)
+        state = sweep.load(cursor, int(since.timestamp()), upgrade=_upgrade)
+        state = sweep.begin(state, self.overlap, self.http.clock())
         upper: int | None = state.get("upper")
         page: int = state.get("page", 0)
         filters = [f"created_at_i>={state['floor']}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
@@ -65,8 +68,7 @@ class HackerNews:
         nb_pages = _int(body.get("nbPages"))
         last = page + 1 >= nb_pages if nb_pages is not None else len(hits) < self.per_page
         if not hits or last:
-            kept = sweep.kept(state, mark - self.overlap)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}, 2), False)
+            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead), 2), False)
         low = min(stamps, default=None)
         if low is not None and (upper is None or low < upper):
             state["upper"], state["page"] = low, 0  # go on below this page's oldest second

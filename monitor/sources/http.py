@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import aiohttp
@@ -128,6 +129,8 @@ class Http:
     timeouts and 5xx (exponential backoff with full jitter); 429 raises HttpRateLimited and blocks
     every request until Retry-After (else the quota reader's reset, else 60 s); 401/403 raise
     HttpAuthError; other 4xx raise HttpClientError; a body over max_body raises BadResponse.
+    `ahead` is how far our clock ran ahead of the platform's by the last Date header (None before
+    one): the sweep sources move their start back by it (sweep.finish), never forward.
     """
 
     def __init__(
@@ -153,6 +156,9 @@ class Http:
         self.sleep = sleep
         self.blocked_until = 0.0
         self.requests = 0  # requests actually sent (for health figures and tests)
+        # Seconds our clock ran ahead of the platform's by the last answer's Date header (None before
+        # any answer had one): an overestimate by the network time and the header's whole seconds.
+        self.ahead: float | None = None
 
     def block(self, seconds: float) -> None:
         """Make no request for the next `seconds` (a rate limit the platform announced)."""
@@ -256,6 +262,7 @@ class Http:
         try:
             async with self._session.request(method, url, headers=headers, timeout=self.timeout, **options) as resp:
                 status, response_headers = resp.status, resp.headers
+                self._note_date(response_headers.get("Date"))
                 exhausted = quota(response_headers) if quota else None
                 if exhausted is not None:
                     self.block(exhausted)
@@ -271,6 +278,18 @@ class Http:
             # The exception's own text may quote the full URL: name its type only.
             raise TransientError(f"{type(exc).__name__} from {where}") from None
         raise self._status_error(response, exhausted)
+
+    def _note_date(self, value: str | None) -> None:
+        """Measure `ahead` from an answer's Date header (an unreadable one changes nothing)."""
+        if not value:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return
+        if when.tzinfo is None:  # "-0000": UTC, by RFC 5322
+            when = when.replace(tzinfo=UTC)
+        self.ahead = self.clock() - when.timestamp()
 
     def _status_error(self, response: Response, exhausted: float | None) -> HttpStatusError:
         """The error an error status means (a 429 also blocks the Http)."""

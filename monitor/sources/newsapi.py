@@ -27,7 +27,9 @@ class NewsApi:
     Between polls the cursor holds the watermark `mark` (the newest publishedAt fetched) and `seen`,
     the article urls fetched within `overlap` seconds below it (NewsAPI indexes late; on the free
     plan articles appear a day after they are published). A poll is a sweep, newest first, from
-    mark - overlap (`from`); each next request ends its window (`to`) at the oldest second of the
+    mark - overlap, or the previous sweep's start less `delay` and the overlap when that is later
+    (`from`; sweep.low_water; `delay` is a day, for the free plan: 0 suits a paid one); each next
+    request ends its window (`to`) at the oldest second of the
     page before and asks for page 1 again, so new articles never shift offsets and the free plan's
     100-result cap (maximumResultsReached) is never hit by paging. Only a page whose articles all
     share one second pages on by number; should that run into the cap, the window goes on below
@@ -43,6 +45,7 @@ class NewsApi:
         "key_env": "NEWSAPI_KEY",
         "page_size": 100,
         "overlap": 3600,
+        "delay": 86400,  # articles show up to delay + overlap after publication (the free plan: a day late)
         "language": "",  # an ISO 639-1 code to search in (and to give the mentions), or "" for all
         "rate_limit_wait": 3600.0,  # seconds to wait after rateLimited when no Retry-After comes with it
     }
@@ -54,6 +57,7 @@ class NewsApi:
         self.key_env = str(config.options.get("key_env", "NEWSAPI_KEY"))
         self.page_size = max(1, min(100, int(config.options.get("page_size", 100))))
         self.overlap = max(0, int(config.options.get("overlap", 3600)))
+        self.delay = max(0, int(config.options.get("delay", 86400)))
         self.language = str(config.options.get("language", "")).strip().lower()
         self.rate_limit_wait = max(1.0, float(config.options.get("rate_limit_wait", 3600.0)))
 
@@ -62,7 +66,8 @@ class NewsApi:
         key = os.environ.get(self.key_env, "")
         if not key:
             raise AuthError(f"NewsAPI needs an API key: set {self.key_env}")
-        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
+        state = sweep.load(cursor, int(since.timestamp()))
+        state = sweep.begin(state, self.overlap, self.http.clock(), delay=self.delay)
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
         params = {"q": query, "sortBy": "publishedAt", "pageSize": str(self.page_size), "page": str(page),
@@ -98,8 +103,8 @@ class NewsApi:
     def _finish(self, state: dict[str, Any], mentions: list[Mention]) -> Page:
         """The sweep's last page: the watermark moves to the newest article of its first page."""
         mark = sweep.mark(state, self.http.clock())
-        kept = sweep.kept(state, mark - self.overlap)
-        return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
+        done = sweep.finish(state, mark, self.overlap, self.http.ahead, self.delay)
+        return Page(mentions, sweep.dump(done), False)
 
     async def _get(self, params: dict[str, str], key: str) -> dict[str, Any] | None:
         """The answer, after reading NewsAPI's error bodies; None when maximumResultsReached."""

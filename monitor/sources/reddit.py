@@ -22,8 +22,9 @@ class Reddit:
 
     Reddit has no since-parameter. Between polls the cursor holds the watermark `mark` (the newest
     created_utc fetched) and `seen`, the names fetched within `overlap` seconds below it. A poll is a
-    sweep, newest first, paged by `after`, down to mark - overlap (posts the index adds late are
-    still found; `seen` filters the rest). Every page's cursor carries `after`, so a restart resumes
+    sweep, newest first, paged by `after`, down to mark - overlap, or the previous sweep's start less
+    the overlap when that is later (sweep.low_water: posts the index adds late are still found; `seen`
+    filters the rest). Every page's cursor carries `after`, so a restart resumes
     mid-sweep; only after the last page does the watermark move to the newest post of the sweep.
     """
 
@@ -51,7 +52,8 @@ class Reddit:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since on a first poll)."""
-        state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number, _upgrade), self.overlap)
+        state = sweep.load(cursor, since.timestamp(), sweep.is_number, _upgrade)
+        state = sweep.begin(state, self.overlap, self.http.clock())
         params = {"q": query, "sort": "new", "type": "link", "raw_json": "1", "limit": str(self.limit)}
         if state.get("after"):
             params["after"] = state["after"]
@@ -75,8 +77,7 @@ class Reddit:
         after = data.get("after")
         # An `after` that does not move would page forever: take it as the end.
         if reached or not children or not isinstance(after, str) or not after or after == state.get("after"):
-            kept = sweep.kept(state, mark - self.overlap)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}, 2), False)
+            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead), 2), False)
         state["after"] = after
         state["new"] = {k: v for k, v in new.items() if v >= mark - self.overlap}
         return Page(mentions, sweep.dump(state, 2), True)

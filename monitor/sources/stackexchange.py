@@ -30,7 +30,8 @@ class StackExchange:
 
     Between polls the cursor holds the watermark `mark` (the newest creation_date fetched) and
     `seen`, the ids fetched within `overlap` seconds below it. A poll is a sweep, newest first
-    (sort=creation), from mark - overlap (`fromdate`); each next request ends its window (`todate`)
+    (sort=creation), from mark - overlap, or the previous sweep's start less the overlap when later
+    (`fromdate`; sweep.low_water); each next request ends its window (`todate`)
     at the oldest second of the page before and asks for page 1 again, so new posts never shift
     offsets; only a page whose posts all share one second pages on by number. Every page's cursor
     says where to go on, so a restart resumes mid-sweep. Rate limits live in the body: `backoff`
@@ -66,7 +67,7 @@ class StackExchange:
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the cursor's watermark (back to since on a first poll)."""
-        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap, self.http.clock())
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
         params = {"q": query, "site": self.site, "sort": "creation", "order": "desc", "fromdate": str(state["floor"]),
@@ -84,8 +85,7 @@ class StackExchange:
         mentions, stamps = sweep.take(state, parsed)
         mark = sweep.mark(state, self.http.clock())
         if not stamps or body.get("has_more") is not True:
-            kept = sweep.kept(state, mark - self.overlap)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
+            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead)), False)
         low = min(stamps)
         if upper is None or low < upper:
             state["upper"], state["page"] = low, 1  # go on below this page's oldest second

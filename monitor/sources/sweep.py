@@ -1,15 +1,32 @@
 """The cursor state of the watermark sources: read it, start or go on with a sweep, write it.
 
 A source that pages newest first keeps, between polls, a watermark `mark` (the newest position
-fetched) and `seen` (key -> position of what was fetched within its overlap below the mark). A poll
-is a sweep from `floor` (mark - overlap, or `since` on a first poll); while it pages, what it fetched
-is in `new`, and the rest of the state (paging token, window) is the source's own. The positions
-are the source's: epoch seconds, int or float, or ids.
+fetched), `polled` (when the last finished sweep started, by the platform's clock) and `seen` (key ->
+created second of what was fetched at or above the next sweep's floor). A poll is a sweep from `floor`
+(`since` on a first poll); while it pages, what it fetched is in `new`, when it started is in
+`started`, and the rest of the state (paging token, window) is the source's own. The positions are
+the source's: epoch seconds, int or float, or ids (whose time the source knows).
+
+Where a sweep starts. `overlap` bounds how late a platform's search shows a post after it was made
+(plus a known fixed `delay`, NewsAPI's free plan: a day). A post the previous sweep did not see was
+not shown yet when that sweep started, at P, so it was made after P - delay - overlap; one older than
+the watermark less the overlap was shown before the watermark's post was (the old rule). Both bounds
+are safe, so the sweep starts at the higher: floor = max(mark, P - delay) - overlap. A quiet query,
+whose newest post is older than that, asks for nothing already fetched; a busy one fetches again
+what is within the overlap of its newest post, by design. A cursor without `polled` (written before
+it existed, or when P was no later than the watermark) starts at mark - overlap, as before.
+
+Clock skew. P is taken by our clock before the sweep's first request and moved back, when the sweep
+ends, by how far our clock runs ahead of the platform's (`Http.ahead`, measured on every answer's
+Date header, an overestimate by the network time and the header's whole seconds): so P is never
+later, by the platform's clock, than the moment the sweep asked. A platform's clock ahead of ours is
+not believed (P stays ours). No Date header seen (`ahead` None): no P, the old rule.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -59,14 +76,28 @@ def load(
     return state
 
 
-def begin(state: dict[str, Any], overlap: float, fresh: Collection[str] = ("new",)) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark less the overlap.
+def low_water(mark: float, polled: Any, overlap: float, delay: float = 0) -> float:
+    """The time a new sweep starts from: the watermark's time (`mark`), or the previous sweep's start
+    (`polled`, when a number) less `delay` when that is later, less the overlap."""
+    top = max(mark, polled - delay) if is_number(polled) else mark
+    return top - overlap
+
+
+def begin(
+    state: dict[str, Any], overlap: float, now: float, fresh: Collection[str] = ("new",), delay: float = 0
+) -> dict[str, Any]:
+    """The state with a sweep under way: one going on keeps its floor and start; a new one starts at
+    low_water (whole seconds for int marks) and notes `now` (our clock) as its start.
 
     `fresh` names the maps of what the sweep fetched (copied when it goes on, empty when it starts).
+    A first poll's state (from load) has its floor (`since`) but is not under way yet: it starts now.
     """
     if "floor" in state:
-        return {**state, **{name: dict(state.get(name, {})) for name in fresh}}
-    return {**state, "floor": state["mark"] - overlap, **{name: {} for name in fresh}}
+        going = {**state, **{name: dict(state.get(name, {})) for name in fresh}}
+        return going if "new" in state else {**going, "started": now}
+    low = low_water(state["mark"], state.get("polled"), overlap, delay)
+    floor = math.floor(low) if is_int(state["mark"]) else low
+    return {**state, "floor": floor, "started": now, **{name: {} for name in fresh}}
 
 
 def take(state: dict[str, Any], parsed: list[Mention]) -> tuple[list[Mention], list[int]]:
@@ -99,6 +130,30 @@ def mark(state: dict[str, Any], now: float | None = None) -> Any:
 def kept(state: dict[str, Any], horizon: float, old: str = "seen", new: str = "new") -> dict[str, Any]:
     """What a finished sweep keeps in `seen`: what was seen or fetched at or above `horizon`."""
     return {k: v for k, v in {**state[old], **state[new]}.items() if v >= horizon}
+
+
+def finish(
+    state: dict[str, Any],
+    mark: Any,
+    overlap: float,
+    ahead: float | None,
+    delay: float = 0,
+    mark_time: float | None = None,
+    maps: Collection[tuple[str, str]] = (("seen", "new"),),
+) -> dict[str, Any]:
+    """The cursor state a finished sweep leaves: its watermark, `polled` (its start by the platform's
+    clock: `started` less `ahead`, when that is known and later than the watermark's time less delay;
+    otherwise it would change no floor) and, for each (old, new) map of `maps`, what was seen or
+    fetched at or above the next sweep's floor. `mark_time` is the watermark's time when it is an id."""
+    at = mark if mark_time is None else mark_time
+    started = state.get("started")
+    polled: int | None = None
+    if ahead is not None and isinstance(started, int | float):
+        start = math.floor(started - max(0.0, ahead))  # a platform clock ahead of ours is not believed
+        polled = start if start - delay > at else None
+    low = math.floor(low_water(at, polled, overlap, delay))  # no higher than the next begin's floor
+    done: dict[str, Any] = {"mark": mark, **{old: kept(state, low, old, new) for old, new in maps}}
+    return done if polled is None else {**done, "polled": polled}
 
 
 def dump(state: dict[str, Any], version: int = 1, trimmed: Collection[str] = ("seen",)) -> str:

@@ -29,8 +29,9 @@ class X:
 
     Between polls the cursor holds the watermark `mark` (the newest post id fetched, a string: ids
     pass 2^53) and `seen`, the ids fetched within `overlap` seconds below it. A poll is a sweep over
-    since_id = the id the watermark's time less the overlap would have (ids are snowflakes: time in
-    their high bits), so posts the index adds late are still found; `seen` filters the rest. The
+    since_id = the id the watermark's time (or the previous sweep's start, when later) less the
+    overlap would have (sweep.low_water; ids are snowflakes: time in their high bits), so posts the
+    index adds late are still found; `seen` filters the rest. The
     sweep pages by next_token with the same since_id; every page's cursor carries the token, so a
     restart resumes mid-sweep, and only after the last page does the watermark move to the newest
     post of the sweep. since_id is kept within the seven days recent search reaches.
@@ -96,9 +97,8 @@ class X:
         mark = str(min(max(int(state["mark"]), int(state.get("top") or state["mark"])), ceiling))
         next_token = meta.get("next_token")
         if not data or not isinstance(next_token, str) or not next_token or next_token == state.get("next"):
-            horizon = _time_of(mark) - self.overlap
-            kept = sweep.kept(state, horizon)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
+            done = sweep.finish(state, mark, self.overlap, self.http.ahead, mark_time=_time_of(mark))
+            return Page(mentions, sweep.dump(done), False)
         state["next"] = next_token
         return Page(mentions, sweep.dump(state), True)
 
@@ -268,23 +268,23 @@ def parse_post(post: Any, users: dict[str, Any]) -> Mention | None:
 
 
 def _sweep(state: dict[str, Any], overlap: int, now: float) -> dict[str, Any]:
-    """The state with a sweep under way: a new one starts from the watermark's time less the overlap.
+    """The state with a sweep under way: a new one starts from the id of sweep.low_water's time.
 
     The floor never goes past recent search's seven days (X refuses an older since_id): after a
     longer pause the posts in between are out of reach.
     """
     edge = _id_at(now - REACH.total_seconds() + REACH_MARGIN)
     if "new" in state and int(state["floor"]) >= edge:  # mid-sweep: go on as it began
-        return {**state, "new": dict(state["new"])}
+        return sweep.begin(state, overlap, now)
     if "new" in state:  # a sweep left for days: what it fetched is seen; a new one starts
-        state = {"mark": state["mark"], "seen": {**state["seen"], **state["new"]}}
+        kept: dict[str, Any] = {k: state[k] for k in ("mark", "polled") if k in state}
+        state = {**kept, "seen": {**state["seen"], **state["new"]}}
     if "floor" in state:  # a first poll: back to since
         floor = int(state["floor"])
-    elif overlap:
-        floor = _id_at(_time_of(state["mark"]) - overlap)
-    else:
-        floor = int(state["mark"])
+    else:  # the id of sweep.low_water's time; with no overlap, never below the watermark itself
+        low = _id_at(sweep.low_water(_time_of(state["mark"]), state.get("polled"), overlap))
+        floor = low if overlap else max(int(state["mark"]), low)
     if floor < edge:
         logger.info("x: the watermark is past recent search's seven days; sweeping from the oldest reachable post")
         floor = edge
-    return {**state, "floor": str(floor), "new": {}}
+    return {**state, "floor": str(floor), "new": {}, "started": now}

@@ -32,7 +32,8 @@ class YouTube:
 
     Between polls the cursor holds the watermark `mark` (the newest publishedAt fetched, epoch seconds)
     and `seen`, the ids fetched within `overlap` seconds below it. A poll is a sweep over
-    publishedAfter = mark - overlap (YouTube's search index adds videos late), paged by nextPageToken
+    publishedAfter = mark - overlap, or the previous sweep's start less the overlap when later
+    (sweep.low_water; YouTube's search index adds videos late), paged by nextPageToken
     with the same publishedAfter on every page (a token belongs to its query). Every page's cursor
     carries the token, so a restart resumes mid-sweep; only after the last page does the watermark
     move to the newest video of the sweep. Only ids not seen before are looked up in videos.list
@@ -80,7 +81,7 @@ class YouTube:
         key = os.environ.get(self.key_env, "")
         if not key:
             raise AuthError(f"no YouTube API key: set the environment variable {self.key_env}")
-        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap)
+        state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap, self.http.clock())
         self._charge(PAGE_COST)
         params = {"part": "snippet", "type": "video", "order": "date", "q": query, "key": key,
                   "publishedAfter": _rfc3339(state["floor"]), "maxResults": str(self.max_results)}  # fmt: skip
@@ -109,8 +110,7 @@ class YouTube:
         mark = sweep.mark(state, self.http.clock())
         token = body.get("nextPageToken")
         if not items or not isinstance(token, str) or not token or token == state.get("token"):
-            kept = sweep.kept(state, mark - self.overlap)
-            return Page(mentions, sweep.dump({"mark": mark, "seen": kept}), False)
+            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead)), False)
         # Every id of the sweep is kept until it ends: videos published meanwhile shift the pages, so
         # any of them may come again on the next page (a sweep reaches about 500 results at most).
         state["token"] = token

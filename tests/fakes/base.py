@@ -1,7 +1,8 @@
-"""What every fake server shares: request recording and scripted failures."""
+"""What every fake server shares: request recording, scripted failures, the Date header's clock."""
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -41,6 +42,11 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.failures: list[Failure] = []
         self.url = ""
+        # The platform's clock, for every answer's Date header (the sources measure their skew from
+        # it); None: aiohttp's, the real time. Tests on a hand-moved Clock set it to that clock;
+        # `no_date` leaves the header out.
+        self.date: Callable[[], float] | None = None
+        self.no_date = False
 
     def fail_next(
         self,
@@ -76,6 +82,14 @@ def json_response(data: Any, headers: dict[str, str] | None = None) -> web.Respo
 
 async def serve(fake: F, app: web.Application, start: ServerFactory, prefix: str) -> F:
     """Start a fake on an ephemeral loopback port; its .url is the base URL at prefix."""
+
+    async def stamp(_: web.Request, response: web.StreamResponse) -> None:
+        if fake.no_date:
+            response.headers.popall("Date", None)
+        elif fake.date is not None:
+            response.headers["Date"] = email.utils.formatdate(fake.date(), usegmt=True)
+
+    app.on_response_prepare.append(stamp)
     server = await start(app)
     fake.url = str(server.make_url(prefix))
     return fake

@@ -43,7 +43,7 @@ class BrandFilter:
 
     def keeps(self, mention: Mention) -> bool:
         """False for the brand's own accounts and for excluded terms."""
-        if mention.author.lower().lstrip("@") in self.own_accounts:
+        if self.own_accounts and mention.author.lower().lstrip("@") in self.own_accounts:
             return False
         return not self.exclude.search(mention.full_text)
 
@@ -90,11 +90,11 @@ class Pipeline:
             if not brand_filter.keeps(mention):
                 continue
             kept.append(mention)
-        scores = self.scorer.score_many([(m.full_text, m.lang, brand_id) for m in kept])
+        pairs = self.scorer.pairs([(m.full_text, m.lang, brand_id) for m in kept])
         return [
-            ScoredMention(m, brand_id, score.compound, score.label,
+            ScoredMention(m, brand_id, compound, label,
                           live_since is not None and m.created_at.timestamp() < live_since)
-            for m, score in zip(kept, scores, strict=True)
+            for m, (compound, label) in zip(kept, pairs, strict=True)
         ]  # fmt: skip
 
 

@@ -19,19 +19,48 @@ def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
 
 
+def _needles(terms: Iterable[str]) -> tuple[str, ...] | None:
+    """The longest word of each term, lowercased, when every term is ASCII (else None).
+
+    On ASCII text IGNORECASE is plain lowercasing, so a term can only occur where the lowercased text
+    holds each of its words: search skips the regex (its look-arounds are tried at every position) when
+    no term's needle is in the lowercased text, as in most posts. Non-ASCII terms or texts always take
+    the regex: IGNORECASE matches "ſ" to "s" and "K" (Kelvin) to "k", which lowercasing does not.
+    """
+    needles = []
+    for term in terms:
+        words = term.strip().strip("\"'").split()
+        if not words:
+            continue
+        if not all(w.isascii() for w in words):
+            return None
+        needles.append(max(words, key=len).lower())
+    return tuple(dict.fromkeys(needles))
+
+
 class TermSet:
     """Matches text containing any of a set of words or phrases (whole words, any case)."""
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms = tuple(terms)
         self._pattern = terms_pattern(self.terms)
+        self._needles = _needles(self.terms)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
 
     def search(self, text: str) -> bool:
         """Whether any term occurs in text."""
-        return self._pattern is not None and self._pattern.search(text) is not None
+        if self._pattern is None:
+            return False
+        if self._needles is not None and text.isascii():
+            lowered = text.lower()
+            for needle in self._needles:
+                if needle in lowered:
+                    break
+            else:
+                return False
+        return self._pattern.search(text) is not None
 
     def found(self, text: str) -> list[str]:
         """The distinct terms found in text, lowercased, in order of appearance."""
@@ -69,7 +98,11 @@ class Query:
 
     def matches(self, text: str) -> bool:
         """Whether the text satisfies the query."""
-        return any(
-            all(term.search(text) for term in required) and not excluded.search(text)
-            for required, excluded in self.groups
-        )
+        for required, excluded in self.groups:  # loops, not any(all(...)): this runs for every mention
+            for term in required:
+                if not term.search(text):
+                    break
+            else:
+                if not excluded.search(text):
+                    return True
+        return False

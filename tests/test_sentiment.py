@@ -99,12 +99,36 @@ def _random_posts(count: int) -> list[str]:
 
 
 def test_fast_vader_scores_exactly_as_the_library() -> None:
-    from monitor.sentiment import FastVader
+    from monitor.vader import FastVader
 
     fast = FastVader()
     labelled = (ROOT / "bench" / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in labelled if line.strip()] + _random_posts(5000)
     assert [fast.polarity_scores(t) for t in texts] == [VADER.polarity_scores(t) for t in texts]
+    assert [fast.compound(t) for t in texts] == [VADER.polarity_scores(t)["compound"] for t in texts]
+
+
+def test_fast_vader_compound_matches_the_library_with_added_words() -> None:
+    """With words added to the lexicon (as config and brands add them), including words VADER's rules
+    look for around a sentiment word ("no", "least", "kind", "but"), capitals, punctuation and idioms."""
+    import random
+
+    from monitor import lexicon
+    from monitor.vader import FastVader
+
+    added = {**lexicon.WORDS, "least": 1.1, "kind": 0.8, "no": -1.3, "but": 0.4, "very": 0.5}
+    fast, library = FastVader(), SentimentIntensityAnalyzer()
+    for analyzer in (fast, library):
+        analyzer.lexicon.update(added)
+    rng = random.Random(7)
+    words = ("no nor or not never NOT so this without doubt least at very VERY EXTREMELY extremely kind of sort"
+             " just enough the shit bomb bad ass yeah right kiss of death to die for beating heart good GOOD bad"
+             " (bad) ...nice... 'great' \"awful\" outage OUTAGE! down unusable but BUT !!! ?? ? ! :) :-( x ok OK"
+             " café naïve 😀").split()  # fmt: skip
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 25))) for _ in range(4000)]
+    texts += [t.upper() for t in texts[:500]]
+    assert [fast.compound(t) for t in texts] == [library.polarity_scores(t)["compound"] for t in texts]
+    assert [fast.polarity_scores(t) for t in texts[:1000]] == [library.polarity_scores(t) for t in texts[:1000]]
 
 
 def test_phrase_rewrite_skips_only_texts_without_phrases() -> None:
@@ -115,8 +139,19 @@ def test_phrase_rewrite_skips_only_texts_without_phrases() -> None:
             text = pattern.sub(word, text)
         return text
 
-    texts = [*_random_posts(3000), "It's DOWN AGAIN", "CAN'T LOGIN", "Double-Charged", "the ſtart won't ſtart"]
+    texts = [
+        *_random_posts(3000),
+        "It's DOWN AGAIN",
+        "CAN'T LOGIN",
+        "Double-Charged",
+        "the ſtart won't ſtart",
+        "bug fıx",
+        "İS DOWN AGAIN",
+        "it's down for me, is it down for you? still down",
+    ]
     assert [lexicon.rewrite(t) for t in texts] == [slow(t) for t in texts]
+    # ASCII text is matched lowercased by case-sensitive twins of the patterns: they must be lowercase.
+    assert all(pattern.pattern == pattern.pattern.lower() for pattern, _ in lexicon.PHRASES)
 
 
 def test_large_batches_score_in_worker_processes_with_the_same_results() -> None:
@@ -146,4 +181,5 @@ def test_language_guess_reads_ascii_words_as_the_regex_does() -> None:
     texts = [*_random_posts(2000), "l'outage_est-là", "don't_work 4you", "a1b2c3 the_and", "ÉTÉ est là", "x\ty\nz"]
     for text in texts:
         if text.isascii():
-            assert text.lower().translate(sentiment._ASCII_SPACES).split() == by_regex(text), text
+            words = text.encode("ascii").translate(sentiment._ASCII_WORDS).split()
+            assert [w.decode("ascii") for w in words] == by_regex(text), text

@@ -16,7 +16,7 @@ from monitor.config import Brand, Config
 from monitor.durations import format_duration
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles, Problem
-from monitor.mention import Mention, from_replay
+from monitor.mention import Mention, ScoredMention, from_replay
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule
 from monitor.sentiment import Scorer
@@ -81,6 +81,12 @@ def event_record(event: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+# A replay is stored ahead in chunks of this many mentions (one store transaction and one scoring batch
+# per brand and chunk: large enough for the process pool) and counted toward the rules at stream time.
+# Reads of the store are bounded by the tick's time, so mentions stored ahead are not seen early.
+REPLAY_CHUNK = 20_000
+
+
 def run_backtest(
     config: Config,
     rules: list[Rule],
@@ -100,31 +106,38 @@ def run_backtest(
         return
     tick = config.tick.total_seconds()
     next_tick = math.floor(ordered[0][0].created_at.timestamp() / tick) * tick + tick
-    batch: dict[tuple[str, bool], list[Mention]] = {}
-
-    def flush(now: float) -> None:
-        for (brand_id, explicit), mentions in batch.items():
-            engine.ingest(brand_id, mentions, now, check_query=not explicit)
-        batch.clear()
-
-    for mention, brand in ordered:
-        ts = mention.created_at.timestamp()
-        while ts >= next_tick:
-            flush(next_tick)
-            yield from engine.tick(next_tick)
-            next_tick += tick
-        for brand_id, explicit in _brands_of(engine, mention, brand, brand_override):
-            batch.setdefault((brand_id, explicit), []).append(mention)
+    for first in range(0, len(ordered), REPLAY_CHUNK):
+        for scored in _store_ahead(engine, ordered[first : first + REPLAY_CHUNK], brand_override):
+            ts = scored.mention.created_at.timestamp()
+            while ts >= next_tick:
+                yield from engine.tick(next_tick)
+                next_tick += tick
+            engine.count((scored,))
     # Keep ticking after the stream ends so that open incidents can resolve.
     tail = max((r.horizon.total_seconds() + r.alert.resolve_after.total_seconds() for r in rules), default=0)
     end = next_tick + min(tail, 2 * 86400)
-    flush(next_tick)
     while next_tick <= end:
         yield from engine.tick(next_tick)
         next_tick += tick
         if not store.incidents("open") and next_tick > ordered[-1][0].created_at.timestamp() + 3600:
             break
     store.close()
+
+
+def _store_ahead(engine: Engine, chunk: list[tuple[Mention, str | None]], override: str | None) -> list[ScoredMention]:
+    """Filter, score and store a chunk of the replay (per brand, as polls would), without counting it:
+    the stored mentions in created_at order, to be counted one by one as the stream time reaches them."""
+    batches: dict[tuple[str, bool], list[Mention]] = {}
+    for mention, brand in chunk:
+        for brand_id, explicit in _brands_of(engine, mention, brand, override):
+            batches.setdefault((brand_id, explicit), []).append(mention)
+    now = chunk[-1][0].created_at.timestamp()
+    stored = [
+        scored for (brand_id, explicit), mentions in batches.items()
+        for scored in engine.ingest(brand_id, mentions, now, check_query=not explicit, count=False)
+    ]  # fmt: skip
+    stored.sort(key=lambda scored: scored.mention.created_at)
+    return stored
 
 
 def _brands_of(engine: Engine, mention: Mention, brand: str | None, override: str | None) -> list[tuple[str, bool]]:

@@ -95,6 +95,9 @@ class Engine:
         self.muting = Muting(())
         # (rule, brand) -> when its condition started to hold, for rules with `for` (see incidents.hold).
         self.pending: dict[tuple[str, str], float] = {}
+        # The newest incident of each (rule, brand), read from the store once and then kept here: the
+        # engine is the only writer of the incident state the tick reads (see Store.save_incident).
+        self._latest: dict[tuple[str, str], IncidentRow] | None = None
         self.set_rules(rules)
 
     # rules and history
@@ -103,7 +106,7 @@ class Engine:
         """Swap the rule set; counts are rebuilt by load_history."""
         self.rules = list(rules)
         self.matchers = {r.name: RuleMatcher(r) for r in self.rules}
-        self._watching: dict[str, list[tuple[Rule, RuleMatcher]]] = {}
+        self._watching: dict[str, list[tuple[str, RuleMatcher, tuple[str, str], int]]] = {}
         self.counts, self.reach, self.totals = {}, {}, {}
 
     def load_history(self, now: float) -> int:
@@ -124,27 +127,32 @@ class Engine:
         return read
 
     def _count(self, scored: ScoredMention) -> None:
-        ts = scored.mention.created_at.timestamp()
-        self.history_start.setdefault(scored.brand, ts)
-        if ts < self.history_start[scored.brand]:
-            self.history_start[scored.brand] = ts
+        brand, mention = scored.brand, scored.mention
+        ts = mention.created_at.timestamp()
+        start = self.history_start.get(brand)
+        if start is None or ts < start:
+            self.history_start[brand] = ts
         live = not scored.backfill
         if scored.label is not None:
-            _bucket(self.totals, scored.brand).add(ts, live=live)
-        watching = self._watching.get(scored.brand)
-        if watching is None:  # the rules that watch this brand, with their matchers, listed once
-            watching = self._watching[scored.brand] = [
-                (r, self.matchers[r.name]) for r in self.rules if r.applies_to(scored.brand)
-            ]
-        for rule, matcher in watching:
+            _bucket(self.totals, brand).add(ts, live=live)
+        watching = self._watching.get(brand)
+        if watching is None:  # the rules that watch this brand, with their matchers and keys, listed once
+            watching = self._watching[brand] = [
+                (r.name, self.matchers[r.name], (r.name, brand), r.reach_threshold)
+                for r in self.rules if r.applies_to(brand)
+            ]  # fmt: skip
+        muting, table = self.muting, self.counts
+        for name, matcher, key, reach in watching:
             if not matcher(scored):
                 continue
-            if self.muting.term_silences and self.muting.ignores(rule.name, scored.brand, scored.mention.full_text):
+            if muting.term_silences and muting.ignores(name, brand, mention.full_text):
                 continue
-            key = (rule.name, scored.brand)
-            _bucket(self.counts, key).add(ts, live=live)
-            if rule.reach_threshold and (scored.mention.author_followers or 0) >= rule.reach_threshold:
-                _bucket(self.reach, key).add(ts, live=live)
+            counts = table.get(key)  # _bucket inlined: this runs for every mention and matching rule
+            if counts is None:
+                counts = table[key] = BucketCounts()
+            counts.add(ts, live)
+            if reach and (mention.author_followers or 0) >= reach:
+                _bucket(self.reach, key).add(ts, live)
 
     def mark_watched(self, brand: str, start: float, end: float) -> None:
         """The brand was polled successfully over [start, end]: those hours count in its baselines."""
@@ -165,8 +173,10 @@ class Engine:
         live_since: float | None = None,
         cursor: CursorUpdate | None = None,
         check_query: bool = True,
+        count: bool = True,
     ) -> list[ScoredMention]:
-        """Filter, dedup, score and store mentions for a brand (and the poll cursor, atomically)."""
+        """Filter, dedup, score and store mentions for a brand (and the poll cursor, atomically); count
+        them toward the rules unless count is False (a replay stores ahead and counts at stream time)."""
         batch = list(mentions)
         by_platform: dict[str, list[str]] = {}
         for m in batch:
@@ -175,28 +185,34 @@ class Engine:
             (platform, i) for platform, ids in by_platform.items()
             for i in self.store.known_ids(brand_id, platform, ids)
         }  # fmt: skip
-        fresh = [m for m in batch if (m.platform, m.id) not in known]
+        fresh = [m for m in batch if (m.platform, m.id) not in known] if known else batch
         prepared = self.pipeline.prepare(brand_id, fresh, live_since, check_query)
         with self.store.transaction():
             prepared = self.store.link_copies(prepared)
             self.store.add_mentions(prepared, fetched_at=now)
             if cursor is not None:
                 self.store.set_cursor(cursor.source, brand_id, cursor.query, cursor.state, now)
-        for scored in prepared:
-            if scored.copy_of is None:  # a copy of a stored story or link is kept, not counted again
-                self._count(scored)
+        if count:
+            self.count(prepared)
         return prepared
+
+    def count(self, stored: Iterable[ScoredMention]) -> None:
+        """Count stored mentions toward the rules (a copy of a stored story or link is not counted again)."""
+        for scored in stored:
+            if scored.copy_of is None:
+                self._count(scored)
 
     # rule tick
 
-    def evaluate(self, rule: Rule, brand: str, now: float) -> Evaluation:
-        """Run the rule's detector for one brand at now."""
+    def evaluate(self, rule: Rule, brand: str, now: float, explain: bool = True) -> Evaluation:
+        """Run the rule's detector for one brand at now (explain False: figures of a quiet result are
+        not read, and may leave out what is costly to compute)."""
         key = (rule.name, brand)
         counts = _bucket(self.counts, key)
         detect, start = rule.detect, self.history_start.get(brand)
         watched = self.watched.get(brand, set()) if self.watching else None
         if isinstance(detect, SpikeDetect):
-            return evaluate_spike(detect, counts, now, start, self.config.zone, watched)
+            return evaluate_spike(detect, counts, now, start, self.config.zone, watched, explain)
         if isinstance(detect, ShareDetect):
             totals = _bucket(self.totals, brand)
             return evaluate_share(detect, counts, totals, now, start, watched)
@@ -230,6 +246,7 @@ class Engine:
             with self.store.transaction():
                 self.store.save_incident(resolved)
                 self.store.enqueue(incident.id, event, now)
+            self._remember(resolved)
             logger.warning("resolved %s: its rule %s was removed", incident.id, incident.rule)
             events.append(event)
         return events
@@ -237,7 +254,9 @@ class Engine:
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""
         started = time.perf_counter()
-        latest = self.store.latest_incidents()
+        if self._latest is None:
+            self._latest = self.store.latest_incidents()
+        latest = self._latest
         self.muting = muting = Muting(self.store.silences(active_at=now))
         severity = {r.name: r.severity for r in self.rules}
         for incident in latest.values():
@@ -249,11 +268,13 @@ class Engine:
             for brand in self.brands.values():
                 if not rule.applies_to(brand.id):
                     continue
-                result = self.evaluate(rule, brand.id, now)
+                key = (rule.name, brand.id)
+                previous = latest.get(key)
+                # A quiet result's figures are read only by a trace or to resolve an open incident.
+                explain = self.trace is not None or (previous is not None and previous.status == "open")
+                result = self.evaluate(rule, brand.id, now, explain)
                 if self.trace is not None:
                     self.trace(rule, brand.id, now, result)
-                previous = latest.get((rule.name, brand.id))
-                key = (rule.name, brand.id)
                 pending = hold(rule, previous, result, now, self.pending.get(key))
                 if pending is not None:
                     self.pending[key] = pending
@@ -279,12 +300,18 @@ class Engine:
                     self.store.save_incident(change.incident)
                     if event is not None:
                         event["outbox_id"] = self.store.enqueue(change.incident.id, event, now)
+                self._remember(change.incident)
                 if event is not None:
                     logger.info("%s %s for %s: %s", change.event, rule.name, brand.id, event.get("summary"))
                     events.append(event)
         self._prune(now)
         logger.debug("rule tick: %d rules, %.1f ms", len(self.rules), (time.perf_counter() - started) * 1e3)
         return events
+
+    def _remember(self, incident: IncidentRow) -> None:
+        """Keep a saved incident as the newest of its (rule, brand), once its transaction committed."""
+        if self._latest is not None:
+            self._latest[(incident.rule, incident.brand)] = incident
 
     def _quiet(self, rule: Rule, brand: str, kind: str | None) -> str:
         """Why an opening or update must not alert now ("" when it may); resolutions always go out."""
@@ -338,9 +365,13 @@ class Engine:
         if hour == self._pruned_hour:
             return
         self._pruned_hour = hour
-        horizons = {r.name: r.horizon.total_seconds() + 3600 for r in self.rules}
+        # Hours are kept for the baselines, minutes only for the current windows.
+        horizons = {r.name: (r.horizon.total_seconds() + 3600, r.longest_window.total_seconds() + 3600)
+                    for r in self.rules}  # fmt: skip
         for (rule, _brand), counts in [*self.counts.items(), *self.reach.items()]:
-            counts.prune(now - horizons.get(rule, 0.0))
-        longest = max(horizons.values(), default=0.0)
+            hours, minutes = horizons.get(rule, (0.0, 0.0))
+            counts.prune(now - hours, now - minutes)
+        longest = max((h for h, _ in horizons.values()), default=0.0)
+        longest_window = max((m for _, m in horizons.values()), default=0.0)
         for totals in self.totals.values():
-            totals.prune(now - longest)
+            totals.prune(now - longest, now - longest_window)

@@ -67,3 +67,23 @@ def test_a_brand_that_went_quiet_opens_an_incident(tmp_path: Path) -> None:
     eng.ingest("acme", [Mention("hackernews", "back", "acme is here", datetime.fromtimestamp(NOW + 30, UTC))], NOW)
     assert eng.tick(NOW + 60) == []  # talked about again: quiet no longer, resolves later
     eng.store.close()
+
+
+def test_the_engine_keeps_incidents_in_memory_without_losing_their_thread_or_a_restart(tmp_path: Path) -> None:
+    """The tick reads the newest incidents from memory after the first tick; saving one of them again
+    keeps the Slack thread set meanwhile, and an engine started again on the store carries on with it."""
+    eng = engine(tmp_path)
+    eng.ingest("acme", [Mention("hackernews", "new", "acme again", datetime.fromtimestamp(NOW - 60, UTC))], NOW)
+    failures = {"reddit": Failure(NOW - 45 * 60, "HTTP 503")}
+    eng.source_failures = lambda: failures
+    (opened,) = eng.tick(NOW)
+    eng.store.set_thread(opened["incident"], "1700000000.000100", "C42")
+    failures.clear()
+    assert eng.tick(NOW + 60) == []  # below threshold: the incident is saved again (below_since)
+    (row,) = eng.store.incidents("open")
+    assert (row.thread_ts, row.channel, row.below_since) == ("1700000000.000100", "C42", NOW + 60)
+    restarted = Engine(eng.config, eng.rules, eng.store, eng.scorer)
+    (resolved,) = restarted.tick(NOW + 60 + 30 * 60)
+    assert resolved["event"] == "resolved" and resolved["incident"] == opened["incident"]
+    assert eng.store.incidents("open") == []
+    eng.store.close()

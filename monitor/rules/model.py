@@ -150,6 +150,13 @@ class Rule:
         return self.detect.window
 
     @property
+    def longest_window(self) -> timedelta:
+        """The longest current window the detector counts minute by minute."""
+        if isinstance(self.detect, SpikeDetect):
+            return max(self.detect.windows)
+        return self.detect.window
+
+    @property
     def reach_threshold(self) -> int:
         """Followers at which one mention alone counts (keyword and influencer kinds; 0: never)."""
         if isinstance(self.detect, KeywordDetect | InfluencerDetect):

@@ -59,8 +59,12 @@ class DaemonState:
         return {(r["rule"], r["brand"]): incident_from_row(r) for r in rows}
 
     def save_incident(self, incident: IncidentRow) -> None:
-        """Insert or update an incident (call inside the transaction that enqueues its alert)."""
-        row = {k: getattr(incident, k) for k in IncidentRow.__slots__}
+        """Insert or update an incident's state (call inside the transaction that enqueues its alert).
+
+        Its Slack thread and channel are left as stored: set_thread owns them, and the engine's copy of
+        an incident may predate them.
+        """
+        row = {k: getattr(incident, k) for k in IncidentRow.__slots__ if k not in ("thread_ts", "channel")}
         row["figures"] = json.dumps(incident.figures) if incident.figures is not None else None
         self.db.table("incidents").upsert(row, pk="id")
 

@@ -37,16 +37,19 @@ class BucketCounts:
         """Count one matching mention created at epoch seconds ts."""
         hour = int(ts // 3600)
         self.hours[hour] += 1
-        self.edited_from = min(self.edited_from, hour)
-        for reader, since in self.watchers.items():
-            if hour < since:
-                self.watchers[reader] = hour
+        if hour < self.edited_from:
+            self.edited_from = hour
+        if self.watchers:
+            for reader, since in self.watchers.items():
+                if hour < since:
+                    self.watchers[reader] = hour
         if live:
             minute = int(ts // 60)
             self.minutes[minute] += 1
-            for window in self.sums.values():
-                if window[0] <= minute < window[1]:
-                    window[2] += 1
+            if self.sums:
+                for window in self.sums.values():
+                    if window[0] <= minute < window[1]:
+                        window[2] += 1
 
     def learned_before(self, key: object, end_hour: int, learn: Callable[[], T], fresh: bool = True) -> T:
         """What a detector learns from the hours before end_hour, kept here and learned again only when

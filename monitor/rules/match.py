@@ -32,6 +32,7 @@ class RuleMatcher:
             self.min_followers = max(self.min_followers, rule.detect.min_followers)
         # A keyword rule's crisis terms narrow what counts, on top of [match].
         self.keywords = TermSet(rule.detect.terms) if isinstance(rule.detect, KeywordDetect) else None
+        self.has_terms = bool(self.any_terms or self.all_terms or self.none_terms or self.keywords)
 
     def __call__(self, scored: ScoredMention) -> bool:
         """Whether the mention counts toward the rule."""
@@ -48,7 +49,7 @@ class RuleMatcher:
             return False
         if self.languages and _language(mention) not in self.languages:
             return False
-        if not (self.any_terms or self.all_terms or self.none_terms or self.keywords):
+        if not self.has_terms:
             return True
         text = mention.full_text
         if self.keywords is not None and not self.keywords.search(text):

@@ -3,7 +3,8 @@
 A button's value carries the incident id and nothing else is taken from it: the incident, its rule,
 brand, thread and top term are looked up in the database, so a forged or stale payload can at most
 press a button on an incident that exists. Every action is recorded once per (incident, action) in
-the same step that carries it out, so a second click or a redelivered envelope does nothing twice.
+the same step that carries it out, so a second click or a redelivered envelope does nothing twice;
+only when redrawing the alert failed (Slack down) does a second click redraw it.
 
 - Acknowledge: the alert is redrawn in place (chat.update) with who and when; follow-ups in its
   thread stop @-mentioning config's `slack.mention`.
@@ -53,6 +54,9 @@ class Interactions:
         self.clock = clock
         self.excluded = excluded  # told of a new exclusion (brand, term), so the pipeline applies it now
         self.config_exclusions = config_exclusions
+        # Incidents whose alert could not be redrawn after an action (Slack down): a later click on
+        # Acknowledge or Not relevant redraws it, though the action itself is not done again.
+        self.undrawn: set[str] = set()
 
     async def handle(self, payload: dict[str, Any]) -> None:
         """Carry out every button press in a block_actions payload; anything else is ignored."""
@@ -78,15 +82,18 @@ class Interactions:
             await self._exclude(incident, user_id, now)
             return
         with self.store.transaction():
-            if not self.store.record_action(Action(incident.id, action_id, user_id, now)):
-                logger.info("slack: %s on %s was done already: nothing to do", action_id, incident.id)
-                return
-            if action_id in SNOOZES:
+            recorded = self.store.record_action(Action(incident.id, action_id, user_id, now))
+            if recorded and action_id in SNOOZES:
                 name = str(user.get("username") or user.get("name") or user_id)[:100]
                 self.store.add_silence(
                     incident.rule, incident.brand, (), f"{name} (Slack {user_id})",
                     f"snoozed from Slack on {incident.id}", now, now + SNOOZES[action_id],
                 )  # fmt: skip
+        if not recorded:
+            logger.info("slack: %s on %s was done already: nothing to do", action_id, incident.id)
+            if action_id in ("ack", "noise") and incident.id in self.undrawn:
+                await self._redraw(incident)  # its redraw failed: a click again draws what was done
+            return
         logger.info("slack: %s on %s by %s", action_id, incident.id, user_id)
         if action_id in ("ack", "noise"):
             await self._redraw(incident)
@@ -157,8 +164,12 @@ class Interactions:
             if done is not None:
                 alert[key] = {"user": {"id": done.user, "name": done.user}, "at": self._local(done.at)}
         text, blocks = render_blocks(alert)
-        await self._call("chat.update", self.client.chat_update, channel=incident.channel, ts=incident.thread_ts,
-                         text=text, blocks=blocks)  # fmt: skip
+        drawn = await self._call("chat.update", self.client.chat_update, channel=incident.channel,
+                                 ts=incident.thread_ts, text=text, blocks=blocks)  # fmt: skip
+        if drawn is None:
+            self.undrawn.add(incident.id)
+        else:
+            self.undrawn.discard(incident.id)
 
     async def _reply(self, incident: IncidentRow, text: str, blocks: list[dict[str, Any]] | None = None) -> str | None:
         """Post in the incident's thread; the reply's ts, or None when it could not be posted."""

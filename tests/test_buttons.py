@@ -391,3 +391,28 @@ async def test_the_running_daemon_takes_presses_and_stops(setup: Path, fake_sock
         daemon.stop.set()
         assert await asyncio.wait_for(task, 15) == 0
     assert daemon.socket_mode is None  # closed on the way out
+
+
+async def test_a_redraw_that_failed_is_done_by_the_next_click(
+    setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    fake_socket_mode: FakeSocketMode,
+) -> None:  # fmt: skip
+    clock = Clock(T0)
+    config, rules = load_all(str(setup))
+    daemon = Daemon(config, rules, setup, clock=clock)
+    try:
+        await daemon.start_socket_mode()
+        incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
+        clock.now = T0 + 700
+        fake_slack.fail_next(400, body=json.dumps({"ok": False, "error": "invalid_arguments"}))  # chat.update fails
+        await click(fake_socket_mode, daemon, block_actions("ack", incident))
+        assert fake_slack.updates == [] and daemon.store.actions_on(incident)["ack"].user == "U0PRLEAD"
+        clock.now = T0 + 800
+        await click(fake_socket_mode, daemon, block_actions("ack", incident, user_id="U0OTHER"))
+        (update,) = fake_slack.updates  # drawn now, with who acknowledged first and when
+        assert update["ts"] == fake_slack.messages[0]["ts"]
+        assert "Acknowledged by <@U0PRLEAD> at Wed 25 Nov 10:11 UTC" in blocks_text(fake_slack.messages[0])
+        await click(fake_socket_mode, daemon, block_actions("ack", incident, user_id="U0THIRD"))
+        assert len(fake_slack.updates) == 1  # drawn once: nothing more to repair
+    finally:
+        await daemon.close()

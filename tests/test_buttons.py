@@ -416,3 +416,42 @@ async def test_a_redraw_that_failed_is_done_by_the_next_click(
         assert len(fake_slack.updates) == 1  # drawn once: nothing more to repair
     finally:
         await daemon.close()
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+async def test_a_reload_that_changes_slack_settings_reconnects_the_buttons(
+    setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
+    fake_socket_mode: FakeSocketMode,
+) -> None:  # fmt: skip
+    clock = Clock(T0)
+    config, rules = load_all(str(setup))
+    daemon = Daemon(config, rules, setup, clock=clock)
+    try:
+        await daemon.start_socket_mode()
+        first = daemon.socket_mode
+        await fake_socket_mode.connected()
+        incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
+        replace_in(setup, MENTION, "<!here>")  # [slack] changed
+        daemon.scheduler.start(paused=True)  # reload pauses and resumes it, as in a running daemon
+        assert await daemon.reload()
+        daemon.scheduler.pause()
+        assert daemon.socket_mode is not None and daemon.socket_mode is not first
+        async with fake_socket_mode.changed:  # the old link closed, a new one opened
+            await asyncio.wait_for(fake_socket_mode.changed.wait_for(lambda: len(fake_socket_mode.sockets) == 2), 10)
+        for _ in range(100):
+            if fake_socket_mode.sockets[0].closed:
+                break
+            await asyncio.sleep(0.05)
+        assert fake_socket_mode.sockets[0].closed
+        clock.now = T0 + 700
+        await click(fake_socket_mode, daemon, block_actions("ack", incident))  # over the new link
+        (update,) = fake_slack.updates
+        assert update["ts"] == fake_slack.messages[0]["ts"]
+        assert "Acknowledged by <@U0PRLEAD>" in blocks_text(fake_slack.messages[0])
+    finally:
+        if daemon.scheduler.running:
+            daemon.scheduler.shutdown(wait=False)
+        await daemon.close()

@@ -4,8 +4,10 @@ and what the fake Slack Web API then sees (chat.update, thread replies); through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,22 @@ def setup(
     monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     seed_history(fake_hn, fake_reddit, T0)
     return write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
+
+
+@contextlib.asynccontextmanager
+async def running(setup: Path, clock: Clock, buttons: bool = True) -> AsyncIterator[Daemon]:
+    """A daemon on setup's config at clock, with Socket Mode started unless buttons is False; closed after
+    (its scheduler too, if a reload started it)."""
+    config, rules = load_all(str(setup))
+    daemon = Daemon(config, rules, setup, clock=clock)
+    try:
+        if buttons:
+            await daemon.start_socket_mode()
+        yield daemon
+    finally:
+        if daemon.scheduler.running:
+            daemon.scheduler.shutdown(wait=False)
+        await daemon.close()
 
 
 async def poll_all(daemon: Daemon) -> None:
@@ -84,10 +102,7 @@ async def test_acknowledge_updates_the_alert_and_stops_mentions(
     fake_socket_mode: FakeSocketMode,
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         assert daemon.socket_mode is not None
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
         (root,) = fake_slack.messages
@@ -119,8 +134,6 @@ async def test_acknowledge_updates_the_alert_and_stops_mentions(
         await poll_all(daemon)
         assert [e["event"] for e in daemon.runtime.engine.tick(clock())] == ["updated"]
         assert await daemon.outbox.drain() == 1
-    finally:
-        await daemon.close()
     follow_up = fake_slack.messages[-1]
     assert follow_up["thread_ts"] == root["ts"] and "Update:" in follow_up["text"]
     assert MENTION not in follow_up["text"] and MENTION not in blocks_text(follow_up)
@@ -130,17 +143,13 @@ async def test_follow_ups_mention_until_acknowledged(
     setup: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack
 ) -> None:
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
+    async with running(setup, clock, buttons=False) as daemon:
         await opened_alert(daemon, clock, fake_hn, fake_reddit)
         add_burst(fake_hn, fake_reddit, T0 + 700, 12, "b")
         clock.now = T0 + 1200
         await poll_all(daemon)
         daemon.runtime.engine.tick(clock())
         assert await daemon.outbox.drain() == 1
-    finally:
-        await daemon.close()
     root, follow_up = fake_slack.messages
     assert follow_up["thread_ts"] == root["ts"] and follow_up["text"].startswith(MENTION)
 
@@ -150,10 +159,7 @@ async def test_snooze_keeps_the_rule_quiet_for_that_brand(
     fake_socket_mode: FakeSocketMode, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
         await click(fake_socket_mode, daemon, block_actions("snooze_24h", incident))
         await click(fake_socket_mode, daemon, block_actions("snooze_24h", incident))  # a double click
@@ -185,8 +191,6 @@ async def test_snooze_keeps_the_rule_quiet_for_that_brand(
         assert [e["event"] for e in daemon.runtime.engine.tick(clock())] == ["opened"]
         await daemon.outbox.drain()
         assert len(fake_slack.messages) == sent + 1
-    finally:
-        await daemon.close()
     assert main(["silences", "--config", str(setup)]) == 0
     assert "by pr.lead (Slack U0PRLEAD): snoozed from Slack on negative-spike/acme/" in capsys.readouterr().out
 
@@ -196,10 +200,7 @@ async def test_not_relevant_offers_and_records_an_exclusion(
     fake_socket_mode: FakeSocketMode, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
         term = daemon.store.kept_alert(incident)["terms"][0]  # type: ignore[index]
         await click(fake_socket_mode, daemon, block_actions("noise", incident))
@@ -226,15 +227,10 @@ async def test_not_relevant_offers_and_records_an_exclusion(
         await poll_all(daemon)
         stored = {m.mention.id for m in daemon.store.mentions_between(clock.now - 300, clock.now)}
         assert stored == {"without"}
-    finally:
-        await daemon.close()
 
     # A restarted daemon applies it too; `monitor silences` lists it.
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
+    async with running(setup, clock, buttons=False) as daemon:
         assert daemon.runtime.engine.pipeline.filters["acme"].brand.exclude == ("acme cloud careers", term)
-    finally:
-        await daemon.close()
     assert main(["silences", "--config", str(setup)]) == 0
     out = capsys.readouterr().out
     assert f"#{exclusion.id}  brand acme  term {term!r}  by U0PRLEAD on {incident}" in out
@@ -245,10 +241,7 @@ async def test_unknown_incidents_and_buttons_are_ignored(
     fake_socket_mode: FakeSocketMode, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
         with caplog.at_level(logging.INFO, "monitor.interactions"):
             for action, value in (("ack", "negative-spike/acme/19700101T0000Z"), ("ack", "' OR 1=1 --"),
@@ -256,8 +249,6 @@ async def test_unknown_incidents_and_buttons_are_ignored(
                 await click(fake_socket_mode, daemon, block_actions(action, value))
             other = {"type": "view_submission", "user": {"id": "U0PRLEAD"}, "view": {}}
             await click(fake_socket_mode, daemon, other)
-    finally:
-        await daemon.close()
     assert len(fake_socket_mode.acks) == 5  # every envelope acked, whatever it holds
     assert fake_slack.updates == [] and len(fake_slack.messages) == 1
     assert daemon_state_untouched(setup)
@@ -277,13 +268,8 @@ async def test_a_refused_app_token_turns_buttons_off_once(
     setup: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", TOKEN)  # the bot token where the app-level one belongs
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=Clock(T0))
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, Clock(T0)) as daemon:
         assert daemon.socket_mode is None
-    finally:
-        await daemon.close()
     (line,) = [r.getMessage() for r in caplog.records if "Socket Mode" in r.getMessage()]
     assert "not_allowed_token_type" in line and "xapp-" in line and TOKEN not in line
     assert len(fake_slack.paths("/api/apps.connections.open")) == 1
@@ -398,10 +384,7 @@ async def test_a_redraw_that_failed_is_done_by_the_next_click(
     fake_socket_mode: FakeSocketMode,
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
         clock.now = T0 + 700
         fake_slack.fail_next(400, body=json.dumps({"ok": False, "error": "invalid_arguments"}))  # chat.update fails
@@ -414,8 +397,6 @@ async def test_a_redraw_that_failed_is_done_by_the_next_click(
         assert "Acknowledged by <@U0PRLEAD> at Wed 25 Nov 10:11 UTC" in blocks_text(fake_slack.messages[0])
         await click(fake_socket_mode, daemon, block_actions("ack", incident, user_id="U0THIRD"))
         assert len(fake_slack.updates) == 1  # drawn once: nothing more to repair
-    finally:
-        await daemon.close()
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
@@ -427,10 +408,7 @@ async def test_a_reload_that_changes_slack_settings_reconnects_the_buttons(
     fake_socket_mode: FakeSocketMode,
 ) -> None:  # fmt: skip
     clock = Clock(T0)
-    config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup, clock=clock)
-    try:
-        await daemon.start_socket_mode()
+    async with running(setup, clock) as daemon:
         first = daemon.socket_mode
         await fake_socket_mode.connected()
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
@@ -451,7 +429,3 @@ async def test_a_reload_that_changes_slack_settings_reconnects_the_buttons(
         (update,) = fake_slack.updates
         assert update["ts"] == fake_slack.messages[0]["ts"]
         assert "Acknowledged by <@U0PRLEAD>" in blocks_text(fake_slack.messages[0])
-    finally:
-        if daemon.scheduler.running:
-            daemon.scheduler.shutdown(wait=False)
-        await daemon.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -21,12 +20,6 @@ SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 HANDLE_ENV, PASSWORD_ENV = "ACME_BSKY_HANDLE", "ACME_BSKY_PASSWORD"
 ENVS = {"handle_env": HANDLE_ENV, "password_env": PASSWORD_ENV}
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -24,12 +23,6 @@ T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 NOW = T0 + 86400
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def gdelt(session: aiohttp.ClientSession, fake: FakeGdelt, clock: Clock | None = None, **options: object) -> Gdelt:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -21,12 +20,6 @@ SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 TAG_PATH = "/api/v1/timelines/tag/acmecloud"
 SECRET = "s3cret-token-value"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -20,12 +19,6 @@ T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 KEY = "n3ws-k3y-0123456789"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

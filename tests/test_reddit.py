@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -19,12 +18,6 @@ from tests.fakes.reddit import TOO_MANY, FakeReddit, recorded
 T0 = 1_795_500_000
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -26,12 +25,6 @@ VERGE = "CBMiakFVX3lxTE1hY21lLWNsb3VkLW91dGFnZS10aGUtdmVyZ2U"
 REUTERS = "CBMiZkFVX3lxTE1hY21lLWNsb3VkLWNvbmZpZy1yZXV0ZXJz"
 BLOOMBERG = "CBMiYkFVX3lxTE1hY21lLWNsb3VkLWNyZWRpdHMtYmxvb21iZXJn"
 ARS = "CBMiYEFVX3lxTE1hY21lLWNsb3VkLXN0YXR1cy1hcnM"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def rss(session: aiohttp.ClientSession, fake: FakeFeeds, clock: Clock | None = None, **options: object) -> Rss:

@@ -66,12 +66,6 @@ async def server(aiohttp_server: ServerFactory) -> AsyncIterator[Scripted]:
     fake.never.set()
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
 class Sleeps:
     """Records the backoff delays instead of waiting them out."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -18,12 +17,6 @@ from tests.fakes.stackexchange import FakeStackExchange, recorded
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

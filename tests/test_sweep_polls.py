@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -25,12 +24,6 @@ T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 SINCE = datetime.fromtimestamp(T0 - 4 * 86400, UTC)
 Q = "acme cloud"
 OVERLAP = 300
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def quiet(fake: FakeHackerNews) -> int:

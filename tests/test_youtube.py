@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -22,12 +21,6 @@ SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 # 2026-11-24 20:00 in Los Angeles (PST, UTC-8): four hours before YouTube's quota day resets.
 EVENING_PACIFIC = datetime(2026, 11, 25, 4, 0, tzinfo=UTC).timestamp()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ once the fault is gone, with every item the platform holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,12 +24,6 @@ EXPECTED: dict[str, type[SourceError]] = {
     "truncated": BadResponse, "wrong-shape": BadResponse, "huge": BadResponse, "401": AuthError, "403": AuthError,
     "429": RateLimited,
 }  # fmt: skip
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def secrets_of(spec: Spec, fake: Any) -> list[str]:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.cli import load_all  # noqa: E402
+from monitor.clock import system  # noqa: E402
 from monitor.daemon import Daemon  # noqa: E402
 from tests.fakes.base import serve  # noqa: E402
 from tests.fakes.hackernews import FakeHackerNews  # noqa: E402
@@ -121,7 +122,7 @@ async def _latency(folder: Path, brands: int, spacing: float) -> list[float]:
     # The shipped rule's 1-minute tick: the alert must not wait for it (a poll with news brings it forward).
     path = _config(folder, hn.url, slack.url, brands, interval="2s", tick="1m")
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path)
+    daemon = Daemon(config, rules, path, clock=system)
     task = asyncio.create_task(daemon.run())
     await asyncio.sleep(brands * 0.2 + 4)  # every query has been polled (backfill) at least once
     bursts: dict[str, set[str]] = {}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.clock import Clock, system
 from monitor.config import Config, load_config
 from monitor.errors import InvalidFiles, Problem
 from monitor.rules import Rule, load_rules
@@ -69,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"monitor: {exc}", file=sys.stderr)
             return 2
     redact_environment(config.secret_names)
-    return asyncio.run(run(config, rules, config_path=Path(args.config), shard=shard))
+    return asyncio.run(run(config, rules, config_path=Path(args.config), clock=args.clock, shard=shard))
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -185,7 +186,7 @@ def _status(args: argparse.Namespace) -> int:
         from monitor.shard import merged_status, read_status
 
         try:
-            print(merged_status([read_status(Path(p)) for p in args.merge]))
+            print(merged_status([read_status(Path(p)) for p in args.merge], args.clock()))
         except FileNotFoundError as exc:
             print(f"monitor: {exc}", file=sys.stderr)
             return 2
@@ -194,7 +195,7 @@ def _status(args: argparse.Namespace) -> int:
     store = Store.open(config.database)
     try:
         health = fetch_health(config)
-        print(status_text(config, store, health))
+        print(status_text(config, store, health, args.clock()))
     finally:
         store.close()
     return 0 if health is not None and health.get("status") == "ok" else 1
@@ -206,7 +207,9 @@ def _poll(args: argparse.Namespace) -> int:
     from monitor.ops import poll_command
 
     config, rules = load_all(args.config)
-    code, lines = asyncio.run(poll_command(config, rules, args.source, args.brand, args.query, args.store))
+    code, lines = asyncio.run(
+        poll_command(config, rules, args.source, args.brand, args.query, args.store, clock=args.clock)
+    )
     print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
     return code
 
@@ -237,14 +240,12 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _silences(args: argparse.Namespace) -> int:
-    import time
-
     from monitor.durations import parse_duration
     from monitor.ops import silences_text
     from monitor.store import Store
 
     config = load_config(args.config)
-    now = time.time()
+    now = args.clock()
     store = Store.open(config.database)
     try:
         if args.action == "add":
@@ -282,8 +283,6 @@ def _silences(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    import time
-
     from monitor.durations import parse_duration
     from monitor.rulestats import collect, stats_json, stats_text
     from monitor.store import Store
@@ -294,7 +293,7 @@ def _rules(args: argparse.Namespace) -> int:
         print(f"--since: {exc}", file=sys.stderr)
         return EXIT_INVALID
     config, rules = load_all(args.config)
-    start = time.time() - period
+    start = args.clock() - period
     store = Store.open(config.database)
     try:
         stats = collect(store.rule_stats(start), (r.name for r in rules))
@@ -316,7 +315,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from monitor.demo.runner import run_demo
 
-    return asyncio.run(run_demo(speed=args.speed))
+    return asyncio.run(run_demo(speed=args.speed, start=args.clock()))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -410,9 +409,10 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `monitor` console script."""
+def main(argv: Sequence[str] | None = None, clock: Clock = system) -> int:
+    """Entry point of the `monitor` console script; every command reads the time from `clock`."""
     args = parser().parse_args(argv)
+    args.clock = clock
     from monitor.logs import setup_logging
 
     # The daemon narrates at INFO; one-shot commands print their own results and log only trouble.

@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.clock import Clock, scheduler_time
 from monitor.config import Config
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles
@@ -45,7 +46,6 @@ SHUTDOWN_TIMEOUT = 10.0
 WATCH_INTERVAL = 2.0
 TICK_SOON = 0.5  # seconds from a poll that stored news to the rule tick that judges it
 STORAGE_RETRY = 5.0  # seconds before the outbox tries the database again after a failed write
-Clock = Callable[[], float]
 
 
 class Daemon:
@@ -56,7 +56,8 @@ class Daemon:
         config: Config,
         rules: list[Rule],
         config_path: Path | None = None,
-        clock: Clock = time.time,
+        *,
+        clock: Clock,
         delivery: Delivery | None = None,
     ) -> None:
         self.config_path = config_path
@@ -209,9 +210,9 @@ class Daemon:
         health.fetched += result.fetched
         if result.stored:
             logger.debug("%s %r: %d new mention(s) for %s", source_name, query, result.stored, brand_id)
-            self.tick_soon()
+            self.tickscheduler_time()
 
-    def tick_soon(self) -> None:
+    def tickscheduler_time(self) -> None:
         """Bring the rule tick forward to TICK_SOON from now: new mentions are judged within a second,
         not up to a tick later (the latency a user sees is poll to Slack). Polls that land together
         are judged together (one alert, not an opening and an update a moment later); the tick is
@@ -219,7 +220,7 @@ class Daemon:
         if not self.scheduler.running or self.stop.is_set():
             return
         job = self.scheduler.get_job("tick")
-        when = _soon(TICK_SOON)
+        when = scheduler_time(TICK_SOON)
         if job is not None and (job.next_run_time is None or job.next_run_time > when):
             with contextlib.suppress(JobLookupError):
                 job.modify(next_run_time=when)
@@ -266,13 +267,13 @@ class Daemon:
                     self.scheduler.add_job(
                         poll, IntervalTrigger(seconds=interval), args=(name, brand.id, query),
                         id=f"poll:{name}:{brand.id}:{query}", max_instances=1, coalesce=True,
-                        next_run_time=_soon(stagger), misfire_grace_time=None,
+                        next_run_time=scheduler_time(stagger), misfire_grace_time=None,
                     )  # fmt: skip
                     stagger += 0.2
             del source
         self.scheduler.add_job(
             self._tracked(self.tick), IntervalTrigger(seconds=runtime.config.tick.total_seconds()),
-            id="tick", max_instances=1, coalesce=True, next_run_time=_soon(stagger + 0.5),
+            id="tick", max_instances=1, coalesce=True, next_run_time=scheduler_time(stagger + 0.5),
             misfire_grace_time=None,
         )  # fmt: skip
         digests = runtime.config.digests
@@ -285,7 +286,7 @@ class Daemon:
                                    max_instances=1, coalesce=True, misfire_grace_time=3600)  # fmt: skip
         self.scheduler.add_job(
             self._tracked(self.retention), IntervalTrigger(days=1), id="retention", max_instances=1,
-            coalesce=True, next_run_time=_soon(60.0), misfire_grace_time=None,
+            coalesce=True, next_run_time=scheduler_time(60.0), misfire_grace_time=None,
         )  # fmt: skip
 
     async def outbox_loop(self) -> None:
@@ -312,7 +313,7 @@ class Daemon:
         for scored in stored:
             self.metrics.mentions.labels(scored.brand, scored.mention.platform).inc()
         if stored:
-            self.tick_soon()
+            self.tickscheduler_time()
         return len(stored)
 
     async def start_ingest(self) -> bool:
@@ -542,21 +543,16 @@ class Daemon:
         self.lock.release()
 
 
-def _soon(delay: float) -> Any:
-    from datetime import UTC, datetime, timedelta
-
-    return datetime.now(UTC) + timedelta(seconds=delay)
-
-
 async def run(
     config: Config,
     rules: list[Rule],
     config_path: Path | None = None,
-    clock: Clock = time.time,
+    *,
+    clock: Clock,
     delivery: Delivery | None = None,
     shard: Shard | None = None,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT (as one shard: config already cut with for_shard)."""
-    daemon = Daemon(config, rules, config_path, clock, delivery)
+    daemon = Daemon(config, rules, config_path, clock=clock, delivery=delivery)
     daemon.shard = shard
     return await daemon.run()

@@ -27,6 +27,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from monitor.clock import Clock
 from monitor.durations import format_duration
 from monitor.render import SNOOZES, inline, mrkdwn, render_blocks, who
 from monitor.store import Action, IncidentRow, Store
@@ -44,7 +45,7 @@ class Interactions:
         store: Store,
         client: AsyncWebClient,
         zone: tzinfo,
-        clock: Callable[[], float],
+        clock: Clock,
         excluded: Callable[[str, str], None] = lambda brand, term: None,
         config_exclusions: Callable[[str], tuple[str, ...]] = lambda brand: (),
     ) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import __version__
+from monitor.clock import Clock
 from monitor.config import Config, SourceConfig
 from monitor.durations import format_duration
 from monitor.errors import Problem
@@ -192,9 +192,8 @@ def fetch_health(config: Config, timeout: float = 3.0) -> dict[str, Any] | None:
         return None
 
 
-def status_text(config: Config, store: Store, health: dict[str, Any] | None, now: float | None = None) -> str:
+def status_text(config: Config, store: Store, health: dict[str, Any] | None, now: float) -> str:
     """What `monitor status` prints: sources, open incidents, the outbox."""
-    now = time.time() if now is None else now
     lines = []
     if health is None:
         lines.append(f"daemon: not answering on {config.health.host}:{config.health.port} (not running?)")
@@ -247,7 +246,7 @@ def backup(store: Store, target: Path) -> str:
 
 
 async def poll_command(config: Config, rules: list[Any], source_name: str, brand_id: str,
-                       query: str | None, store_it: bool) -> tuple[int, list[str]]:  # fmt: skip
+                       query: str | None, store_it: bool, *, clock: Clock) -> tuple[int, list[str]]:  # fmt: skip
     """One poll for checking queries and credentials: (exit code, lines to print). Stores only if asked."""
     import aiohttp
 
@@ -266,9 +265,9 @@ async def poll_command(config: Config, rules: list[Any], source_name: str, brand
         return 2, [f"source {source_name!r} is not configured (configured: {', '.join(config.sources)})"]
     scorer = Scorer.of(config)
     lines: list[str] = []
-    now = time.time()
+    now = clock()
     async with aiohttp.ClientSession() as session:
-        http = Http(session, config.user_agent, timeout=source_config.timeout.total_seconds())
+        http = Http(session, config.user_agent, clock=clock, timeout=source_config.timeout.total_seconds())
         source = SOURCES[source_name](source_config, http)  # type: ignore[call-arg]
         for q in [query] if query else list(brand.queries):
             try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 from typing import Any, Protocol
 
+from monitor.clock import Clock
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Delivery(Protocol):
 class OutboxWorker:
     """Drains the outbox through a Delivery, in order, with backoff when delivery fails."""
 
-    def __init__(self, store: Store, delivery: Delivery, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, delivery: Delivery, clock: Clock) -> None:
         self.store = store
         self.delivery = delivery
         self.clock = clock

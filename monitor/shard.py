@@ -99,9 +99,8 @@ def read_status(path: Path) -> ShardStatus:
         store.close()
 
 
-def merged_status(shards: Sequence[ShardStatus], now: float | None = None) -> str:
+def merged_status(shards: Sequence[ShardStatus], now: float) -> str:
     """One status over every shard: totals first, then open incidents (oldest first), then per shard."""
-    now = time.time() if now is None else now
     incidents = sorted((i for s in shards for i in s.open_incidents), key=lambda i: i[1])
     waiting = sum(s.outbox for s in shards)
     oldest = min((s.outbox_oldest for s in shards if s.outbox_oldest is not None), default=None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
+from monitor.clock import Clock
 from monitor.config import Config
 from monitor.engine import Engine
 from monitor.ingest import Item
@@ -35,9 +35,7 @@ class Runtime:
     health: dict[str, SourceHealth] = field(default_factory=dict)
 
 
-def build_sources(
-    config: Config, session: aiohttp.ClientSession, clock: Callable[[], float] = time.time
-) -> dict[str, Source]:
+def build_sources(config: Config, session: aiohttp.ClientSession, clock: Clock) -> dict[str, Source]:
     """One source object per enabled [sources.NAME] table, on the daemon's clock (sweeps note when they start)."""
     sources: dict[str, Source] = {}
     for name, source_config in config.sources.items():

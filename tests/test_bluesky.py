@@ -16,6 +16,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.bluesky import LOGIN, PROFILES, REFRESH, SEARCH, FakeBluesky, recorded
 
 T0 = 1_795_500_000
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 HANDLE_ENV, PASSWORD_ENV = "ACME_BSKY_HANDLE", "ACME_BSKY_PASSWORD"
@@ -39,7 +40,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch, fake_bluesky: FakeBluesky) -> N
 
 
 def bluesky(session: aiohttp.ClientSession, fake: FakeBluesky, clock: Clock, **options: object) -> Bluesky:
-    source: Bluesky = make_source(Bluesky, session, fake, clock, **{**ENVS, **options})
+    source: Bluesky = make_source(Bluesky, session, fake, clock or Clock(NOW), **{**ENVS, **options})
     return source
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import load_all, main
+from monitor.clock import system
 from monitor.daemon import Daemon
 from monitor.store import Store
 from tests.fakes.hackernews import FakeHackerNews
@@ -191,7 +192,7 @@ async def test_snooze_keeps_the_rule_quiet_for_that_brand(
         assert [e["event"] for e in daemon.runtime.engine.tick(clock())] == ["opened"]
         await daemon.outbox.drain()
         assert len(fake_slack.messages) == sent + 1
-    assert main(["silences", "--config", str(setup)]) == 0
+    assert main(["silences", "--config", str(setup)], clock=clock) == 0
     assert "by pr.lead (Slack U0PRLEAD): snoozed from Slack on negative-spike/acme/" in capsys.readouterr().out
 
 
@@ -231,7 +232,7 @@ async def test_not_relevant_offers_and_records_an_exclusion(
     # A restarted daemon applies it too; `monitor silences` lists it.
     async with running(setup, clock, buttons=False) as daemon:
         assert daemon.runtime.engine.pipeline.filters["acme"].brand.exclude == ("acme cloud careers", term)
-    assert main(["silences", "--config", str(setup)]) == 0
+    assert main(["silences", "--config", str(setup)], clock=clock) == 0
     out = capsys.readouterr().out
     assert f"#{exclusion.id}  brand acme  term {term!r}  by U0PRLEAD on {incident}" in out
 
@@ -276,11 +277,9 @@ async def test_a_refused_app_token_turns_buttons_off_once(
 
 
 def test_rules_stats_counts_what_people_did(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import time
-
     from monitor.store import Action, IncidentRow
 
-    now = time.time()
+    now = T0
     store = Store.open(setup.parent / "monitor.db")
     try:
         for n, (rule, age_days, actions) in enumerate([
@@ -294,7 +293,7 @@ def test_rules_stats_counts_what_people_did(setup: Path, capsys: pytest.CaptureF
                 assert store.record_action(Action(f"{rule}/acme/{n}", action, "U1", opened + delay))
     finally:
         store.close()
-    assert main(["rules", "stats", "--config", str(setup), "--format", "json"]) == 0
+    assert main(["rules", "stats", "--config", str(setup), "--format", "json"], clock=Clock(now)) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["since"] == "30d"
     assert data["rules"] == [
@@ -302,7 +301,7 @@ def test_rules_stats_counts_what_people_did(setup: Path, capsys: pytest.CaptureF
          "median_ack_seconds": 360.0},
         {"rule": "old-rule", "opened": 1, "acknowledged": 0, "noise": 0, "snoozed": 1, "median_ack_seconds": None},
     ]  # fmt: skip
-    assert main(["rules", "stats", "--config", str(setup), "--since", "60d"]) == 0
+    assert main(["rules", "stats", "--config", str(setup), "--since", "60d"], clock=Clock(now)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "incidents opened in the last 60d, per rule"
     assert lines[1].split() == ["rule", "opened", "acknowledged", "noise", "snoozed", "median", "to", "ack"]
@@ -365,9 +364,10 @@ def test_readme_documents_the_new_commands() -> None:
     assert "## Buttons" in readme and "app_token_env" in readme and "mention" in readme
 
 
+@pytest.mark.wall_clock
 async def test_the_running_daemon_takes_presses_and_stops(setup: Path, fake_socket_mode: FakeSocketMode) -> None:
     config, rules = load_all(str(setup))
-    daemon = Daemon(config, rules, setup)
+    daemon = Daemon(config, rules, setup, clock=system)
     task = asyncio.create_task(daemon.run())
     try:
         await fake_socket_mode.connected()

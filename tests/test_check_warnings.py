@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import load_all, main
+from monitor.clock import system
 from monitor.config import load_config
 from monitor.daemon import Daemon
 from monitor.ops import check_warnings, quota_lines
@@ -145,6 +146,7 @@ def test_youtube_budget(tmp_path: Path) -> None:
     assert quota_lines(load_config(path)) == ["youtube: daily_quota = 0: no local quota count, Google's answers decide"]
 
 
+@pytest.mark.wall_clock
 async def test_youtube_budget_is_logged_at_daemon_start(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
@@ -154,7 +156,7 @@ async def test_youtube_budget_is_logged_at_daemon_start(
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url, interval="1h")
     path.write_text(path.read_text() + f'\n[sources.youtube]\ninterval = "1h"\nbase_url = "{fake_hn.url}"\n')
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path, delivery=Quiet())
+    daemon = Daemon(config, rules, path, clock=system, delivery=Quiet())
     task = asyncio.create_task(daemon.run())
     await asyncio.sleep(0.3)
     daemon.stop.set()

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 
@@ -75,6 +77,7 @@ async def read_until(stream: asyncio.StreamReader, text: str, seen: list[str]) -
             return
 
 
+@pytest.mark.wall_clock
 async def test_run_reloads_on_sighup_and_stops_on_sigterm(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit
 ) -> None:
@@ -115,6 +118,7 @@ async def test_run_reloads_on_sighup_and_stops_on_sigterm(
             await process.wait()
 
 
+@pytest.mark.wall_clock
 def test_demo_shows_an_alert_offline() -> None:
     result = monitor("demo", "--speed", "3600")
     assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import load_all
+from monitor.clock import system
 from monitor.daemon import Daemon
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
@@ -236,6 +237,7 @@ async def test_exclusions_own_accounts_and_fuzzy_matches_are_dropped(
     assert german.compound is None and german.label is None
 
 
+@pytest.mark.wall_clock
 async def test_running_daemon_alerts_and_stops(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -249,7 +251,7 @@ async def test_running_daemon_alerts_and_stops(
     # Posted just after the daemon starts: live mentions, not backfill.
     add_burst(fake_hn, fake_reddit, time.time() + 1, 14, "live", spacing=0.1)
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path)
+    daemon = Daemon(config, rules, path, clock=system)
     task = asyncio.create_task(daemon.run())
     messages = await fake_slack.wait_for_messages(1, within=20)
     daemon.stop.set()

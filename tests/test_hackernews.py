@@ -15,6 +15,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.hackernews import FakeHackerNews, recorded
 
 T0 = 1_795_500_000
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 
@@ -22,7 +23,7 @@ Q = "acme cloud"
 def hn(
     session: aiohttp.ClientSession, fake: FakeHackerNews, clock: Clock | None = None, **options: object
 ) -> HackerNews:
-    source: HackerNews = make_source(HackerNews, session, fake, clock, **options)
+    source: HackerNews = make_source(HackerNews, session, fake, clock or Clock(NOW), **options)
     return source
 
 

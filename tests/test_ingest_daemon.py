@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from monitor.cli import load_all
+from monitor.clock import system
 from monitor.config import load_config
 from monitor.daemon import Daemon
 from monitor.errors import InvalidFiles
@@ -56,6 +57,7 @@ async def wait_for_port(daemon: Daemon) -> int:
     raise AssertionError("the ingest endpoint did not start")
 
 
+@pytest.mark.wall_clock
 async def test_ingest_endpoint_stores_and_counts_in_the_running_daemon(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -65,7 +67,7 @@ async def test_ingest_endpoint_stores_and_counts_in_the_running_daemon(
     config, rules = load_all(str(path))
     assert config.ingest.enabled and config.ingest.token_env == "TEST_INGEST_TOKEN"
     assert "TEST_INGEST_TOKEN" in config.secret_names
-    daemon = Daemon(config, rules, path, delivery=Quiet())
+    daemon = Daemon(config, rules, path, clock=system, delivery=Quiet())
     task = asyncio.create_task(daemon.run())
     now = time.time()
     stamp = lambda s: now - s  # noqa: E731
@@ -122,6 +124,7 @@ async def test_ingest_endpoint_stores_and_counts_in_the_running_daemon(
     assert daemon.ingest_port is None  # stopped with the daemon
 
 
+@pytest.mark.wall_clock
 async def test_ingest_without_its_token_stops_the_start_with_a_clear_error(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
@@ -129,7 +132,7 @@ async def test_ingest_without_its_token_stops_the_start_with_a_clear_error(
     monkeypatch.delenv("TEST_INGEST_TOKEN", raising=False)
     path = config_with_ingest(tmp_path, fake_hn, fake_reddit, fake_slack)
     config, rules = load_all(str(path))
-    assert await Daemon(config, rules, path, delivery=Quiet()).run() == 2
+    assert await Daemon(config, rules, path, clock=system, delivery=Quiet()).run() == 2
     assert "ingest.token_env" in caplog.text and "TEST_INGEST_TOKEN" in caplog.text
 
 
@@ -152,6 +155,7 @@ def test_ingest_is_off_unless_configured_and_checked(tmp_path: Path) -> None:
     assert any(line.startswith(f"{path}:5: ingest.colour") for line in lines)
 
 
+@pytest.mark.wall_clock
 async def test_reload_turns_the_endpoint_on_and_off(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -160,7 +164,7 @@ async def test_reload_turns_the_endpoint_on_and_off(
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url, interval="1h")
     plain = path.read_text()
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path, delivery=Quiet())
+    daemon = Daemon(config, rules, path, clock=system, delivery=Quiet())
     task = asyncio.create_task(daemon.run())
     try:
         await asyncio.sleep(0.2)

@@ -16,6 +16,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.mastodon import TOO_MANY, FakeMastodon, recorded, snowflake_at
 
 T0 = 1_795_500_000
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 TAG_PATH = "/api/v1/timelines/tag/acmecloud"
@@ -29,7 +30,7 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def mastodon(session: aiohttp.ClientSession, fake: FakeMastodon, clock: Clock | None = None,
              **options: object) -> Mastodon:  # fmt: skip
-    source: Mastodon = make_source(Mastodon, session, fake, clock, **options)
+    source: Mastodon = make_source(Mastodon, session, fake, clock or Clock(NOW), **options)
     return source
 
 

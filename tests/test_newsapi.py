@@ -16,6 +16,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.newsapi import FakeNewsApi, recorded
 
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 KEY = "n3ws-k3y-0123456789"
@@ -27,7 +28,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def news(session: aiohttp.ClientSession, fake: FakeNewsApi, clock: Clock | None = None, **options: object) -> NewsApi:
-    source: NewsApi = make_source(NewsApi, session, fake, clock, **options)
+    source: NewsApi = make_source(NewsApi, session, fake, clock or Clock(NOW), **options)
     return source
 
 

@@ -19,7 +19,7 @@ from monitor.store.records import IncidentRow
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import T0, seed_history, write_config
+from tests.test_daemon import T0, Clock, seed_history, write_config
 
 
 @pytest.fixture
@@ -90,8 +90,9 @@ async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.Capt
 
     config, rules = load_all(str(config_path))
     store = Store.open(config.database)
-    assert "daemon: not answering" in status_text(config, store, None)
-    daemon = Daemon(config, rules, config_path)
+    assert "daemon: not answering" in status_text(config, store, None, T0)
+    clock = Clock(T0 + 60)
+    daemon = Daemon(config, rules, config_path, clock=clock)
     try:
         await daemon.health_server.start("127.0.0.1", 0)
         await daemon.poll("hackernews", "acme", '"acme cloud"')
@@ -99,7 +100,7 @@ async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.Capt
         health = await asyncio.to_thread(fetch_health, probe)
     finally:
         await daemon.close()
-    text = status_text(probe, store, health)
+    text = status_text(probe, store, health, clock())
     store.close()
     assert text.splitlines()[0] == "daemon: ok"
     assert "hackernews   ok       last success" in text
@@ -112,16 +113,16 @@ async def test_poll_prints_without_storing_and_stores_when_asked(config_path: Pa
     fake_hn.add_hit("careers", int(T0 - 60), "Acme Cloud careers: we are hiring")
     fake_hn.add_hit("protocol", int(T0 - 30), "the ACME protocol in the cloud")
     config, rules = load_all(str(config_path))
-    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=False)
+    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=False, clock=Clock(T0))
     assert code == 0 and lines[0].startswith("hackernews '\"acme cloud\"': ")
     assert any("careers" in line and "dropped: excluded" in line for line in lines)
     assert not config.database.exists()
-    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=True)
+    code, lines = await poll_command(config, rules, "hackernews", "acme", None, store_it=True, clock=Clock(T0))
     assert code == 0 and "stored" in lines[0]
     store = Store.open(config.database)
     assert store.count_mentions() > 0
     store.close()
-    code, lines = await poll_command(config, rules, "hackernews", "nope", None, store_it=False)
+    code, lines = await poll_command(config, rules, "hackernews", "nope", None, store_it=False, clock=Clock(T0))
     assert code == 2 and "unknown brand 'nope'" in lines[0]
 
 
@@ -186,21 +187,18 @@ async def test_a_terms_silence_stops_those_mentions_counting(
 
     args = ["silences", "add", "--config", str(config_path), "--brand", "acme", "--terms", "outage, lost orders",
             "--for", "30d", "--comment", "the 2026 outage, handled"]  # fmt: skip
-    assert main(args) == 0 and capsys.readouterr().out == "silence #1 added\n"
-    assert main(["silences", "--config", str(config_path)]) == 0
+    clock = Clock(T0)
+    assert main(args, clock=Clock(T0 - 86400)) == 0 and capsys.readouterr().out == "silence #1 added\n"
+    assert main(["silences", "--config", str(config_path)], clock=clock) == 0
     listed = capsys.readouterr().out
     assert "1 silence(s) in force" in listed and "rule *  brand acme terms outage, lost orders" in listed
-    store = Store.open(load_all(str(config_path))[0].database)
-    store.db.execute("UPDATE silences SET created_at = ?", [T0 - 86400])  # it began before the test's clock
-    store.close()
-    clock = Clock(T0)
     daemon = start(config_path, clock)
     try:
         assert await backfill_then_burst(daemon, clock, fake_hn, fake_reddit) == []
     finally:
         await daemon.close()
-    assert main(["silences", "end", "1", "--config", str(config_path)]) == 0
-    assert main(["silences", "end", "1", "--config", str(config_path)]) == 1
+    assert main(["silences", "end", "1", "--config", str(config_path)], clock=clock) == 0
+    assert main(["silences", "end", "1", "--config", str(config_path)], clock=clock) == 1
 
 
 async def test_daily_digest(

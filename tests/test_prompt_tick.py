@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from monitor.cli import load_all
+from monitor.clock import system
 from monitor.daemon import Daemon
 from tests.fakes.base import ServerFactory, serve
 from tests.fakes.hackernews import FakeHackerNews
@@ -38,6 +39,7 @@ class SignallingHackerNews(FakeHackerNews):
             await asyncio.wait_for(self.changed.wait_for(lambda: self.answered >= count), within)
 
 
+@pytest.mark.wall_clock
 async def test_news_is_judged_at_once_not_at_the_next_hourly_tick(
     tmp_path: Path, aiohttp_server: ServerFactory, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -49,7 +51,7 @@ async def test_news_is_judged_at_once_not_at_the_next_hourly_tick(
     # The tick runs once at start, then hourly: only a poll with news can bring it forward.
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url, interval="1s", tick="1h")
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path)
+    daemon = Daemon(config, rules, path, clock=system)
     task = asyncio.create_task(daemon.run())
     try:
         await fake_hn.wait_for_answers(3)  # backfilled, and the start's tick is behind us

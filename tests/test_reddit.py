@@ -16,6 +16,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.reddit import TOO_MANY, FakeReddit, recorded
 
 T0 = 1_795_500_000
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 
@@ -27,7 +28,7 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reddit(session: aiohttp.ClientSession, fake: FakeReddit, clock: Clock | None = None, **options: object) -> Reddit:
-    source: Reddit = make_source(Reddit, session, fake, clock, **{"oauth_base_url": fake.url, **options})
+    source: Reddit = make_source(Reddit, session, fake, clock or Clock(NOW), **{"oauth_base_url": fake.url, **options})
     return source
 
 

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from monitor.cli import load_all
+from monitor.clock import system
 from monitor.daemon import Daemon
 from monitor.slack import ConsoleDelivery
 from monitor.systemd import Notifier
@@ -89,6 +90,7 @@ def test_notifier_outside_systemd_and_watchdog_interval() -> None:
     assert Notifier({"NOTIFY_SOCKET": "@abstract"}).address == "\0abstract"
 
 
+@pytest.mark.wall_clock
 async def test_daemon_notifies_and_serves_health_and_metrics(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch,
@@ -99,7 +101,7 @@ async def test_daemon_notifies_and_serves_health_and_metrics(
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url, interval="1s", tick="1s")
     config, rules = load_all(str(path))
     delivery = SignallingConsole()
-    daemon = Daemon(config, rules, path, delivery=delivery)
+    daemon = Daemon(config, rules, path, clock=system, delivery=delivery)
     messages: list[str] = []
     listener = asyncio.create_task(listen(notify_socket, messages))
     task = asyncio.create_task(daemon.run())
@@ -198,6 +200,7 @@ def test_secrets_never_reach_the_log(monkeypatch: pytest.MonkeyPatch, capsys: py
     assert "RuntimeError: failed with [redacted]" in err
 
 
+@pytest.mark.wall_clock
 async def test_editing_a_rule_file_reloads_the_running_daemon(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
@@ -207,7 +210,7 @@ async def test_editing_a_rule_file_reloads_the_running_daemon(
     monkeypatch.setattr(monitor.daemon, "WATCH_INTERVAL", 0.05)
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
     config, rules = load_all(str(path))
-    daemon = Daemon(config, rules, path, delivery=SignallingConsole())
+    daemon = Daemon(config, rules, path, clock=system, delivery=SignallingConsole())
     task = asyncio.create_task(daemon.run())
     try:
         spike = (tmp_path / "rules" / "negative-spike.toml").read_text()

@@ -112,7 +112,8 @@ def test_status_merges_the_shards(tmp_path: Path) -> None:
 def test_status_merge_names_a_brand_found_in_two_shards(tmp_path: Path) -> None:
     _shard_db(tmp_path / "a.db", "acme", 1, incident=False)
     _shard_db(tmp_path / "b.db", "acme", 1, incident=False)
-    text = merged_status([read_status(tmp_path / "a.db"), read_status(tmp_path / "b.db")])
+    text = merged_status([read_status(tmp_path / "a.db"), read_status(tmp_path / "b.db")],
+                         now=datetime(2026, 11, 2, 10, tzinfo=UTC).timestamp())  # fmt: skip
     assert "! brand acme has mentions in" in text
 
 

@@ -314,7 +314,7 @@ async def test_a_body_over_the_cap_is_refused(server: Scripted, session: aiohttp
 
 
 async def test_a_timeout_is_transient_after_the_attempts(server: Scripted, session: aiohttp.ClientSession) -> None:
-    client = Http(session, USER_AGENT, timeout=0.05, sleep=Sleeps())
+    client = Http(session, USER_AGENT, clock=Clock(T0), timeout=0.05, sleep=Sleeps())
     with pytest.raises(TransientError, match="TimeoutError"):
         await client.get_json(server.url + "hang")
     assert len(server.requests) == 3

@@ -15,6 +15,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.stackexchange import FakeStackExchange, recorded
 
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 
@@ -27,7 +28,7 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def se(
     session: aiohttp.ClientSession, fake: FakeStackExchange, clock: Clock | None = None, **options: object
 ) -> StackExchange:
-    source: StackExchange = make_source(StackExchange, session, fake, clock, **options)
+    source: StackExchange = make_source(StackExchange, session, fake, clock or Clock(NOW), **options)
     return source
 
 

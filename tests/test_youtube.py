@@ -17,6 +17,7 @@ from tests.fakes import USER_AGENT, Clock, drain, make_source
 from tests.fakes.youtube import QUOTA_EXCEEDED, FakeYouTube, google_error, recorded
 
 T0 = 1_795_500_000  # 2026-11-24 06:00 UTC
+NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)
 Q = "acme cloud"
 # 2026-11-24 20:00 in Los Angeles (PST, UTC-8): four hours before YouTube's quota day resets.
@@ -30,7 +31,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch, fake_youtube: FakeYouTube) -> str:
 
 
 def yt(session: aiohttp.ClientSession, fake: FakeYouTube, clock: Clock | None = None, **options: object) -> YouTube:
-    source: YouTube = make_source(YouTube, session, fake, clock, **options)
+    source: YouTube = make_source(YouTube, session, fake, clock or Clock(NOW), **options)
     return source
 
 

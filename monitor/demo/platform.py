@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from monitor.clock import Clock
 from monitor.mention import Mention
 
 _FILTER = re.compile(r"(\w+)\s*(>=|<=|>|<|=)\s*(\d+)")
@@ -27,7 +28,7 @@ def _matches(query: str, mention: Mention) -> bool:
 class DemoPlatform:
     """Serves the sample mentions created up to clock() in each platform's documented shape."""
 
-    def __init__(self, mentions: list[Mention], clock: Callable[[], float]) -> None:
+    def __init__(self, mentions: list[Mention], clock: Clock) -> None:
         self.mentions = sorted(mentions, key=lambda m: m.created_at, reverse=True)
         self.clock = clock
         self.app = web.Application()

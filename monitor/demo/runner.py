@@ -8,12 +8,12 @@ import json
 import logging
 import sys
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
 
+from monitor.clock import fast
 from monitor.config import load_config
 from monitor.daemon import Daemon
 from monitor.demo.generate import LIVE_HOURS, LIVE_START
@@ -39,14 +39,11 @@ def sample_mentions(shift: float) -> list[Mention]:
     return mentions
 
 
-async def run_demo(speed: float = 720.0) -> int:
-    """Serve the sample locally and run the daemon against it until the live part has played out."""
-    wall0 = time.time()
-
-    def clock() -> float:
-        return wall0 + (time.time() - wall0) * speed
-
-    mentions = sample_mentions(wall0 - LIVE_START.timestamp())
+async def run_demo(speed: float, start: float) -> int:
+    """Serve the sample locally and run the daemon against it until the live part has played out: the
+    sample's "now" is moved to `start`, and from there the clock runs `speed` times as fast as real time."""
+    clock = fast(speed, start)
+    mentions = sample_mentions(start - LIVE_START.timestamp())
     runner = web.AppRunner(DemoPlatform(mentions, clock).app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -14,7 +14,6 @@ import email.utils
 import json
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -23,6 +22,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from monitor.clock import Clock
 from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -137,12 +137,13 @@ class Http:
         self,
         session: aiohttp.ClientSession,
         user_agent: str,
+        *,
+        clock: Clock,
         timeout: float = 30.0,
         attempts: int = 3,
         backoff: float = 0.5,
         backoff_cap: float = 4.0,
         max_body: int = MAX_BODY,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._session = session

@@ -31,15 +31,13 @@ async def no_sleep(_: float) -> None:
     """Backoff that does not wait."""
 
 
-def make_source(
-    cls: Any, session: aiohttp.ClientSession, fake: FakeServer, clock: Clock | None = None, **options: Any
-) -> Any:
+def make_source(cls: Any, session: aiohttp.ClientSession, fake: FakeServer, clock: Clock, **options: Any) -> Any:
     """A source of class cls on the fake's base URL, its options defaulted from the class, retries without
-    waiting; with a clock, the fake's Date headers follow it too (the platform's clock is ours)."""
+    waiting, on the test's clock; the fake's Date headers follow it too (the platform's clock is ours)."""
     fake.date = clock
     config = SourceConfig(name=cls.name, enabled=True, interval=timedelta(minutes=5), base_url=fake.url,
                           options=MappingProxyType({**cls.options, **options}))  # fmt: skip
-    http = Http(session, USER_AGENT, timeout=5, sleep=no_sleep, **({"clock": clock} if clock else {}))
+    http = Http(session, USER_AGENT, clock=clock, timeout=5, sleep=no_sleep)
     return cls(config, http)
 
 

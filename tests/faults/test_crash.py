@@ -80,6 +80,7 @@ def db_count(db: Path, sql: str) -> int:
         return -1
 
 
+@pytest.mark.wall_clock
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_sigkill_at_random_points_loses_and_repeats_nothing(

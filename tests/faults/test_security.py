@@ -22,6 +22,7 @@ from yarl import URL
 from monitor.config import load_config
 from monitor.poller import poll_once
 from monitor.wiring import build_sources
+from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.newsapi import FakeNewsApi
 from tests.fakes.reddit import FakeReddit
@@ -54,6 +55,7 @@ def fetch(url: str) -> str:
         return str(exc.read().decode())
 
 
+@pytest.mark.wall_clock
 @pytest.mark.slow
 async def test_no_secret_in_logs_errors_metrics_health_alerts_or_database(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_x: FakeX, fake_newsapi: FakeNewsApi,
@@ -161,8 +163,12 @@ async def test_requests_go_only_to_the_hosts_config_names(
     session, urls = traced
     (tmp_path / "rules").mkdir()
     tables, allowed = [], set()
+    clock = Clock(T0)
     for spec in SPECS:
         fake = every_fake[spec.name]
+        fake.date = clock
+        if hasattr(fake, "clock"):
+            fake.clock = clock
         spec.add(fake, 1, T0 - 600)
         for name, value in spec.env.items():
             monkeypatch.setenv(name, value(fake))
@@ -183,8 +189,8 @@ async def test_requests_go_only_to_the_hosts_config_names(
     engine = Engine(config, [], store, Scorer.of(config))
     brand = config.brand("acme")
     assert brand is not None
-    for name, source in build_sources(config, session).items():
-        await poll_once(source, brand, QUERY, engine, time.time())
+    for name, source in build_sources(config, session, clock).items():
+        await poll_once(source, brand, QUERY, engine, T0)
         assert urls, name
     store.close()
     assert {(u.host, u.port) for u in urls} <= allowed

@@ -9,18 +9,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import load_all
+from monitor.clock import system
 from monitor.daemon import Daemon
 from monitor.store import Store, StoreError
 from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.faults.conftest import ROOT, daemon_config, read_db
+from tests.faults.sources import T0
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -42,6 +43,7 @@ def test_a_corrupt_database_refuses_to_start_naming_the_file_and_what_to_do(tmp_
     assert db.read_bytes() == garbage  # left as it was, for whoever wants to rescue it
 
 
+@pytest.mark.wall_clock
 async def test_a_second_daemon_on_the_same_database_refuses_to_start(tmp_path: Path, fake_hn: FakeHackerNews) -> None:
     config = daemon_config(tmp_path, fake_hn.url)
     env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
@@ -66,7 +68,7 @@ async def test_a_second_daemon_on_the_same_database_refuses_to_start(tmp_path: P
             await first.wait()
     # Once it stopped, the database is free again.
     config_data, rules = load_all(str(config))
-    again = Daemon(config_data, rules, config)
+    again = Daemon(config_data, rules, config, clock=system)
     await again.close()
 
 
@@ -76,8 +78,9 @@ async def test_a_write_failure_is_one_clear_error_nothing_half_written_then_reco
     caplog: pytest.LogCaptureFixture, fault: str,
 ) -> None:  # fmt: skip
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    now = time.time()
+    now = T0
     clock = Clock(now)
+    fake_hn.date = clock
     fake_hn.add_hit("old", int(now - 7200), "python is fine")
     config_path = daemon_config(tmp_path, fake_hn.url, fake_slack.url)
     config, rules = load_all(str(config_path))
@@ -134,7 +137,8 @@ async def test_an_unforeseen_error_in_a_poll_is_logged_once_and_the_source_backs
     # A damaged cursor row (valid JSON, wrong types) makes the source's cursor reader raise a TypeError:
     # no SourceError, yet the daemon must treat it as one and not log a traceback on every poll.
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    clock = Clock(time.time())
+    clock = Clock(T0)
+    fake_hn.date = clock
     config_path = daemon_config(tmp_path, fake_hn.url)
     config, rules = load_all(str(config_path))
     daemon = Daemon(config, rules, config_path, clock=clock)

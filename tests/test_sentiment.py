@@ -99,7 +99,7 @@ def _random_posts(count: int) -> list[str]:
 
 
 def test_fast_vader_scores_exactly_as_the_library() -> None:
-    from monitor.vader import FastVader
+    from monitor.sentiment.vader import FastVader
 
     fast = FastVader()
     labelled = (ROOT / "bench" / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
@@ -113,8 +113,8 @@ def test_fast_vader_compound_matches_the_library_with_added_words() -> None:
     look for around a sentiment word ("no", "least", "kind", "but"), capitals, punctuation and idioms."""
     import random
 
-    from monitor import lexicon
-    from monitor.vader import FastVader
+    from monitor.sentiment import lexicon
+    from monitor.sentiment.vader import FastVader
 
     added = {**lexicon.WORDS, "least": 1.1, "kind": 0.8, "no": -1.3, "but": 0.4, "very": 0.5}
     fast, library = FastVader(), SentimentIntensityAnalyzer()
@@ -132,7 +132,7 @@ def test_fast_vader_compound_matches_the_library_with_added_words() -> None:
 
 
 def test_phrase_rewrite_skips_only_texts_without_phrases() -> None:
-    from monitor import lexicon
+    from monitor.sentiment import lexicon
 
     def slow(text: str) -> str:
         for pattern, word in lexicon.PHRASES:
@@ -173,7 +173,7 @@ def test_large_batches_score_in_worker_processes_with_the_same_results() -> None
 def test_language_guess_reads_ascii_words_as_the_regex_does() -> None:
     import re
 
-    from monitor import sentiment
+    from monitor.sentiment import language
 
     def by_regex(text: str) -> list[str]:
         return re.findall(r"[^\W\d_]+", text.lower())
@@ -181,5 +181,5 @@ def test_language_guess_reads_ascii_words_as_the_regex_does() -> None:
     texts = [*_random_posts(2000), "l'outage_est-là", "don't_work 4you", "a1b2c3 the_and", "ÉTÉ est là", "x\ty\nz"]
     for text in texts:
         if text.isascii():
-            words = text.encode("ascii").translate(sentiment._ASCII_WORDS).split()
+            words = text.encode("ascii").translate(language._ASCII_WORDS).split()
             assert [w.decode("ascii") for w in words] == by_regex(text), text

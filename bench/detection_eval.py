@@ -40,10 +40,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from monitor.backtest import run_backtest
 from monitor.config import Brand, Config
 from monitor.demo.generate import LAUNCH_POSTS, NEGATIVE, NEUTRAL, OUTAGE_POSTS, POSITIVE
 from monitor.durations import parse_duration
+from monitor.engine.replay import run_backtest
 from monitor.mention import Mention
 from monitor.rules import load_rules
 from monitor.sentiment import Scorer

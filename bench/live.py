@@ -26,9 +26,9 @@ from aiohttp.test_utils import TestServer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.cli import load_all  # noqa: E402
 from monitor.clock import system  # noqa: E402
-from monitor.daemon import Daemon  # noqa: E402
+from monitor.loading import load_all  # noqa: E402
+from monitor.service.daemon import Daemon  # noqa: E402
 from tests.fakes.base import serve  # noqa: E402
 from tests.fakes.hackernews import FakeHackerNews  # noqa: E402
 from tests.fakes.slack import TOKEN, FakeSlack  # noqa: E402

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from monitor.config import Brand, Config
 from monitor.demo.generate import NEGATIVE, NEUTRAL, OUTAGE_POSTS, POSITIVE
-from monitor.engine import Engine
+from monitor.engine.core import Engine
 from monitor.mention import Mention
 from monitor.rules import load_rules
 from monitor.sentiment import POOL_MIN, Scorer

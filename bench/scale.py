@@ -22,10 +22,10 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.backtest import run_backtest  # noqa: E402
 from monitor.config import Brand, Config  # noqa: E402
 from monitor.demo.generate import NEGATIVE, NEUTRAL, OUTAGE_POSTS, POSITIVE  # noqa: E402
-from monitor.engine import Engine  # noqa: E402
+from monitor.engine.core import Engine  # noqa: E402
+from monitor.engine.replay import run_backtest  # noqa: E402
 from monitor.mention import Mention, ScoredMention  # noqa: E402
 from monitor.rules import load_rules  # noqa: E402
 from monitor.sentiment import Scorer  # noqa: E402

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import monitor.backtest
-from monitor.cli import main
+import monitor.engine.replay
+from monitor.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "monitor" / "demo" / "sample.jsonl"
@@ -82,9 +82,9 @@ def test_bad_replay_lines_name_file_and_line(tmp_path: Path, config: Path, capsy
 
 
 def test_without_input_replays_the_database(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.backtest import read_replay
-    from monitor.cli import load_all
-    from monitor.engine import Engine
+    from monitor.engine.core import Engine
+    from monitor.engine.replay import read_replay
+    from monitor.loading import load_all
     from monitor.sentiment import Scorer
     from monitor.store import Store
 
@@ -100,7 +100,7 @@ def test_without_input_replays_the_database(config: Path, capsys: pytest.Capture
 
 
 def test_since_until_and_trace(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.backtest import read_replay
+    from monitor.engine.replay import read_replay
 
     args = ["backtest", "--config", str(config), "--input", str(SAMPLE), "--trace",
             "--since", "2026-11-20T11:00:00Z", "--until", "2026-11-20T12:30:00Z"]  # fmt: skip
@@ -155,6 +155,6 @@ def test_events_do_not_depend_on_how_far_ahead_the_replay_is_stored(
     """A replay is stored ahead in chunks and counted at stream time: chunks of 7 mentions (most ticks
     see mentions stored ahead of them) give the same events as one chunk."""
     whole = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
-    monkeypatch.setattr(monitor.backtest, "REPLAY_CHUNK", 7)
+    monkeypatch.setattr(monitor.engine.replay, "REPLAY_CHUNK", 7)
     chunked = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
     assert chunked == whole and len(whole) >= 3

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from monitor.cli import load_all, main
 from monitor.clock import system
-from monitor.daemon import Daemon
+from monitor.commands import main
+from monitor.loading import load_all
+from monitor.service.daemon import Daemon
 from monitor.store import Store
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
@@ -244,7 +245,7 @@ async def test_unknown_incidents_and_buttons_are_ignored(
     clock = Clock(T0)
     async with running(setup, clock) as daemon:
         incident = await opened_alert(daemon, clock, fake_hn, fake_reddit)
-        with caplog.at_level(logging.INFO, "monitor.interactions"):
+        with caplog.at_level(logging.INFO, "monitor.slack.interactions"):
             for action, value in (("ack", "negative-spike/acme/19700101T0000Z"), ("ack", "' OR 1=1 --"),
                                   ("snooze_24h", ""), ("delete_everything", incident)):  # fmt: skip
                 await click(fake_socket_mode, daemon, block_actions(action, value))
@@ -329,7 +330,7 @@ def render_event(kind: str = "opened", **extra: Any) -> dict[str, Any]:
 
 
 def test_mentions_ping_openings_and_updates_until_handled() -> None:
-    from monitor.render import render_blocks
+    from monitor.slack.render import render_blocks
 
     for kind in ("opened", "updated"):
         text, blocks = render_blocks(render_event(kind), MENTION)
@@ -344,7 +345,7 @@ def test_mentions_ping_openings_and_updates_until_handled() -> None:
 
 
 def test_who_did_it_is_shown_safely() -> None:
-    from monitor.render import render_blocks
+    from monitor.slack.render import render_blocks
 
     forged = {"user": {"id": "<!channel>", "name": "<!channel> @here"}, "at": "<!here>"}
     _, blocks = render_blocks(render_event(acknowledged=forged, noise={"user": {"id": "W0ABC"}, "at": "Wed 10:12"}))

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import load_all, main
 from monitor.clock import system
-from monitor.config import load_config
-from monitor.daemon import Daemon
-from monitor.ops import check_warnings, quota_lines
+from monitor.commands import main
+from monitor.commands.check import check_warnings
+from monitor.loading import load_all, load_config
+from monitor.service.daemon import Daemon
+from monitor.sources import SOURCES
+from monitor.sources.quota import budget_lines
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
@@ -138,12 +140,14 @@ def test_check_warns_but_passes(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_youtube_budget(tmp_path: Path) -> None:
     path = write(tmp_path, '\n[sources.youtube]\ninterval = "30m"\n')
-    assert quota_lines(load_config(path)) == [
+    assert budget_lines(load_config(path), SOURCES) == [
         "youtube: 10000 quota units a day fit 32 poll(s) a day of each of 3 query(ies), one every 45m at most;"
         " configured every 30m: the quota runs out, the source pauses until midnight Pacific time"
     ]
     path = write(tmp_path, '\n[sources.youtube]\ninterval = "1h"\ndaily_quota = 0\n')
-    assert quota_lines(load_config(path)) == ["youtube: daily_quota = 0: no local quota count, Google's answers decide"]
+    assert budget_lines(load_config(path), SOURCES) == [
+        "youtube: daily_quota = 0: no local quota count, Google's answers decide"
+    ]
 
 
 @pytest.mark.wall_clock

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
 from monitor.errors import InvalidFiles
+from monitor.loading import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from monitor.cli import load_all
 from monitor.clock import system
-from monitor.daemon import Daemon
+from monitor.loading import load_all
+from monitor.service.daemon import Daemon
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
@@ -287,7 +287,7 @@ async def test_a_failing_source_is_logged_once_backs_off_and_recovers(
         assert health.failing_since is None and daemon.store.count_mentions() == 68 + 11
     finally:
         await daemon.close()
-    said = [r.getMessage() for r in caplog.records if r.name == "monitor.poller"]
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.engine.poll"]
     assert said == ["hackernews: polls failing: HTTP 500 from " + fake_hn.url + "search_by_date",
                     "hackernews: recovered after 2 failed poll(s)"]  # fmt: skip
 

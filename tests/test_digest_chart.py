@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from monitor.chart import chart_png
+from monitor.slack.chart import chart_png
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack

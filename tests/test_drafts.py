@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.drafts import LIMITS, fill, fit, make_drafts
+from monitor.alerts.drafts import LIMITS, fill, fit, make_drafts
 from monitor.errors import InvalidFiles
 from monitor.mention import Mention, ScoredMention
 from monitor.rules.topics import PLACEHOLDERS, load_topics

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from monitor.cli import load_all
-from monitor.engine import Engine
+from monitor.engine.core import Engine
+from monitor.engine.filters import canonical_url, normalised_title
+from monitor.loading import load_all
 from monitor.mention import Mention
-from monitor.pipeline import canonical_url, normalised_title
 from monitor.sentiment import Scorer
 from monitor.store import Store
 from monitor.store.schema import MIGRATIONS

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.incidents import hold, step
+from monitor.engine.incidents import hold, step
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import AlertPolicy, Rule, VolumeDetect
 from monitor.store import IncidentRow

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from monitor.ingest import TOKEN_ENV, IngestError, Item, ingest_app
 from monitor.mention import Mention, to_replay
+from monitor.service.ingest_endpoint import TOKEN_ENV, IngestError, Item, ingest_app
 
 TOKEN = "s3cret-ingest-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -75,7 +75,7 @@ def test_without_a_token_in_the_environment_the_app_is_not_built(monkeypatch: py
 async def test_a_missing_or_wrong_token_is_refused_without_echoing_it(
     client: TestClient[Any, Any], collector: Collector, headers: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="monitor.ingest"):
+    with caplog.at_level(logging.INFO, logger="monitor.service.ingest_endpoint"):
         resp = await client.post(
             "/ingest", data=lines(good(1)), headers={**headers, "Content-Type": "application/x-ndjson"}
         )
@@ -201,7 +201,7 @@ async def test_a_failing_store_is_a_503_to_send_again(
 ) -> None:
     monkeypatch.setenv("ACME_INGEST", TOKEN)
     client = await aiohttp_client(ingest_app(Collector(fail=True), token_env="ACME_INGEST"))
-    with caplog.at_level(logging.ERROR, logger="monitor.ingest"):
+    with caplog.at_level(logging.ERROR, logger="monitor.service.ingest_endpoint"):
         resp = await client.post("/ingest", data=lines(good(1)), headers=NDJSON)
     assert resp.status == 503 and "send the batch again" in (await resp.json())["error"]
     assert "storing 1 mentions failed" in caplog.text and TOKEN not in caplog.text

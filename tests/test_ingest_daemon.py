@@ -10,11 +10,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from monitor.cli import load_all
 from monitor.clock import system
-from monitor.config import load_config
-from monitor.daemon import Daemon
 from monitor.errors import InvalidFiles
+from monitor.loading import load_all, load_config
+from monitor.service.daemon import Daemon
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack

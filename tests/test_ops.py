@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import load_all, main
-from monitor.daemon import Daemon
-from monitor.engine import Engine
+from monitor.commands import main
+from monitor.engine.core import Engine
+from monitor.loading import load_all
 from monitor.mention import Mention
 from monitor.sentiment import Scorer
+from monitor.service.daemon import Daemon
 from monitor.store import Store
 from monitor.store.records import IncidentRow
 from tests.fakes.hackernews import FakeHackerNews
@@ -86,7 +87,7 @@ def test_keep_days_must_cover_the_rules(config_path: Path, capsys: pytest.Captur
 
 
 async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.ops import fetch_health, status_text
+    from monitor.commands.status import fetch_health, status_text
 
     config, rules = load_all(str(config_path))
     store = Store.open(config.database)
@@ -108,7 +109,7 @@ async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.Capt
 
 
 async def test_poll_prints_without_storing_and_stores_when_asked(config_path: Path, fake_hn: FakeHackerNews) -> None:
-    from monitor.ops import poll_command
+    from monitor.commands.poll import poll_command
 
     fake_hn.add_hit("careers", int(T0 - 60), "Acme Cloud careers: we are hiring")
     fake_hn.add_hit("protocol", int(T0 - 30), "the ACME protocol in the cloud")
@@ -150,7 +151,7 @@ async def test_silences_and_inhibition(
     config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from monitor.ops import silences_text
+    from monitor.commands.silences import silences_text
     from tests.test_daemon import Clock, add_burst, backfill_then_burst, start
 
     # A crisis rule (critical) beside the shipped negative-spike (high): both would fire on the burst.
@@ -205,7 +206,7 @@ async def test_daily_digest(
     config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from monitor.render import render_console
+    from monitor.slack.render import render_console
     from tests.fakes.slack import TOKEN
     from tests.test_daemon import Clock, backfill_then_burst, start
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from monitor.cli import load_all
 from monitor.clock import system
-from monitor.daemon import Daemon
+from monitor.loading import load_all
+from monitor.service.daemon import Daemon
 from tests.fakes.base import ServerFactory, serve
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit

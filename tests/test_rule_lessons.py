@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pytest
 
 from monitor.config import Brand, Config
-from monitor.engine import Engine
+from monitor.engine.core import Engine
 from monitor.errors import InvalidFiles
 from monitor.mention import Mention
 from monitor.rules.counts import BucketCounts
@@ -111,7 +111,7 @@ def test_incidents_of_a_removed_rule_are_resolved_with_a_note() -> None:
 
 
 def test_file_watch_waits_for_a_change_to_settle(tmp_path: Path) -> None:
-    from monitor.watch import FileWatch
+    from monitor.service.watch import FileWatch
 
     config = tmp_path / "config.toml"
     config.write_text("x = 1\n")

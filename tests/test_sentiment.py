@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from monitor.config import SentimentConfig, load_config
+from monitor.config import SentimentConfig
 from monitor.errors import InvalidFiles
+from monitor.loading import load_config
 from monitor.sentiment import Scorer, guess_language
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,11 +17,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.cli import load_all
 from monitor.clock import system
-from monitor.daemon import Daemon
-from monitor.slack import ConsoleDelivery
-from monitor.systemd import Notifier
+from monitor.loading import load_all
+from monitor.service.daemon import Daemon
+from monitor.service.systemd import Notifier
+from monitor.slack.delivery import ConsoleDelivery
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
@@ -175,8 +175,8 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 def test_secrets_never_reach_the_log(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from monitor.config import load_config
-    from monitor.logs import redact_environment, setup_logging
+    from monitor.loading import load_config
+    from monitor.service.logs import redact_environment, setup_logging
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1234-very-secret")
     monkeypatch.setenv("REDDIT_CLIENT_SECRET", "reddit-secret-value")
@@ -205,9 +205,9 @@ async def test_editing_a_rule_file_reloads_the_running_daemon(
     tmp_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, fake_slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    import monitor.daemon
+    import monitor.service.daemon
 
-    monkeypatch.setattr(monitor.daemon, "WATCH_INTERVAL", 0.05)
+    monkeypatch.setattr(monitor.service.daemon, "WATCH_INTERVAL", 0.05)
     path = write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
     config, rules = load_all(str(path))
     daemon = Daemon(config, rules, path, clock=system, delivery=SignallingConsole())

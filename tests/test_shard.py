@@ -14,7 +14,7 @@ import pytest
 
 from monitor.config import Brand, Config
 from monitor.mention import Mention, ScoredMention
-from monitor.shard import Shard, for_shard, merged_status, parse_shard, read_status, shard_of
+from monitor.service.shard import Shard, for_shard, merged_status, parse_shard, read_status, shard_of
 from monitor.store import IncidentRow, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def config(tmp_path: Path, ids: list[str]) -> Config:
 def test_the_split_is_pinned_and_the_same_in_every_process() -> None:
     # Pinned values: a change here moves every user's brands to other shards.
     assert [shard_of(b, 4) for b in ("acme", "globex", "initech", "umbrella")] == [1, 4, 4, 1]
-    code = "from monitor.shard import shard_of; print([shard_of(b, 7) for b in ('acme', 'globex', 'Ünïcode')])"
+    code = "from monitor.service.shard import shard_of; print([shard_of(b, 7) for b in ('acme', 'globex', 'Ünïcode')])"
     outputs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -7,12 +7,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from monitor.config import Brand, Config
-from monitor.engine import Engine
+from monitor.engine.core import Engine
 from monitor.mention import Mention
-from monitor.render import render_blocks
 from monitor.rules.detectors import Failure
 from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
+from monitor.slack.render import render_blocks
 from monitor.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.render import cut, escape_mrkdwn, link, render_blocks, render_console
-from monitor.slack import ConsoleDelivery, DeliveryError, SlackDelivery
+from monitor.slack.delivery import ConsoleDelivery, DeliveryError, SlackDelivery
+from monitor.slack.render import cut, escape_mrkdwn, link, render_blocks, render_console
 from tests.fakes.base import ServerFactory
 from tests.fakes.slack import TOKEN, FakeSlack
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.clock import fast
-from monitor.config import load_config
-from monitor.daemon import Daemon
 from monitor.demo.generate import LIVE_HOURS, LIVE_START
 from monitor.demo.platform import DemoPlatform
+from monitor.loading import load_config
 from monitor.mention import Mention, from_replay, to_utc
 from monitor.rules import load_rules
-from monitor.slack import ConsoleDelivery
+from monitor.service.daemon import Daemon
+from monitor.slack.delivery import ConsoleDelivery
 from monitor.sources import SOURCES
 
 logger = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
+from monitor.config.toml import Section, TomlFile
 from monitor.errors import InvalidFiles, Problem
 from monitor.rules.model import (
     KINDS,
@@ -26,7 +27,6 @@ from monitor.rules.model import (
 )
 from monitor.rules.topics import FILE_NAME as TOPICS_FILE
 from monitor.rules.topics import check_template, load_topics
-from monitor.tomlfile import Section, TomlFile
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 _TOP_KEYS = ("name", "kind", "description", "brands", "platforms", "severity", "match", "detect", "alert",

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from monitor.config.toml import Section, TomlFile
 from monitor.mention import ScoredMention
 from monitor.textmatch import TermSet
-from monitor.tomlfile import Section, TomlFile
 
 FILE_NAME = "topics.toml"
 PLACEHOLDERS = ("brand", "author", "status_url", "platform", "topic")

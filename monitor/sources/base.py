@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from monitor.mention import Mention
+from monitor.sources.quota import Quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class Source(Protocol):
     base_url: ClassVar[str]  # default base URL
     interval: ClassVar[timedelta]  # default poll interval
     options: ClassVar[dict[str, Any]]  # option name -> default (its type is the option's type)
+    quota: ClassVar[Quota | None]  # the platform's documented budget, if it has one
+    without_credentials: ClassVar[str]  # what it still does when its optional credentials are unset ("": it pauses)
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """Fetch the next page of mentions of `query` after `cursor` (None: first poll, back to `since`)."""

@@ -19,6 +19,7 @@ from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, TransientError
 from monitor.sources.http import Http, HttpAuthError, HttpClientError
+from monitor.sources.quota import Quota
 
 logger = logging.getLogger(__name__)
 MAX_PROFILES = 20000  # follower counts cached; past this the oldest are dropped
@@ -55,6 +56,8 @@ class Bluesky:
         "overlap": 300,
         "followers_ttl": 21600,
     }
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

@@ -17,6 +17,7 @@ from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page, RateLimited
 from monitor.sources.http import Http, safe_url
+from monitor.sources.quota import MinimumGap, Quota
 
 logger = logging.getLogger(__name__)
 TRIMMED = ("seen", "titles")  # urls and titles kept in the cursor (each cut to sweep.MAX_SEEN)
@@ -73,6 +74,8 @@ class Gdelt:
     base_url: ClassVar[str] = "https://api.gdeltproject.org/api/v2/doc/"
     interval: ClassVar[timedelta] = timedelta(minutes=15)  # GDELT publishes a new batch every 15 minutes
     options: ClassVar[dict[str, Any]] = {"max_records": 250, "overlap": 3600, "min_gap": 5.0, "refusal_wait": 60.0}
+    quota: ClassVar[Quota | None] = MinimumGap(5.0, "GDELT")
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

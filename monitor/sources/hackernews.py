@@ -11,6 +11,7 @@ from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http
+from monitor.sources.quota import Quota
 
 
 class HackerNews:
@@ -31,6 +32,8 @@ class HackerNews:
     base_url: ClassVar[str] = "https://hn.algolia.com/api/v1/"
     interval: ClassVar[timedelta] = timedelta(minutes=5)
     options: ClassVar[dict[str, Any]] = {"tags": "(story,comment)", "hits_per_page": 100, "overlap": 300}
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

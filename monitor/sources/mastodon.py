@@ -17,6 +17,7 @@ from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources.base import AuthError, BadResponse, Page
 from monitor.sources.http import Http, HttpAuthError
+from monitor.sources.quota import Quota
 from monitor.sources.sweep import CLOCK_SKEW, dump  # by name: `sweep` is a local variable here
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class Mastodon:
     base_url: ClassVar[str] = "https://mastodon.social/"
     interval: ClassVar[timedelta] = timedelta(minutes=5)
     options: ClassVar[dict[str, Any]] = {"tag": "", "token_env": "MASTODON_ACCESS_TOKEN", "limit": 40, "overlap": 300}
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = "only the hashtag timeline (tag) is read, no full-text search"
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

@@ -14,6 +14,7 @@ from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
 from monitor.sources.http import Http, retry_after_seconds, safe_url
+from monitor.sources.quota import DailyRequests, Quota
 
 logger = logging.getLogger(__name__)
 AUTH_CODES = {"apiKeyInvalid", "apiKeyMissing", "apiKeyDisabled"}
@@ -49,6 +50,8 @@ class NewsApi:
         "language": "",  # an ISO 639-1 code to search in (and to give the mentions), or "" for all
         "rate_limit_wait": 3600.0,  # seconds to wait after rateLimited when no Retry-After comes with it
     }
+    quota: ClassVar[Quota | None] = DailyRequests(100, "NewsAPI's free plan", advice=" unless your plan allows more")
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

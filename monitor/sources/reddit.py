@@ -13,6 +13,7 @@ from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError
+from monitor.sources.quota import Quota
 
 TOKEN_MARGIN = 60.0  # renew the OAuth token this long before it expires
 
@@ -38,6 +39,8 @@ class Reddit:
         "limit": 100,
         "overlap": 300,
     }
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = "it searches anonymously, at about 10 requests a minute"
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

@@ -16,6 +16,7 @@ from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
 from monitor.sources.http import Http, safe_url
+from monitor.sources.quota import Quota
 
 logger = logging.getLogger(__name__)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -46,6 +47,8 @@ class Rss:
         "url": "rss/search?q={query}&hl=en-US&gl=US&ceid=US:en",
         "overlap": 86400,
     }
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

@@ -15,6 +15,7 @@ from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, TransientError
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http
+from monitor.sources.quota import DailyRequests, Quota
 
 logger = logging.getLogger(__name__)
 DAY = 86400
@@ -52,6 +53,8 @@ class StackExchange:
         "overlap": 600,
         "filter": "",  # a custom filter (e.g. one adding owner); "" is the default
     }
+    quota: ClassVar[Quota | None] = DailyRequests(300, "Stack Exchange", keyed_per_day=10_000, key_option="key_env")
+    without_credentials: ClassVar[str] = "the quota is 300 requests a day instead of 10,000"
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

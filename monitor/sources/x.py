@@ -14,6 +14,7 @@ from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
 from monitor.sources.http import Http, HttpStatusError
+from monitor.sources.quota import Quota
 
 logger = logging.getLogger(__name__)
 X_EPOCH_MS = 1288834974657  # snowflake ids: milliseconds since this, shifted left 22 bits
@@ -53,6 +54,8 @@ class X:
         "overlap": 60,
         "capped_wait": 3600,
     }
+    quota: ClassVar[Quota | None] = None
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config

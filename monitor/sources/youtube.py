@@ -16,6 +16,7 @@ from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
 from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpStatusError
+from monitor.sources.quota import DailyUnits, Quota
 
 logger = logging.getLogger(__name__)
 PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight here
@@ -57,6 +58,8 @@ class YouTube:
         "overlap": 3600,
         "channel_reach": True,
     }
+    quota: ClassVar[Quota | None] = DailyUnits(PAGE_COST, "daily_quota", "midnight Pacific time", "Google")
+    without_credentials: ClassVar[str] = ""
 
     def __init__(self, config: SourceConfig, http: Http) -> None:
         self.config = config
@@ -73,8 +76,8 @@ class YouTube:
     @classmethod
     def max_polls_per_day(cls, options: Mapping[str, Any], queries: int = 1) -> int:
         """How many one-page polls of each of `queries` queries fit a day's quota (0: no local limit)."""
-        quota = int(options.get("daily_quota", cls.options["daily_quota"]))
-        return quota // (PAGE_COST * max(1, queries)) if quota else 0
+        assert isinstance(cls.quota, DailyUnits)
+        return cls.quota.polls_per_day({**cls.options, **options}, queries)
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of videos published after the watermark (back to since on a first poll)."""

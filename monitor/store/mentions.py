@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
+from monitor.engine.filters import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.mention import ScoredMention
-from monitor.pipeline import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.store.records import mention_row, scored
 from monitor.store.schema import MENTION_COLUMNS
 
@@ -47,7 +47,7 @@ class MentionsTable:
         return found
 
     def link_copies(self, mentions: Sequence[ScoredMention], window: float = GROUP_WINDOW) -> list[ScoredMention]:
-        """The mentions, each copy (see monitor.pipeline: same canonical URL, or same normalised title
+        """The mentions, each copy (see monitor.engine.filters: same canonical URL, or same normalised title
         across platforms or in the news, as a mention of its brand stored or earlier in the batch, created
         within window of it) with copy_of set to that first one."""
         firsts: dict[tuple[str, str], list[tuple[str, float, str]]] = {}  # (brand, key) -> (ref, created, platform)

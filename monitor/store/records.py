@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.engine.filters import group_keys
 from monitor.mention import Mention, ScoredMention
-from monitor.pipeline import group_keys
 
 
 def epoch(moment: datetime) -> float:

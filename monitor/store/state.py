@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.silences import Silence
+from monitor.engine.silences import Silence
 from monitor.store.records import IncidentRow, OutboxItem, incident_from_row
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.poller import SourceHealth
+from monitor.engine.poll import SourceHealth
 from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
 from tests.fakes import Clock, drain
 from tests.faults.proxy import FAULTS, FaultProxy
@@ -77,7 +77,7 @@ async def test_a_failure_storm_is_logged_once_backs_off_and_the_recovery_once(
     source = make(spec, fake, fault_proxy.at(fake.url), session, clock, monkeypatch)
     health = SourceHealth(spec.name)
     waits = []
-    caplog.set_level(logging.INFO, logger="monitor.poller")
+    caplog.set_level(logging.INFO, logger="monitor.engine.poll")
     for storm in ("500", "429", "502-html", "429", "500"):
         fault_proxy.inject(storm, times=3)
         clock.now = max(clock.now, health.not_before) + 1

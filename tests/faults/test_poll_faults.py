@@ -10,9 +10,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.config import Brand, load_config
-from monitor.engine import Engine
-from monitor.poller import MAX_PAGES_PER_POLL, poll_once
+from monitor.config import Brand
+from monitor.engine.core import Engine
+from monitor.engine.poll import MAX_PAGES_PER_POLL, poll_once
+from monitor.loading import load_config
 from monitor.sentiment import Scorer
 from monitor.store import Store
 from tests.fakes import Clock, drain

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import load_config
-from monitor.drafts import LIMITS, fill, fit, make_drafts
+from monitor.alerts.drafts import LIMITS, fill, fit, make_drafts
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import InvalidFiles
+from monitor.loading import load_config
 from monitor.mention import Mention, ScoredMention
-from monitor.render import render_blocks
 from monitor.rules import load_rules
 from monitor.rules.topics import PLACEHOLDERS, load_topics
+from monitor.slack.render import render_blocks
 from monitor.sources import bluesky, gdelt, hackernews, mastodon, newsapi, reddit, rss, stackexchange, x, youtube
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.gdelt import FakeGdelt

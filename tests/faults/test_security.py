@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from monitor.config import load_config
-from monitor.poller import poll_once
-from monitor.wiring import build_sources
+from monitor.engine.poll import poll_once
+from monitor.loading import load_config
+from monitor.service.wiring import build_sources
 from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.newsapi import FakeNewsApi
@@ -181,7 +181,7 @@ async def test_requests_go_only_to_the_hosts_config_names(
         + "\n".join(tables)
     )
     config = load_config(tmp_path / "config.toml")
-    from monitor.engine import Engine
+    from monitor.engine.core import Engine
     from monitor.sentiment import Scorer
     from monitor.store import Store
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
-from monitor.ops import status_text
-from monitor.outbox import BACKOFF_CAP, OutboxWorker
-from monitor.slack import SlackDelivery
+from monitor.commands.status import status_text
+from monitor.loading import load_config
+from monitor.slack.delivery import SlackDelivery
+from monitor.slack.outbox import BACKOFF_CAP, OutboxWorker
 from monitor.store import Store
 from tests.fakes import Clock
 from tests.fakes.base import ServerFactory, serve
@@ -169,8 +169,8 @@ async def test_outbox_ids_are_never_reused(store: Store) -> None:
 async def test_fixing_the_channel_and_reloading_sends_what_waits_at_once(
     tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from monitor.cli import load_all
-    from monitor.daemon import Daemon
+    from monitor.loading import load_all
+    from monitor.service.daemon import Daemon
     from tests.faults.conftest import daemon_config
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)

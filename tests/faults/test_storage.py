@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import load_all
 from monitor.clock import system
-from monitor.daemon import Daemon
+from monitor.loading import load_all
+from monitor.service.daemon import Daemon
 from monitor.store import Store, StoreError
 from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitor.poller import SourceHealth
+from monitor.engine.poll import SourceHealth
 
 logger = logging.getLogger(__name__)
 OUTBOX_STUCK_AFTER = 600.0  # an alert waiting this long means delivery is not draining

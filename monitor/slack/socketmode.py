@@ -19,7 +19,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from monitor.interactions import SLACK_ERRORS, Interactions
+from monitor.slack.interactions import SLACK_ERRORS, Interactions
 
 logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.tomlfile import Section, TomlFile
+from monitor.config.toml import Section, TomlFile
 
 _BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 SLACK_API = "https://slack.com/api/"
@@ -145,8 +145,17 @@ _MONITOR_KEYS = ("database", "rules", "tick", "backfill", "timezone", "keep_days
 _SOURCE_KEYS = ("enabled", "interval", "base_url", "timeout")
 
 
-def load_config(path: Path | str) -> Config:
-    """Load and validate config.toml; raises InvalidFiles listing every problem."""
+class SourceSchema(Protocol):
+    """What config needs to know of a source class: its defaults (the sources layer provides them)."""
+
+    base_url: str
+    interval: timedelta
+    options: dict[str, Any]
+
+
+def load_config(path: Path | str, sources: Mapping[str, SourceSchema]) -> Config:
+    """Load and validate config.toml, its [sources.NAME] tables against `sources` (name -> the source's
+    defaults); raises InvalidFiles listing every problem."""
     path = Path(path)
     file = TomlFile.load(path)
     top = file.section("")
@@ -172,7 +181,7 @@ def load_config(path: Path | str) -> Config:
         database=base_dir / database,
         rules_dir=base_dir / rules_dir,
         brands=_brands(top),
-        sources=MappingProxyType(_sources(top)),
+        sources=MappingProxyType(_sources(top, sources)),
         tick=tick,
         backfill=backfill,
         timezone=timezone,
@@ -217,15 +226,13 @@ def _brands(top: Section) -> tuple[Brand, ...]:
     return tuple(brands)
 
 
-def _sources(top: Section) -> dict[str, SourceConfig]:
-    from monitor.sources import SOURCES
-
+def _sources(top: Section, known: Mapping[str, SourceSchema]) -> dict[str, SourceConfig]:
     table = top.table("sources")
     sources: dict[str, SourceConfig] = {}
     for name in table.data:
-        cls = SOURCES.get(name)
+        cls = known.get(name)
         if cls is None:
-            table.problem(name, f"unknown source (known: {', '.join(sorted(SOURCES))})")
+            table.problem(name, f"unknown source (known: {', '.join(sorted(known))})")
             continue
         section = table.table(name)
         section.check_keys((*_SOURCE_KEYS, *cls.options))

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from monitor.alerts import build_event, iso
+from monitor.alerts.events import build_event, iso
 from monitor.config import Brand, Config
 from monitor.durations import format_duration
-from monitor.incidents import hold, step
+from monitor.engine.filters import Pipeline
+from monitor.engine.incidents import hold, step
+from monitor.engine.silences import Muting
 from monitor.mention import Mention, ScoredMention
-from monitor.pipeline import Pipeline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
@@ -43,7 +44,6 @@ from monitor.rules.model import (
     SpikeDetect,
 )
 from monitor.sentiment import Scorer
-from monitor.silences import Muting
 from monitor.store import IncidentRow, Store
 
 logger = logging.getLogger(__name__)

@@ -3,13 +3,16 @@ earn their keep (a rule whose alerts are mostly marked noise wants tightening)."
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from monitor.durations import format_duration
-from monitor.store import RuleStats
+from monitor.durations import format_duration, parse_duration
+from monitor.loading import load_all
+from monitor.store import RuleStats, Store
 
 
 def collect(stats: Iterable[RuleStats], rule_names: Iterable[str]) -> list[RuleStats]:
@@ -58,3 +61,21 @@ def stats_json(stats: list[RuleStats], since: str, start: float) -> str:
         ],
     }  # fmt: skip
     return json.dumps(data, indent=2)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`monitor rules stats`; exit 2 on a bad --since."""
+    try:
+        period = parse_duration(args.since).total_seconds()
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return 2
+    config, rules = load_all(args.config)
+    start = args.clock() - period
+    store = Store.open(config.database)
+    try:
+        stats = collect(store.rule_stats(start), (r.name for r in rules))
+    finally:
+        store.close()
+    print(stats_json(stats, args.since, start) if args.format == "json" else stats_text(stats, args.since))
+    return 0

@@ -6,10 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from monitor.alerts.drafts import make_drafts
+from monitor.alerts.explain import distinctive_terms, top_mentions
 from monitor.config import Brand
-from monitor.drafts import make_drafts
 from monitor.durations import format_duration
-from monitor.explain import distinctive_terms, top_mentions
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from monitor.config import Brand
-from monitor.engine import CursorUpdate, Engine
+from monitor.engine.core import CursorUpdate, Engine
 from monitor.mention import Mention
 from monitor.sources.base import AuthError, RateLimited, Source, SourceError
 from monitor.sources.sweep import CLOCK_SKEW

@@ -46,7 +46,7 @@ class OutboxWorker:
 
     async def drain(self) -> int:
         """Deliver what is due, oldest first; stop at the first failure. Returns how many were sent."""
-        from monitor.slack import DeliveryError
+        from monitor.slack.delivery import DeliveryError
 
         sent = 0
         while True:
@@ -92,7 +92,7 @@ class OutboxWorker:
         return sent
 
     def _failed(self, item_id: int, attempts: int, exc: Exception, now: float) -> None:
-        from monitor.slack import DeliveryError
+        from monitor.slack.delivery import DeliveryError
 
         assert isinstance(exc, DeliveryError)
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempts, 12)) * random.uniform(0.5, 1.0)

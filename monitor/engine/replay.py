@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.config import Brand, Config
 from monitor.durations import format_duration
-from monitor.engine import Engine
+from monitor.engine.core import Engine
 from monitor.errors import InvalidFiles, Problem
 from monitor.mention import Mention, ScoredMention, from_replay
 from monitor.rules.detectors import Evaluation

@@ -12,16 +12,16 @@ import aiohttp
 
 from monitor.clock import Clock
 from monitor.config import Config
-from monitor.engine import Engine
-from monitor.ingest import Item
+from monitor.engine.core import Engine
+from monitor.engine.poll import SourceHealth
 from monitor.mention import Mention, ScoredMention
-from monitor.outbox import Delivery
-from monitor.poller import SourceHealth
 from monitor.rules import Rule
+from monitor.service.ingest_endpoint import Item
+from monitor.slack.outbox import Delivery
 from monitor.sources import SOURCES, Source
 from monitor.sources.http import Http
 
-logger = logging.getLogger("monitor.daemon")
+logger = logging.getLogger("monitor.service.daemon")
 
 
 @dataclass
@@ -49,7 +49,7 @@ def build_sources(config: Config, session: aiohttp.ClientSession, clock: Clock) 
 def make_delivery(config: Config) -> Delivery:
     """Slack when its token is in the environment, an incoming webhook when only that is, else the
     console (said once)."""
-    from monitor.slack import ConsoleDelivery, SlackDelivery, WebhookDelivery
+    from monitor.slack.delivery import ConsoleDelivery, SlackDelivery, WebhookDelivery
 
     token = os.environ.get(config.slack.token_env, "")
     if token:

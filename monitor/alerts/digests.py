@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from monitor.alerts import iso, mention_dict
+from monitor.alerts.events import iso, mention_dict
+from monitor.alerts.explain import top_mentions
 from monitor.config import Brand
-from monitor.explain import top_mentions
 from monitor.store import Store
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}

@@ -18,8 +18,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from monitor.chart import chart_png
-from monitor.render import escape_mrkdwn, mrkdwn, render_blocks, render_console
+from monitor.slack.chart import chart_png
+from monitor.slack.render import escape_mrkdwn, mrkdwn, render_blocks, render_console
 
 logger = logging.getLogger(__name__)
 

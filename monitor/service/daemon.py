@@ -22,24 +22,25 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.clock import Clock, scheduler_time
 from monitor.config import Config
-from monitor.engine import Engine
+from monitor.engine.core import Engine
+from monitor.engine.poll import SourceHealth, poll_once
 from monitor.errors import InvalidFiles
-from monitor.health import HealthServer, Metrics, Snapshot
-from monitor.ingest import IngestError, Item, ingest_app
-from monitor.interactions import Interactions
-from monitor.ops import quota_lines
-from monitor.outbox import Delivery, OutboxWorker
-from monitor.poller import SourceHealth, poll_once
+from monitor.loading import load_all
 from monitor.rules import Rule
 from monitor.rules.detectors import Failure
 from monitor.sentiment import Scorer
-from monitor.shard import Shard, for_shard
-from monitor.socketmode import SocketMode
-from monitor.sources import SourceError
+from monitor.service.health import HealthServer, Metrics, Snapshot
+from monitor.service.ingest_endpoint import IngestError, Item, ingest_app
+from monitor.service.shard import Shard, for_shard
+from monitor.service.systemd import Notifier
+from monitor.service.watch import FileWatch
+from monitor.service.wiring import Runtime, build_sources, ingest_items, make_delivery, vet_ingest
+from monitor.slack.interactions import Interactions
+from monitor.slack.outbox import Delivery, OutboxWorker
+from monitor.slack.socketmode import SocketMode
+from monitor.sources import SOURCES, SourceError
+from monitor.sources.quota import budget_lines
 from monitor.store import DaemonLock, Store
-from monitor.systemd import Notifier
-from monitor.watch import FileWatch
-from monitor.wiring import Runtime, build_sources, ingest_items, make_delivery, vet_ingest
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 10.0
@@ -235,7 +236,7 @@ class Daemon:
 
     async def digest(self, period: str) -> None:
         """Write each brand's digest for the period ending now to the outbox."""
-        from monitor.digests import build_digest
+        from monitor.alerts.digests import build_digest
 
         config, now = self.runtime.config, self.clock()
         for brand in config.brands:
@@ -351,7 +352,7 @@ class Daemon:
 
     async def start_socket_mode(self) -> None:
         """Carry button presses over Socket Mode when the app-level token is set (Slack delivery only)."""
-        from monitor.slack import SlackDelivery
+        from monitor.slack.delivery import SlackDelivery
 
         config = self.runtime.config
         app_token = os.environ.get(config.slack.app_token_env, "")
@@ -382,7 +383,6 @@ class Daemon:
 
     async def reload(self) -> bool:
         """Re-read config and rules; swap them in only if all are valid."""
-        from monitor.cli import load_all
 
         if self.config_path is None:
             return False
@@ -477,7 +477,7 @@ class Daemon:
         runtime = self.runtime
         logger.info("running: %d brand(s), %d source(s), %d rule(s)",
                     len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
-        for line in quota_lines(runtime.config):
+        for line in budget_lines(runtime.config, SOURCES):
             logger.info("%s", line)
         try:
             while not self.stop.is_set():

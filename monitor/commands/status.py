@@ -1,0 +1,81 @@
+"""`monitor status`: the running daemon's sources, open incidents and outbox; or one status over shards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from monitor.commands.formats import ago, when
+from monitor.config import Config
+from monitor.loading import load_config
+from monitor.service.shard import merged_status, read_status
+from monitor.store import Store
+
+
+def fetch_health(config: Config, timeout: float = 3.0) -> dict[str, Any] | None:
+    """The running daemon's /healthz answer, or None when nothing answers."""
+    host = "127.0.0.1" if config.health.host in ("0.0.0.0", "::", "") else config.health.host
+    url = f"http://{host}:{config.health.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as exc:  # 503 still carries the report
+        return dict(json.load(exc))
+    except (OSError, ValueError):
+        return None
+
+
+def _sources(health: dict[str, Any], now: float) -> list[str]:
+    lines = [f"daemon: {health['status']}"]
+    lines += [f"  ! {reason}" for reason in health.get("reasons", [])]
+    lines.append("sources:")
+    for name, info in health.get("sources", {}).items():
+        state = "paused" if info.get("paused") else "failing" if info.get("failing_since") else "ok"
+        error = f"  last error: {info['last_error']}" if info.get("last_error") else ""
+        lines.append(f"  {name:<12} {state:<8} last success {ago(info.get('last_success'), now)}{error}")
+    return lines
+
+
+def status_text(config: Config, store: Store, health: dict[str, Any] | None, now: float) -> str:
+    """What `monitor status` prints: sources, open incidents, the outbox."""
+    if health is None:
+        lines = [f"daemon: not answering on {config.health.host}:{config.health.port} (not running?)"]
+    else:
+        lines = _sources(health, now)
+    incidents = store.incidents("open")
+    lines.append(f"open incidents: {len(incidents)}")
+    for incident in incidents:
+        lines.append(f"  {incident.id}  since {when(incident.opened_at)}  peak {incident.peak_count}")
+    oldest = store.outbox_oldest()
+    waiting = store.outbox_size()
+    lines.append(f"outbox: {waiting} alert(s) waiting" + (f", oldest {ago(oldest, now)}" if waiting else ""))
+    dead = store.count_dead_letters()
+    if dead:
+        lines.append(f"dead letters: {dead} alert(s) Slack refused for good (not retried; newest first):")
+        for item_id, incident_id, kind, failed_at, error in store.dead_letters(limit=5):
+            lines.append(f"  #{item_id} {kind} {incident_id}  {ago(failed_at, now)}: {error}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when the daemon answers healthy, 1 otherwise; --merge: 0, or 2 for a missing database."""
+    if args.merge:
+        try:
+            print(merged_status([read_status(Path(p)) for p in args.merge], args.clock()))
+        except FileNotFoundError as exc:
+            print(f"monitor: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    config = load_config(args.config)
+    store = Store.open(config.database)
+    try:
+        health = fetch_health(config)
+        print(status_text(config, store, health, args.clock()))
+    finally:
+        store.close()
+    return 0 if health is not None and health.get("status") == "ok" else 1

@@ -9,11 +9,11 @@ import pytest
 import sqlite_utils
 
 from monitor.engine.core import Engine
-from monitor.engine.filters import canonical_url, normalised_title
 from monitor.loading import load_all
 from monitor.mention import Mention
 from monitor.sentiment import Scorer
 from monitor.store import Store
+from monitor.store.copies import canonical_url, normalised_title
 from monitor.store.schema import MIGRATIONS
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit

@@ -106,7 +106,36 @@ def build_event(
     window_mentions are all the brand's mentions in the rule's window; matching the ones that count
     toward the rule; baseline a sample of the brand's earlier mentions (for distinctive terms).
     """
-    event: dict[str, Any] = {
+    event = _head(kind, rule, brand, incident, result, now)
+    if kind == "resolved":
+        event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
+        event["summary"] = f"Back to normal: {result.count} in {window_words(result_window(rule, result))}."
+        event["figures"] = dict(result.figures)
+        return event
+
+    event["summary"] = summary(rule, result, now, zone)
+    if isinstance(rule.detect, SilenceDetect):
+        # About the collector, not about what people say: no mentions, terms or drafts to show.
+        event["figures"] = dict(result.figures)
+        return event
+    event.update(_about(rule, brand, result, window_mentions, matching, baseline))
+    if kind == "opened":
+        first = min(
+            (m for m in matching if (m.mention.author_followers or 0) >= 1000),
+            key=lambda m: m.mention.created_at,
+            default=None,
+        )
+        if first is not None:
+            event["first_high_reach"] = mention_dict(first, 0)
+        topics = rule.topics or load_topics(rule.path.parent)
+        topic = topics.pick(matching)
+        top = [m for m, _ in top_mentions(matching, limit=3)]
+        event["drafts"] = make_drafts(topic, brand.name, brand.status_url, top, rule.drafts)
+    return event
+
+
+def _head(kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float) -> dict[str, Any]:
+    return {
         "event": kind,
         "incident": incident.id,
         "rule": rule.name,
@@ -119,41 +148,29 @@ def build_event(
         "window": format_duration(result_window(rule, result)),
         "peak_count": incident.peak_count,
     }
-    if kind == "resolved":
-        event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
-        event["summary"] = f"Back to normal: {result.count} in {window_words(result_window(rule, result))}."
-        event["figures"] = dict(result.figures)
-        return event
 
-    if isinstance(rule.detect, SilenceDetect):
-        # About the collector, not about what people say: no mentions, terms or drafts to show.
-        event["summary"] = summary(rule, result, now, zone)
-        event["figures"] = dict(result.figures)
-        return event
 
+def _about(
+    rule: Rule,
+    brand: Brand,
+    result: Evaluation,
+    window_mentions: list[ScoredMention],
+    matching: list[ScoredMention],
+    baseline: list[ScoredMention],
+) -> dict[str, Any]:
+    """The figures, platforms, distinctive terms and top mentions of an opening or update."""
     scored = [m.compound for m in matching if m.compound is not None]
     negatives = sum(1 for m in window_mentions if m.label == "negative")
-    event["summary"] = summary(rule, result, now, zone)
-    event["figures"] = {
+    figures = {
         **result.figures,
         "sentiment_mean": round(sum(scored) / len(scored), 3) if scored else None,
         "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
         "all_mentions": len(window_mentions),
     }
-    event["platforms"] = dict(Counter(m.mention.platform for m in matching).most_common())
     ignore = [brand.name, *brand.queries, brand.id]
-    event["terms"] = distinctive_terms(matching, baseline, ignore)
-    top = top_mentions(matching, limit=5)
-    event["top"] = [mention_dict(scored_mention, similar) for scored_mention, similar in top]
-    if kind == "opened":
-        first = min(
-            (m for m in matching if (m.mention.author_followers or 0) >= 1000),
-            key=lambda m: m.mention.created_at,
-            default=None,
-        )
-        if first is not None:
-            event["first_high_reach"] = mention_dict(first, 0)
-        topics = rule.topics or load_topics(rule.path.parent)
-        topic = topics.pick(matching)
-        event["drafts"] = make_drafts(topic, brand.name, brand.status_url, [s for s, _ in top[:3]], rule.drafts)
-    return event
+    return {
+        "figures": figures,
+        "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),
+        "terms": distinctive_terms(matching, baseline, ignore),
+        "top": [mention_dict(scored_mention, similar) for scored_mention, similar in top_mentions(matching, limit=5)],
+    }

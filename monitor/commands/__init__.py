@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from monitor import __version__
 from monitor.clock import Clock, system
@@ -31,25 +31,39 @@ def _config_option() -> argparse.ArgumentParser:
     return shared
 
 
+Command = Callable[..., argparse.ArgumentParser]
+
+
 def parser() -> argparse.ArgumentParser:
-    """The argument parser; each command's `command` default names its module."""
+    """The argument parser; each command's `module` default names the module that runs it."""
     top = argparse.ArgumentParser(prog="monitor", description="Watch platforms for brand mentions; alert on spikes.")
     top.add_argument("--version", action="version", version=f"monitor {__version__}")
     top.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
     commands = top.add_subparsers(dest="command", required=True)
     config = _config_option()
 
-    def command(name: str, help: str, module: str | None = None, shared: bool = True) -> argparse.ArgumentParser:
+    def command(name: str, help: str, shared: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, parents=[config] if shared else [])
-        sub.set_defaults(module=module or name)
+        sub.set_defaults(module=name)
         return sub
 
+    _daemon_commands(command)
+    _rule_editor_commands(command)
+    _operator_commands(command, config)
+    command("version", "versions of monitor and what it runs on", shared=False)
+    demo = command("demo", "the whole daemon offline, on bundled sample data", shared=False)
+    demo.add_argument("--speed", type=float, default=720.0, help="stream seconds per wall second")
+    return top
+
+
+def _daemon_commands(command: Command) -> None:
     run = command("run", "run the daemon")
     run.add_argument("--shard", metavar="I/N", help="run instance I of N: only its brands, its own database")
-
     check = command("check", "validate config and rule files")
     check.add_argument("--rules", help="rules folder (default: from config)")
 
+
+def _rule_editor_commands(command: Command) -> None:
     backtest = command("backtest", "replay mentions through the rules, print alert events")
     backtest.add_argument("--input", help="replay JSONL file (default: the mentions in the database)")
     backtest.add_argument("--rules", help="rules folder, or one rule file to try alone (default: from config)")
@@ -61,24 +75,32 @@ def parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--sweep", metavar="FIELD=V1,V2", help="incidents a week for each value of a numeric detect field"
     )
-
     score = command("score", "score texts from stdin as the daemon does")
     score.add_argument("--brand", help="apply this brand's lexicon overrides (replay objects may name their own)")
 
+
+def _operator_commands(command: Command, config: argparse.ArgumentParser) -> None:
     status = command("status", "sources, open incidents and the outbox of the running daemon")
     status.add_argument("--merge", nargs="+", metavar="DB", help="one status over these shard databases")
-
     poll = command("poll", "poll one source for one brand now and print what comes back")
     poll.add_argument("--source", required=True)
     poll.add_argument("--brand", required=True)
     poll.add_argument("--query", help="one query (default: each of the brand's queries)")
     poll.add_argument("--store", action="store_true", help="store what comes back, as the daemon would")
-
     db = command("db", "database stats and backups")
     db.add_argument("action", choices=("stats", "backup"))
     db.add_argument("target", nargs="?", help="backup: the file to write")
+    _silences(command("silences", "list, add or end silences"), config)
+    rules = command("rules", "how each rule's incidents were received", shared=False)
+    actions = rules.add_subparsers(dest="action", required=True)
+    stats = actions.add_parser(
+        "stats", help="per rule: opened, acknowledged, noise, snoozed, time to ack", parents=[config]
+    )
+    stats.add_argument("--since", default="30d", help='the period, like "30d" (default) or "12h"')
+    stats.add_argument("--format", choices=("text", "json"), default="text")
 
-    silences = command("silences", "list, add or end silences")
+
+def _silences(silences: argparse.ArgumentParser, config: argparse.ArgumentParser) -> None:
     actions = silences.add_subparsers(dest="action")
     add = actions.add_parser("add", help="mute a rule for a brand (or only mentions with some terms)", parents=[config])
     add.add_argument("--rule", default="*", help='a rule name, or "*" (default)')
@@ -91,20 +113,6 @@ def parser() -> argparse.ArgumentParser:
     end.add_argument("id", type=int)
     unexclude = actions.add_parser("unexclude", help="remove an exclusion added from Slack", parents=[config])
     unexclude.add_argument("id", type=int)
-
-    rules = command("rules", "how each rule's incidents were received", shared=False)
-    rules_actions = rules.add_subparsers(dest="action", required=True)
-    stats = rules_actions.add_parser(
-        "stats", help="per rule: opened, acknowledged, noise, snoozed, time to ack", parents=[config]
-    )
-    stats.add_argument("--since", default="30d", help='the period, like "30d" (default) or "12h"')
-    stats.add_argument("--format", choices=("text", "json"), default="text")
-
-    command("version", "versions of monitor and what it runs on", shared=False)
-
-    demo = command("demo", "the whole daemon offline, on bundled sample data", shared=False)
-    demo.add_argument("--speed", type=float, default=720.0, help="stream seconds per wall second")
-    return top
 
 
 def main(argv: Sequence[str] | None = None, clock: Clock = system) -> int:

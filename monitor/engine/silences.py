@@ -3,32 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from monitor.rules.model import SEVERITIES
+from monitor.store.records import Silence
 from monitor.textmatch import TermSet
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """Mutes a rule (or all, "*") for a brand (or all) until it expires.
-
-    Without terms it stops new incidents and their updates; with terms, only mentions containing
-    one of them stop counting toward the rule.
-    """
-
-    id: int
-    rule: str
-    brand: str
-    terms: tuple[str, ...]
-    author: str
-    comment: str
-    created_at: float
-    expires_at: float
-
-    def covers(self, rule: str, brand: str) -> bool:
-        """Whether this silence is about that rule and brand."""
-        return self.rule in ("*", rule) and self.brand in ("*", brand)
 
 
 class Muting:

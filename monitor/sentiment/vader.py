@@ -66,15 +66,8 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
 
     def _sentiments(self, text: str) -> list[float]:
         """The library's per-word sentiments for a text without emoji (0 for words without valence)."""
-        # The library's words: whitespace-separated tokens, stripped of punctuation at either end unless
-        # that leaves 2 characters or fewer. Lowercasing ASCII text first gives the same words lowercased
-        # (one character for one); other text is lowercased word by word, as the library does. Stripping
-        # ASCII punctuation keeps a token's cased characters, so a token is ALL CAPS when its word is.
         tokens = text.split()
-        if text.isascii():
-            lowered = [s if len(s := token.strip(_PUNCTUATION)) > 2 else token for token in text.lower().split()]
-        else:
-            lowered = [(s if len(s := token.strip(_PUNCTUATION)) > 2 else token).lower() for token in tokens]
+        lowered = _words(text, tokens)
         lexicon = self.lexicon
         sentiments: list[float] = [0] * len(lowered)
         last = len(lowered) - 1
@@ -122,16 +115,29 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
                 valence = _negation_check(valence, lowered, start_i, i)
                 if start_i == 2:
                     valence = _special_idioms_check(valence, lowered, i)
-            # The library's _least_check.
-            if i > 1 and lowered[i - 1] not in lexicon and lowered[i - 1] == "least":
-                if lowered[i - 2] != "at" and lowered[i - 2] != "very":
-                    valence = valence * N_SCALAR
-            elif i > 0 and lowered[i - 1] not in lexicon and lowered[i - 1] == "least":
-                valence = valence * N_SCALAR
+            if i > 0 and lowered[i - 1] == "least" and "least" not in lexicon:
+                valence = _least_check(valence, lowered, i)
             sentiments[i] = valence
         if "but" in lowered:
             sentiments = self._but_check(lowered, sentiments)
         return sentiments
+
+
+def _words(text: str, tokens: list[str]) -> list[str]:
+    """The library's words, lowercased: whitespace-separated tokens, stripped of punctuation at either end
+    unless that leaves 2 characters or fewer. Lowercasing ASCII text first gives the same words lowercased
+    (one character for one); other text is lowercased word by word, as the library does. Stripping ASCII
+    punctuation keeps a token's cased characters, so a token is ALL CAPS when its word is."""
+    if text.isascii():
+        return [s if len(s := token.strip(_PUNCTUATION)) > 2 else token for token in text.lower().split()]
+    return [(s if len(s := token.strip(_PUNCTUATION)) > 2 else token).lower() for token in tokens]
+
+
+def _least_check(valence: float, lowered: list[str], i: int) -> float:
+    """The library's _least_check, for a word after "least" (not a lexicon word)."""
+    if i > 1:
+        return valence if lowered[i - 2] in ("at", "very") else float(valence * N_SCALAR)
+    return float(valence * N_SCALAR)
 
 
 def _negation_check(valence: float, lowered: list[str], start_i: int, i: int) -> float:

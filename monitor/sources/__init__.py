@@ -1,4 +1,9 @@
-"""Platform sources, by the name used in config.toml's [sources.NAME] tables."""
+"""Platform sources, by the name used in config.toml's [sources.NAME] tables.
+
+Owns one module per platform (each a class behind the Source protocol: `search(query, cursor, since)`),
+the HTTP policy (`http`: timeouts, retries, rate limits), sweep cursors (`sweep`) and the platforms'
+budgets (`quota`). Imports only the foundation modules and config.
+"""
 
 from __future__ import annotations
 

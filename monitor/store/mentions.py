@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.engine.filters import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.mention import ScoredMention
+from monitor.store.copies import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.store.records import mention_row, scored
 from monitor.store.schema import MENTION_COLUMNS
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.engine.filters import group_keys
 from monitor.mention import Mention, ScoredMention
+from monitor.store.copies import group_keys
 
 
 def epoch(moment: datetime) -> float:
@@ -88,3 +88,25 @@ def incident_from_row(row: dict[str, Any]) -> IncidentRow:
     values: dict[str, Any] = {k: row.get(k) for k in IncidentRow.__slots__}
     values["figures"] = json.loads(row["figures"]) if row.get("figures") else None
     return IncidentRow(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes a rule (or all, "*") for a brand (or all) until it expires.
+
+    Without terms it stops new incidents and their updates; with terms, only mentions containing
+    one of them stop counting toward the rule.
+    """
+
+    id: int
+    rule: str
+    brand: str
+    terms: tuple[str, ...]
+    author: str
+    comment: str
+    created_at: float
+    expires_at: float
+
+    def covers(self, rule: str, brand: str) -> bool:
+        """Whether this silence is about that rule and brand."""
+        return self.rule in ("*", rule) and self.brand in ("*", brand)

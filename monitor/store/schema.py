@@ -13,6 +13,15 @@ MENTION_COLUMNS = (
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
+    _mentions_table(db)
+    db.table("cursors").create(
+        {"source": str, "brand": str, "query": str, "state": str, "updated_at": float},
+        pk=("source", "brand", "query"),
+    )
+    _incidents_and_outbox_tables(db)
+
+
+def _mentions_table(db: sqlite_utils.Database) -> None:
     db.table("mentions").create(
         {
             "rowid": int,
@@ -40,10 +49,9 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.table("mentions").create_index(["brand", "platform", "id"], unique=True)
     db.table("mentions").create_index(["brand", "created_at"])
     db.table("mentions").create_index(["created_at"])
-    db.table("cursors").create(
-        {"source": str, "brand": str, "query": str, "state": str, "updated_at": float},
-        pk=("source", "brand", "query"),
-    )
+
+
+def _incidents_and_outbox_tables(db: sqlite_utils.Database) -> None:
     db.table("incidents").create(
         {
             "id": str,

@@ -8,8 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.engine.silences import Silence
-from monitor.store.records import IncidentRow, OutboxItem, incident_from_row
+from monitor.store.records import IncidentRow, OutboxItem, Silence, incident_from_row
 
 
 class DaemonState:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from monitor.clock import system
 from monitor.loading import load_all
 from monitor.service.daemon import Daemon
-from monitor.store import Store, StoreError
+from monitor.store import DaemonLock, Store, StoreError
 from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.slack import TOKEN, FakeSlack
@@ -155,3 +156,26 @@ async def test_an_unforeseen_error_in_a_poll_is_logged_once_and_the_source_backs
         assert "unexpected TypeError" in health.last_error
     finally:
         await daemon.close()
+
+
+async def test_a_start_that_fails_half_way_gives_back_the_lock_and_the_store(
+    tmp_path: Path, fake_hn: FakeHackerNews
+) -> None:
+    config_path = daemon_config(tmp_path, fake_hn.url)
+    config, rules = load_all(str(config_path))
+    Store.open(config.database).close()
+    # A mentions table that lost its columns: the history read after Store.open fails.
+    with sqlite3.connect(config.database) as db:
+        db.execute("ALTER TABLE mentions RENAME TO mentions_damaged")
+        db.execute("CREATE TABLE mentions (rowid INTEGER PRIMARY KEY, brand TEXT)")
+    with pytest.raises(sqlite3.OperationalError):
+        Daemon(config, rules, config_path, clock=Clock(T0))
+    # The lock was released (another daemon may take it) and the store closed (the file can be mended).
+    lock = DaemonLock(config.database)
+    lock.acquire()
+    lock.release()
+    with sqlite3.connect(config.database) as db:
+        db.execute("DROP TABLE mentions")
+        db.execute("ALTER TABLE mentions_damaged RENAME TO mentions")
+    daemon = Daemon(config, rules, config_path, clock=Clock(T0))
+    await daemon.close()

@@ -22,8 +22,9 @@ from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import APP_TOKEN, TOKEN, FakeSlack
 from tests.fakes.socketmode import FakeSocketMode, block_actions
-from tests.test_daemon import Clock, add_burst, seed_history
-from tests.test_daemon import write_config as daemon_config
+from tests.helpers.clock import Clock
+from tests.helpers.daemon import add_burst, seed_history
+from tests.helpers.daemon import write_config as daemon_config
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_795_600_800.0  # 2026-11-25 (a Wednesday) 10:00 UTC

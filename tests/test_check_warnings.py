@@ -19,8 +19,7 @@ from monitor.sources.quota import budget_lines
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import write_config
-from tests.test_ingest_daemon import Quiet
+from tests.helpers.daemon import Quiet, write_config
 
 BRANDS = """
 [[brands]]

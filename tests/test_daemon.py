@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,81 +13,18 @@ from monitor.service.daemon import Daemon
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
-
-ROOT = Path(__file__).resolve().parent.parent
-T0 = 1_795_600_800.0  # 2026-11-25 (a Wednesday) 10:00 UTC
-QUERY = '"acme cloud"'
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def write_config(
-    tmp_path: Path, hn: str, reddit: str, slack: str, interval: str = "5m", tick: str = "1m", slack_extra: str = ""
-) -> Path:
-    """A config for the fakes, with the shipped negative-spike rule alone (slack_extra: more [slack] lines)."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    rules.joinpath("negative-spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text())
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[monitor]
-database = "monitor.db"
-rules = "rules"
-tick = "{tick}"
-backfill = "3d"
-
-[health]
-listen = "127.0.0.1:0"
-
-[slack]
-channel = "#pr-alerts"
-base_url = "{slack}"
-{slack_extra}
-
-[[brands]]
-id = "acme"
-name = "Acme Cloud"
-queries = ['{QUERY}']
-exclude = ["acme cloud careers"]
-own_accounts = ["AcmeCloud"]
-status_url = "https://status.acme.example"
-
-[sources.hackernews]
-interval = "{interval}"
-base_url = "{hn}"
-
-[sources.reddit]
-interval = "{interval}"
-base_url = "{reddit}"
-oauth_base_url = "{reddit}"
-""")
-    return path
-
-
-def seed_history(hn: FakeHackerNews, reddit: FakeReddit, now: float) -> None:
-    """Three days of ordinary talk: a neutral post every hour, a complaint every six hours."""
-    for h in range(1, 72):
-        t = int(now - h * 3600)
-        hn.add_hit(f"h{h}", t, "Has anyone tried Acme Cloud for hosting a Postgres replica?")
-        if h % 6 == 0:
-            reddit.add_post(f"t3_h{h}", t + 60, "Acme Cloud billing is confusing and annoying")
-
-
-def add_burst(hn: FakeHackerNews, reddit: FakeReddit, start: float, n: int, prefix: str, spacing: float = 20) -> None:
-    for i in range(n):
-        t = int(start + i * spacing)
-        if i % 2:
-            hn.add_hit(f"{prefix}{i}", t, f"Acme Cloud is down again, terrible outage, everything broken ({i})")
-        else:
-            reddit.add_post(f"t3_{prefix}{i}", t, f"Acme Cloud outage is awful, we lost orders ({i})")
+from tests.helpers.clock import Clock
+from tests.helpers.daemon import (
+    QUERY,
+    ROOT,
+    T0,
+    add_burst,
+    backfill_then_burst,
+    poll_all,
+    seed_history,
+    start,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -100,27 +36,6 @@ def daemon_setup(
     monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     seed_history(fake_hn, fake_reddit, T0)
     return write_config(tmp_path, fake_hn.url, fake_reddit.url, fake_slack.url)
-
-
-async def poll_all(daemon: Daemon) -> None:
-    for source in ("hackernews", "reddit"):
-        await daemon.poll(source, "acme", QUERY)
-
-
-def start(config_path: Path, clock: Clock) -> Daemon:
-    config, rules = load_all(str(config_path))
-    return Daemon(config, rules, config_path, clock=clock)
-
-
-async def backfill_then_burst(
-    daemon: Daemon, clock: Clock, hn: FakeHackerNews, reddit: FakeReddit
-) -> list[dict[str, Any]]:
-    """First poll (backfill), then 14 complaints in ten minutes, polled and ticked: the events."""
-    await poll_all(daemon)
-    add_burst(hn, reddit, T0 + 60, 14, "a")
-    clock.now = T0 + 600
-    await poll_all(daemon)
-    return daemon.runtime.engine.tick(clock())
 
 
 async def test_spike_alert_thread_update_and_resolve(

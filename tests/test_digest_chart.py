@@ -13,7 +13,8 @@ from monitor.slack.chart import chart_png
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
-from tests.test_daemon import T0, Clock, backfill_then_burst, seed_history, start, write_config
+from tests.helpers.clock import Clock
+from tests.helpers.daemon import T0, backfill_then_burst, seed_history, start, write_config
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from monitor.sources import sweep
 from monitor.sources.base import BadResponse, RateLimited
 from monitor.sources.gdelt import TRIMMED, Gdelt, clean_title
 from monitor.sources.http import Http
-from tests.fakes import USER_AGENT, Clock, drain
+from tests.fakes import USER_AGENT, drain
 from tests.fakes.gdelt import FakeGdelt, recorded, recorded_text
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 NOW = T0 + 86400

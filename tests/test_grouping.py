@@ -18,7 +18,7 @@ from monitor.store.schema import MIGRATIONS
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import T0, write_config
+from tests.helpers.daemon import T0, write_config
 
 HEADLINE = "Acme Cloud outage takes down thousands of online shops"
 

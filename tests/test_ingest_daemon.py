@@ -17,21 +17,10 @@ from monitor.service.daemon import Daemon
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import write_config
+from tests.helpers.daemon import Quiet, write_config
 
 TOKEN = "ingest-token-for-tests-0123456789"
 INGEST = '\n[ingest]\nlisten = "127.0.0.1:0"\ntoken_env = "TEST_INGEST_TOKEN"\n'
-
-
-class Quiet:
-    """A delivery that keeps alerts instead of printing them."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, object]] = []
-
-    async def send(self, event: dict[str, object], thread_ts: str | None) -> str:
-        self.sent.append(event)
-        return f"{len(self.sent)}.0"
 
 
 def config_with_ingest(tmp_path: Path, hn: FakeHackerNews, reddit: FakeReddit, slack: FakeSlack) -> Path:

@@ -12,8 +12,9 @@ import pytest
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited
 from monitor.sources.mastodon import Mastodon, hashtag, snowflake
-from tests.fakes import USER_AGENT, Clock, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source
 from tests.fakes.mastodon import TOO_MANY, FakeMastodon, recorded, snowflake_at
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock

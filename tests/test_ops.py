@@ -20,7 +20,8 @@ from monitor.store.records import IncidentRow
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import T0, Clock, seed_history, write_config
+from tests.helpers.clock import Clock
+from tests.helpers.daemon import T0, seed_history, write_config
 
 
 @pytest.fixture
@@ -152,7 +153,8 @@ async def test_silences_and_inhibition(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     from monitor.commands.silences import silences_text
-    from tests.test_daemon import Clock, add_burst, backfill_then_burst, start
+    from tests.helpers.clock import Clock
+    from tests.helpers.daemon import add_burst, backfill_then_burst, start
 
     # A crisis rule (critical) beside the shipped negative-spike (high): both would fire on the burst.
     rules = config_path.parent / "rules"
@@ -184,7 +186,8 @@ async def test_silences_and_inhibition(
 async def test_a_terms_silence_stops_those_mentions_counting(
     config_path: Path, fake_hn: FakeHackerNews, fake_reddit: FakeReddit, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_daemon import Clock, backfill_then_burst, start
+    from tests.helpers.clock import Clock
+    from tests.helpers.daemon import backfill_then_burst, start
 
     args = ["silences", "add", "--config", str(config_path), "--brand", "acme", "--terms", "outage, lost orders",
             "--for", "30d", "--comment", "the 2026 outage, handled"]  # fmt: skip
@@ -208,7 +211,8 @@ async def test_daily_digest(
 ) -> None:  # fmt: skip
     from monitor.slack.render import render_console
     from tests.fakes.slack import TOKEN
-    from tests.test_daemon import Clock, backfill_then_burst, start
+    from tests.helpers.clock import Clock
+    from tests.helpers.daemon import backfill_then_burst, start
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     clock = Clock(T0)

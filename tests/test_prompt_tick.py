@@ -16,7 +16,7 @@ from tests.fakes.base import ServerFactory, serve
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
-from tests.test_daemon import add_burst, seed_history, write_config
+from tests.helpers.daemon import add_burst, seed_history, write_config
 
 
 class SignallingHackerNews(FakeHackerNews):

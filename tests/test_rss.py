@@ -15,8 +15,9 @@ from monitor.config import SourceConfig
 from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
 from monitor.sources.http import Http
 from monitor.sources.rss import Rss
-from tests.fakes import USER_AGENT, Clock, no_sleep
+from tests.fakes import USER_AGENT
 from tests.fakes.rss import FakeFeeds, recorded
+from tests.helpers.clock import Clock, no_sleep
 
 NOW = datetime(2026, 11, 24, 16, 30, tzinfo=UTC).timestamp()
 SINCE = datetime(2026, 11, 23, tzinfo=UTC)

@@ -25,7 +25,8 @@ from monitor.slack.delivery import ConsoleDelivery
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
-from tests.test_daemon import QUERY, T0, Clock, add_burst, seed_history, write_config
+from tests.helpers.clock import Clock
+from tests.helpers.daemon import QUERY, T0, add_burst, seed_history, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

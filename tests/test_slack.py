@@ -16,27 +16,9 @@ from monitor.slack.delivery import ConsoleDelivery, DeliveryError, SlackDelivery
 from monitor.slack.render import cut, escape_mrkdwn, link, render_blocks, render_console
 from tests.fakes.base import ServerFactory
 from tests.fakes.slack import TOKEN, FakeSlack
+from tests.helpers.events import event
 
 LIVE = re.compile(r"<[!@#]|<https?:|<mailto:|@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def event(kind: str = "opened", **overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "event": kind, "outbox_id": 7, "incident": "negative-spike/acme/20261124T1400Z", "rule": "negative-spike",
-        "kind": "spike", "severity": "high", "brand": "acme", "brand_name": "Acme Cloud",
-        "at": "2026-11-24T14:05:00Z", "opened_at": "2026-11-24T14:05:00Z", "window": "1h",
-        "summary": "37 negative mentions in the last hour, 6.1x the usual 6.1 for a Tuesday at 13:00",
-        "figures": {"count": 37, "expected": 6.1, "ratio": 6.07, "p_value": 1.2e-12, "sentiment_mean": -0.52,
-                    "negative_share": 0.8},
-        "platforms": {"hackernews": 20, "reddit": 17}, "terms": ["outage", "login"],
-        "top": [{"platform": "reddit", "id": "t3_a", "author": "jane", "author_followers": 1200,
-                 "text": "Acme is down", "title": "", "url": "https://www.reddit.com/r/x/comments/a/",
-                 "compound": -0.81, "similar": 3}],
-        "drafts": {"topic": "outage", "holding": "We're aware.", "replies": [{"platform": "reddit",
-                   "mention": "t3_a", "text": "Hi jane, sorry."}]},
-        "peak_count": 37, "resolved_after": "1h20m",
-    }  # fmt: skip
-    return {**base, **overrides}
 
 
 def visible(blocks: list[dict[str, Any]]) -> str:

@@ -22,8 +22,9 @@ from monitor.sources.http import (
     retry_after_seconds,
     safe_url,
 )
-from tests.fakes import USER_AGENT, Clock
+from tests.fakes import USER_AGENT
 from tests.fakes.base import FakeServer, ServerFactory, serve
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000.0
 

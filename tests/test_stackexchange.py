@@ -11,8 +11,9 @@ import pytest
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited
 from monitor.sources.stackexchange import StackExchange, site_domain
-from tests.fakes import USER_AGENT, Clock, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source
 from tests.fakes.stackexchange import FakeStackExchange, recorded
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock

@@ -15,10 +15,11 @@ from monitor.sources import sweep
 from monitor.sources.hackernews import HackerNews
 from monitor.sources.newsapi import NewsApi
 from monitor.sources.x import X
-from tests.fakes import Clock, drain, make_source
+from tests.fakes import drain, make_source
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.newsapi import FakeNewsApi
 from tests.fakes.x import FakeX, snowflake
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000  # 2026-11-24T06:00:00Z
 SINCE = datetime.fromtimestamp(T0 - 4 * 86400, UTC)

@@ -12,8 +12,9 @@ import pytest
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited
 from monitor.sources.x import X
-from tests.fakes import USER_AGENT, Clock, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source
 from tests.fakes.x import TOO_MANY, FakeX, recorded, snowflake
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000  # 2026-11-24 06:00 UTC: posts are made from here on
 NOW = T0 + 100_000

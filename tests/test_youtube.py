@@ -13,8 +13,9 @@ import pytest
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
 from monitor.sources.youtube import YouTube
-from tests.fakes import USER_AGENT, Clock, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source
 from tests.fakes.youtube import QUOTA_EXCEEDED, FakeYouTube, google_error, recorded
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000  # 2026-11-24 06:00 UTC
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock

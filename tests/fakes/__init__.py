@@ -13,22 +13,9 @@ from monitor.mention import Mention
 from monitor.sources.base import Page
 from monitor.sources.http import Http
 from tests.fakes.base import FakeServer
+from tests.helpers.clock import Clock, no_sleep
 
 USER_AGENT = "monitor-tests/1.0 (+https://example.org)"
-
-
-class Clock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def no_sleep(_: float) -> None:
-    """Backoff that does not wait."""
 
 
 def make_source(cls: Any, session: aiohttp.ClientSession, fake: FakeServer, clock: Clock, **options: Any) -> Any:

@@ -18,7 +18,8 @@ import pytest
 from monitor.config import SourceConfig
 from monitor.sources import SOURCES
 from monitor.sources.http import Http
-from tests.fakes import USER_AGENT, Clock
+from tests.fakes import USER_AGENT
+from tests.helpers.clock import Clock
 
 T0 = 1_795_500_000
 SINCE = datetime.fromtimestamp(T0 - 86400, UTC)

@@ -15,9 +15,10 @@ import pytest
 
 from monitor.engine.poll import SourceHealth
 from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
-from tests.fakes import Clock, drain
+from tests.fakes import drain
 from tests.faults.proxy import FAULTS, FaultProxy
 from tests.faults.sources import BY_NAME, QUERY, SINCE, SPECS, T0, Spec, make, texts
+from tests.helpers.clock import Clock
 
 EXPECTED: dict[str, type[SourceError]] = {
     "500": TransientError, "502-html": TransientError, "timeout": TransientError, "reset": TransientError,

@@ -16,9 +16,10 @@ from monitor.engine.poll import MAX_PAGES_PER_POLL, poll_once
 from monitor.loading import load_config
 from monitor.sentiment import Scorer
 from monitor.store import Store
-from tests.fakes import Clock, drain
+from tests.fakes import drain
 from tests.faults.proxy import FaultProxy
 from tests.faults.sources import BY_NAME, QUERY, SINCE, T0, Spec, make, texts
+from tests.helpers.clock import Clock
 
 CONFIG = f"""
 [monitor]

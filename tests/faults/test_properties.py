@@ -34,7 +34,7 @@ from tests.fakes.reddit import FakeReddit
 from tests.fakes.stackexchange import FakeStackExchange
 from tests.fakes.x import FakeX
 from tests.faults.conftest import ROOT
-from tests.test_slack import event
+from tests.helpers.events import event
 
 T0 = 1_795_500_000
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

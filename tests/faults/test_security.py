@@ -22,7 +22,6 @@ from yarl import URL
 from monitor.engine.poll import poll_once
 from monitor.loading import load_config
 from monitor.service.wiring import build_sources
-from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.newsapi import FakeNewsApi
 from tests.fakes.reddit import FakeReddit
@@ -30,6 +29,7 @@ from tests.fakes.slack import TOKEN, FakeSlack
 from tests.fakes.x import FakeX
 from tests.faults.conftest import daemon_config, read_db
 from tests.faults.sources import BY_NAME, QUERY, SPECS, T0
+from tests.helpers.clock import Clock
 
 SECRETS = {
     "SLACK_BOT_TOKEN": TOKEN,

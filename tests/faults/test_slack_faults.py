@@ -14,10 +14,10 @@ from monitor.loading import load_config
 from monitor.slack.delivery import SlackDelivery
 from monitor.slack.outbox import BACKOFF_CAP, OutboxWorker
 from monitor.store import Store
-from tests.fakes import Clock
 from tests.fakes.base import ServerFactory, serve
 from tests.fakes.slack import TOKEN, FakeSlack
-from tests.test_slack import event
+from tests.helpers.clock import Clock
+from tests.helpers.events import event
 
 T0 = 1_795_500_000.0
 

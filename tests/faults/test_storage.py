@@ -18,11 +18,11 @@ from monitor.clock import system
 from monitor.loading import load_all
 from monitor.service.daemon import Daemon
 from monitor.store import DaemonLock, Store, StoreError
-from tests.fakes import Clock
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.faults.conftest import ROOT, daemon_config, read_db
 from tests.faults.sources import T0
+from tests.helpers.clock import Clock
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

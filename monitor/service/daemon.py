@@ -67,7 +67,7 @@ class Daemon(Jobs, Listeners):
             if str(config.database) != ":memory:":
                 self.lock.acquire()
                 undo.callback(self.lock.release)
-            self.store = Store.open(config.database)
+            self.store = Store.open(config.database, check=True)  # PRAGMA quick_check: damage stops us here
             undo.callback(self.store.close)
             self.scorer = Scorer.of(config)
             undo.callback(self.scorer.close)

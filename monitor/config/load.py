@@ -246,6 +246,8 @@ def _sources(top: Section, known: Mapping[str, SourceSchema]) -> dict[str, Sourc
                 options[key] = section.number(key, default, minimum=0.0)
             elif isinstance(default, tuple):
                 options[key] = section.text_list(key, default)
+            elif key.endswith("_env"):
+                options[key] = env_name(section, key, default)
             else:
                 options[key] = section.text(key, default)
         base_url = section.text("base_url", cls.base_url)
@@ -287,6 +289,28 @@ def _lexicon(section: Section) -> Mapping[str, float]:
     return MappingProxyType(words)
 
 
+# A variable's NAME, as environment files write them: capitals, digits and underscores.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+NOT_A_NAME = (
+    "expected the NAME of an environment variable (capitals, digits and _, like SLACK_BOT_TOKEN), not a secret:"
+    " secrets go in the environment file, never in config.toml"
+)
+
+
+def env_name(section: Section, key: str, default: str) -> str:
+    """A `*_env` key: the name of the variable holding a secret. A value that is not a name, or that looks
+    like a key itself (20 or more capitals and digits, no underscore), is a problem that never quotes it."""
+    value = section.data.get(key, default)
+    if not isinstance(value, str):
+        section.problem(key, NOT_A_NAME)  # a number or a list, never echoed: it may be a pasted secret
+        return default
+    looks_like_a_key = len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value)
+    if value and (not _ENV_NAME.fullmatch(value) or looks_like_a_key):
+        section.problem(key, NOT_A_NAME)
+        return default
+    return value
+
+
 def _slack(section: Section) -> SlackConfig:
     section.check_keys(("channel", "token_env", "base_url", "webhook_env", "app_token_env", "mention"))
     names = {}
@@ -295,9 +319,7 @@ def _slack(section: Section) -> SlackConfig:
         ("webhook_env", "SLACK_WEBHOOK_URL"),
         ("app_token_env", "SLACK_APP_TOKEN"),
     ):
-        names[key] = section.text(key, default)
-        if isinstance(names[key], str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", names[key]):
-            section.problem(key, "expected the NAME of an environment variable, not a secret")
+        names[key] = env_name(section, key, default)
     base_url = section.text("base_url", SLACK_API)
     if not base_url.endswith("/"):
         base_url += "/"
@@ -337,9 +359,7 @@ def _ingest(section: Section, configured: bool) -> IngestConfig:
     """[ingest]: present means on (unless enabled = false); absent means off."""
     section.check_keys(("enabled", "listen", "token_env", "max_body"))
     host, port = _listen(section, "127.0.0.1:9111")
-    token_env = section.text("token_env", "MONITOR_INGEST_TOKEN")
-    if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
-        section.problem("token_env", "expected the NAME of an environment variable, not a secret")
+    token_env = env_name(section, "token_env", "MONITOR_INGEST_TOKEN")
     max_body = section.integer("max_body", 5 * 1024 * 1024, minimum=1024)
     return IngestConfig(
         enabled=configured and bool(section.flag("enabled", True)),

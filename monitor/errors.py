@@ -25,3 +25,7 @@ class InvalidFiles(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+
+
+class Refused(Exception):
+    """monitor will not go on as asked (a start, a command); str() is one line saying why and what to do."""

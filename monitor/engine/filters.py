@@ -1,12 +1,16 @@
-"""Ingest filtering and scoring: query check, exclusions and own accounts, in-batch dedup, sentiment."""
+"""Ingest filtering and scoring: mentions made safe to store, query check, exclusions and own accounts,
+in-batch dedup, sentiment."""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from monitor.config import Brand
 from monitor.mention import Mention, ScoredMention
+from monitor.sanitize import Unsafe, sanitize
 from monitor.sentiment import Scorer
 from monitor.textmatch import Query, TermSet
 
@@ -40,6 +44,41 @@ class BrandFilter:
         if self.own_accounts and mention.author.lower().lstrip("@") in self.own_accounts:
             return False
         return not self.exclude.search(mention.full_text)
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Guard:
+    """Makes mentions safe to store (monitor.sanitize) before anything else sees them, and keeps count.
+
+    Each kind of problem is logged the first time a platform shows it, then only counted in `seen`
+    by (platform, cause): a page or a feed full of one broken field is one line, not a flood.
+    """
+
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def safe(self, mentions: Iterable[Mention], now: float) -> list[Mention]:
+        """The mentions as they may be stored: repaired, or left out (a bad one never costs the others)."""
+        kept = []
+        for mention in mentions:
+            label = repr(f"{mention.platform}:{mention.id[:80]}")  # repr: a lone surrogate cannot be logged as is
+            try:
+                fixed, fixes = sanitize(mention, now)
+            except Unsafe as exc:
+                self._note(mention.platform, exc.cause, f"left out {label}: {exc}")
+                continue
+            for fix in fixes:
+                self._note(mention.platform, fix.cause, f"repaired {label}: {fix.detail}")
+            kept.append(fixed)
+        return kept
+
+    def _note(self, platform: str, cause: str, message: str) -> None:
+        key = (platform, cause)
+        if not self.seen[key]:
+            logger.warning("%s (the next mentions with %s are counted, not logged)", message, cause)
+        self.seen[key] += 1
 
 
 class Pipeline:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import Brand
 from monitor.engine.core import CursorUpdate, Engine
-from monitor.mention import Mention
 from monitor.sources.base import AuthError, RateLimited, Source, SourceError
-from monitor.sources.sweep import CLOCK_SKEW
 from monitor.store import from_epoch
 
 logger = logging.getLogger(__name__)
@@ -81,14 +79,6 @@ class PollResult:
     covered_from: float = 0.0  # the poll saw everything from here to now (backfill start on a first poll)
 
 
-def _believable(mention: Mention, now: float) -> Mention:
-    """The mention, stamped now when its time is further ahead than the clock skew sweeps allow: a
-    future time would sit in every rule's current window until it came, or never leave the baseline."""
-    if mention.created_at.timestamp() > now + CLOCK_SKEW:
-        return replace(mention, created_at=from_epoch(now))
-    return mention
-
-
 def _envelope(state: str | None) -> tuple[str | None, float | None]:
     if state is None:
         return None, None
@@ -115,7 +105,7 @@ async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, no
         cursor = page.cursor
         state = json.dumps({"source": cursor, "live_since": live_since})
         stored = engine.ingest(
-            brand.id, [_believable(m, now) for m in page.mentions], now, live_since=live_since,
+            brand.id, page.mentions, now, live_since=live_since,
             cursor=CursorUpdate(source.name, query, state),
         )  # fmt: skip
         result.stored += len(stored)

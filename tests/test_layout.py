@@ -15,7 +15,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 # Lowest first: a module may import from its own layer and the layers before it.
 LAYERS = [
-    ("monitor.clock", "monitor.durations", "monitor.errors", "monitor.mention", "monitor.sanitize", "monitor.textmatch"),
+    (
+        "monitor.clock",
+        "monitor.durations",
+        "monitor.errors",
+        "monitor.mention",
+        "monitor.sanitize",
+        "monitor.textmatch",
+    ),
     ("monitor.config",),
     ("monitor.sentiment",),
     ("monitor.store",),

@@ -97,9 +97,7 @@ def stored(engine: Engine) -> dict[str, tuple[Any, ...]]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def test_one_poisoned_mention_in_a_page_costs_nothing_else(
-    engine: Engine, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_one_poisoned_mention_in_a_page_costs_nothing_else(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="monitor.engine.filters")
     page = [mention(i) for i in range(3)]
     page += [mention(10 + i, **POISONS[name][0]) for i, name in enumerate(POISONS)]

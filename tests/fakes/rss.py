@@ -83,6 +83,10 @@ class FakeFeeds(FakeServer):
         text = body.decode() if isinstance(body, bytes) else body
         self.fail_next(status, body=text, headers=headers, content_type=content_type)
 
+    def throttle(self) -> None:
+        """Google's "unusual traffic" page with HTTP 429 (no Retry-After)."""
+        self.answer_next(recorded("rate_limited.html"), status=429)
+
     def served_ids(self) -> list[str]:
         """Every guid answered so far, in order."""
         return [i for ids in self.served for i in ids]

@@ -36,6 +36,7 @@ class Failure:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    path: str | None = None  # only for requests to this path (None: the next request, whatever it asks)
 
 
 class Moving(Protocol):
@@ -90,9 +91,10 @@ class FakeServer:
         body: str = "",
         headers: dict[str, str] | None = None,
         content_type: str = "application/json",
+        path: str | None = None,
     ) -> None:
-        """Answer the next `times` requests with this status, body and headers."""
-        self.failures.extend(Failure(status, body, dict(headers or {}), content_type) for _ in range(times))
+        """Answer the next `times` requests (to `path` only, when given) with this status, body and headers."""
+        self.failures.extend(Failure(status, body, dict(headers or {}), content_type, path) for _ in range(times))
 
     async def record(self, request: web.Request) -> web.Response | None:
         """Record the request (after the answer's latency, moving the test's clock); return a scripted
@@ -103,8 +105,9 @@ class FakeServer:
             await asyncio.sleep(self.latency)
         body = await request.text() if request.can_read_body else ""
         self.requests.append(Recorded(request.method, request.path, dict(request.query), dict(request.headers), body))
-        if self.failures:
-            failure = self.failures.pop(0)
+        failure = next((f for f in self.failures if f.path in (None, request.path)), None)
+        if failure is not None:
+            self.failures.remove(failure)
             return web.Response(
                 status=failure.status, text=failure.body, headers=failure.headers, content_type=failure.content_type
             )

@@ -126,7 +126,7 @@ class FakeBluesky(FakeServer):
         reset = str(int(self.clock() + wait))
         headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": reset,
                    "RateLimit-Policy": "3000;w=300", "Retry-After": str(int(wait))}  # fmt: skip
-        self.fail_next(429, body=json.dumps(recorded("rate_limited.json")), headers=headers)
+        self.fail_next(429, body=json.dumps(recorded("rate_limited.json")), headers=headers, path=SEARCH)
 
     def profile_lookups(self) -> list[str]:
         """Every actor getProfiles was asked about, in order."""

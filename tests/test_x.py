@@ -289,7 +289,7 @@ async def test_since_id_stays_within_seven_days(fake_x: FakeX, session: aiohttp.
     stale = json.dumps({"v": 1, "mark": str(snowflake(NOW - 10 * 86400)), "seen": {}})
     again, _, _ = await drain(source, Q, stale, long_ago)
     assert len(mentions) == len(again) == 1
-    edge = snowflake(NOW - 7 * 86400 + 120)
+    edge = snowflake(NOW - 7 * 86400 + 3600)  # an hour inside the edge: time to page before it moves past
     assert [int(s) for s in since_ids(fake_x)] == [edge, edge]
 
 
@@ -335,5 +335,20 @@ async def test_a_sweep_left_past_the_seven_days_starts_again_at_the_edge(
     recent = fake_x.add_post(clock.now - 3600, "acme cloud after the pause")
     rest, cursor, _ = await drain(source, Q, first.cursor, SINCE)
     assert [m.id for m in rest] == [recent["id"]]
-    assert int(since_ids(fake_x)[-1]) == snowflake(clock.now - 7 * 86400 + 120)
+    assert int(since_ids(fake_x)[-1]) == snowflake(clock.now - 7 * 86400 + 3600)
     assert json.loads(cursor)["mark"] == recent["id"]
+
+
+async def test_a_backfill_past_seven_days_pages_on_with_its_token_while_time_moves(
+    fake_x: FakeX, session: aiohttp.ClientSession, clock: Clock
+) -> None:
+    for i in range(150):
+        fake_x.add_post(NOW - 3 * 86400 + i * 600, f"acme cloud {i}")
+    fake_x.behave(clock)  # 20 ms an answer, and the clock a little further on with each request
+    source = x(session, fake_x, clock)
+    mentions, cursor, pages = await drain(source, Q, None, datetime.fromtimestamp(NOW - 14 * 86400, UTC))
+    # Two pages, two requests: page 2 with page 1's token and since_id, however far the edge moved meanwhile.
+    assert pages == 2 and len(fake_x.requests) == 2 and len({m.id for m in mentions}) == 150
+    first, second = (r.query for r in fake_x.requests)
+    assert second["since_id"] == first["since_id"] and second["next_token"] in fake_x.tokens
+    assert json.loads(cursor)["mark"] == max(m.id for m in mentions)  # the watermark moved to the newest

@@ -19,7 +19,11 @@ from monitor.sources.quota import Quota
 logger = logging.getLogger(__name__)
 X_EPOCH_MS = 1288834974657  # snowflake ids: milliseconds since this, shifted left 22 bits
 REACH = timedelta(days=7)  # recent search sees this far back; an older since_id is refused (400)
-REACH_MARGIN = 120.0  # seconds kept clear of that edge, for clock skew and request time
+# A sweep that must start at that edge starts this far inside it, so that it can page for that long
+# before its since_id falls out of reach (then it starts again); one under way keeps its since_id
+# while that stays SKEW_MARGIN inside the edge (clock skew and request time).
+REACH_MARGIN = 3600.0
+SKEW_MARGIN = 60.0
 USER_FIELDS = "username,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,lang,conversation_id,referenced_tweets,note_tweet,author_id"
 EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
@@ -274,11 +278,15 @@ def _sweep(state: dict[str, Any], overlap: int, now: float) -> dict[str, Any]:
     """The state with a sweep under way: a new one starts from the id of sweep.low_water's time.
 
     The floor never goes past recent search's seven days (X refuses an older since_id): after a
-    longer pause the posts in between are out of reach.
+    longer pause, or with a backfill longer than that, the posts in between are out of reach. A
+    sweep under way goes on with its since_id and next_token while X still takes that since_id (its
+    edge moves on with every page: checked against the edge of a new sweep, a sweep clamped to it
+    would start again on every page, paying for page 1 for ever).
     """
-    edge = _id_at(now - REACH.total_seconds() + REACH_MARGIN)
-    if "new" in state and int(state["floor"]) >= edge:  # mid-sweep: go on as it began
+    reach = REACH.total_seconds()
+    if "new" in state and int(state["floor"]) >= _id_at(now - reach + SKEW_MARGIN):  # mid-sweep: go on
         return sweep.begin(state, overlap, now)
+    edge = _id_at(now - reach + REACH_MARGIN)
     if "new" in state:  # a sweep left for days: what it fetched is seen; a new one starts
         kept: dict[str, Any] = {k: state[k] for k in ("mark", "polled") if k in state}
         state = {**kept, "seen": {**state["seen"], **state["new"]}}

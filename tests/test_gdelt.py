@@ -94,6 +94,13 @@ async def test_a_poll_maps_recorded_articles_and_folds_copies(
         ("U . S . probes Acme Cloud ? Not yet !", "U.S. probes Acme Cloud? Not yet!"),
         ("Acme &amp; Co buys rival for $ 5 billion", "Acme & Co buys rival for $5 billion"),
         ("  Acme\tCloud  ", "Acme Cloud"),
+        (
+            "Acme Cloud down in us - east - 2 ; COVID - 19 - era e - mail , self - driving",
+            "Acme Cloud down in us-east-2; COVID-19-era e-mail, self-driving",
+        ),
+        ("Wi - Fi and state - of - the - art gear", "Wi-Fi and state-of-the-art gear"),
+        ("Acme Cloud outage - what we know", "Acme Cloud outage - what we know"),  # a dash: kept
+        ("Acme Cloud – Reuters", "Acme Cloud – Reuters"),
     ],
 )
 def test_titles_lose_the_tokeniser_spaces(tokenised: str, clean: str) -> None:
@@ -206,6 +213,19 @@ async def test_requests_are_five_seconds_apart_even_from_concurrent_polls(
     await source.search(Q, None, SINCE)
     await asyncio.gather(source.search(Q, None, SINCE), source.search("acme outage", None, SINCE))
     assert len(fake_gdelt.requests) == 3 and fake_gdelt.refused == 0 and clock.now >= NOW + 10
+
+
+async def test_a_full_answer_is_followed_five_seconds_later_on_a_clock_that_moves(
+    fake_gdelt: FakeGdelt, session: aiohttp.ClientSession
+) -> None:
+    for i in range(300):
+        fake_gdelt.add_article(f"https://n{i}.example/a", T0 + i * 60, f"Acme Cloud {i}")
+    # The clock moves a millisecond with every reading, as a real one does between two readings.
+    clock = Clock(NOW, tick=0.001)
+    fake_gdelt.behave(clock)
+    mentions, _, pages = await drain(gdelt(session, fake_gdelt, clock), Q, None, SINCE)
+    # The second request waited out GDELT's 5 s instead of raising RateLimited at our own spacing.
+    assert pages == 2 and len(mentions) == 300 and fake_gdelt.refused == 0 and len(fake_gdelt.requests) == 2
 
 
 @pytest.mark.parametrize("status", [429, 200])

@@ -163,7 +163,11 @@ class Http:
 
     def block(self, seconds: float) -> None:
         """Make no request for the next `seconds` (a rate limit the platform announced)."""
-        self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+        self.block_until(self.clock() + seconds)
+
+    def block_until(self, when: float) -> None:
+        """Make no request before `when` (epoch seconds, by our clock)."""
+        self.blocked_until = max(self.blocked_until, when)
 
     def blocked_for(self) -> float:
         """Seconds left before a request may be made (0 when none is blocked)."""

@@ -182,6 +182,27 @@ async def test_a_429_waits_for_the_reset(fake_x: FakeX, session: aiohttp.ClientS
     assert info.value.retry_after == 60
 
 
+async def test_a_429_whose_reset_has_passed_waits_the_default_not_a_second(
+    fake_x: FakeX, session: aiohttp.ClientSession, clock: Clock
+) -> None:
+    source = x(session, fake_x, clock)
+    passed = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(NOW - 30)}
+    fake_x.answer_next(TOO_MANY, status=429, headers=passed)
+    with pytest.raises(RateLimited) as info:
+        await source.search(Q, None, SINCE)
+    assert info.value.retry_after == 60 and "waiting 60s" in str(info.value)
+
+
+async def test_a_reset_is_read_on_xs_clock(fake_x: FakeX, session: aiohttp.ClientSession, clock: Clock) -> None:
+    source = x(session, fake_x, clock)
+    fake_x.date = lambda: clock() - 600  # X's clock ten minutes behind ours: its reset looks past to us
+    headers = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(NOW - 600 + 420)}
+    fake_x.answer_next(TOO_MANY, status=429, headers=headers)
+    with pytest.raises(RateLimited) as info:
+        await source.search(Q, None, SINCE)
+    assert 419 <= info.value.retry_after <= 421 and "waiting 420s" in str(info.value)
+
+
 @pytest.mark.parametrize(("status", "fixture", "words"), [(429, "usage_capped.json", "usage cap"),
                                                           (402, None, "402 Payment Required")])  # fmt: skip
 async def test_a_usage_cap_pauses_the_source_and_says_so(

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -209,17 +209,18 @@ class Bluesky:
         return {d: self.followers[d][0] for d in wanted if d in self.followers}
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        return quota_exhausted(headers, self.http.clock())
+        return quota_exhausted(headers, self.http.until)
 
 
-def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until the window resets when none is left in it (RateLimit-Reset is epoch seconds)."""
+def quota_exhausted(headers: Mapping[str, str], until: Callable[[float], float | None]) -> float | None:
+    """Seconds until the window resets when none is left in it (RateLimit-Reset is epoch seconds on the
+    platform's clock; `until` reads it against that clock: Http.until)."""
     try:
         remaining = float(headers.get("RateLimit-Remaining", "1"))
         reset = float(headers.get("RateLimit-Reset", "0"))
     except ValueError:
         return None
-    return reset - now if remaining < 1 and reset > now else None
+    return until(reset) if remaining < 1 else None
 
 
 def _expired(exc: HttpClientError) -> bool:

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -141,7 +141,7 @@ class Mastodon:
             raise AuthError(f"HTTP {exc.status}: the instance wants a token: set {self.token_env}") from None
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        return quota_exhausted(headers, self.http.clock())
+        return quota_exhausted(headers, self.http.until)
 
     def _take(self, items: list[Any], stream: str, state: dict[str, Any]) -> list[Mention]:
         """New mentions of a page; moves the stream's mark and records what was seen."""
@@ -178,14 +178,15 @@ def snowflake(seconds: float) -> int:
     return int(seconds * 1000) << SHIFT
 
 
-def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until the window resets when none is left in it (X-RateLimit-Reset is an ISO time)."""
+def quota_exhausted(headers: Mapping[str, str], until: Callable[[float], float | None]) -> float | None:
+    """Seconds until the window resets when none is left in it (X-RateLimit-Reset is an ISO time on the
+    instance's clock; `until` reads it against that clock: Http.until)."""
     try:
         remaining = float(headers.get("X-RateLimit-Remaining", "1"))
         reset = to_utc(headers.get("X-RateLimit-Reset", "")).timestamp()
     except ValueError:
         return None
-    return reset - now if remaining < 1 and reset > now else None
+    return until(reset) if remaining < 1 else None
 
 
 def _link_id(headers: Mapping[str, str], rel: str, param: str) -> int | None:

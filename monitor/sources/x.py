@@ -134,13 +134,14 @@ class X:
         return body
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        """Seconds until the 15-minute window resets when no request is left in it, else None."""
+        """Seconds until the 15-minute window resets when no request is left in it, else None (also when
+        the reset has passed: a 429 then waits Http's default, never "1s")."""
         try:
             remaining = int(headers.get("x-rate-limit-remaining", "1"))
             reset = float(headers.get("x-rate-limit-reset", "0"))
         except ValueError:
             return None
-        return max(1.0, reset - self.http.clock()) if remaining < 1 and reset > 0 else None
+        return self.http.until(reset) if remaining < 1 and reset > 0 else None
 
     def _explain(self, error: SourceError) -> SourceError:
         """The error X's problem body (of a 4xx) means: usage cap, spent credits, refused token, invalid request."""

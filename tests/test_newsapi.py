@@ -262,3 +262,28 @@ async def test_an_empty_first_poll_keeps_the_start(fake_newsapi: FakeNewsApi, se
     assert mentions == [] and json.loads(cursor) == {"v": 1, "mark": T0 - 86400, "seen": {}}
     fake_newsapi.add_article("https://first.example/a", T0, "Acme Cloud first")
     assert [m.id for m in (await drain(source, Q, cursor, SINCE))[0]] == ["https://first.example/a"]
+
+
+async def test_a_start_further_back_than_the_plan_reaches_is_moved_up(
+    fake_newsapi: FakeNewsApi, session: aiohttp.ClientSession
+) -> None:
+    clock = Clock(NOW)
+    fake_newsapi.clock = clock  # the fake refuses a `from` further back than its plan's month
+    fake_newsapi.add_article("https://a.example/1", NOW - 3600, "Acme Cloud news")
+    long_ago = datetime.fromtimestamp(NOW - 90 * 86400, UTC)  # a backfill of three months
+    mentions, _, pages = await drain(news(session, fake_newsapi, clock), Q, None, long_ago)
+    assert [m.id for m in mentions] == ["https://a.example/1"] and pages == 1
+    assert windows(fake_newsapi) == [(iso(int(NOW) - 27 * 86400 + 1), None, "1")]  # `reach`: 27 days back
+
+
+async def test_a_plan_that_reaches_less_far_says_how_far_and_the_sweep_starts_there(
+    fake_newsapi: FakeNewsApi, session: aiohttp.ClientSession
+) -> None:
+    clock = Clock(NOW)
+    fake_newsapi.clock, fake_newsapi.history = clock, 20  # a plan shorter than the default reach
+    fake_newsapi.add_article("https://a.example/1", NOW - 3600, "Acme Cloud news")
+    long_ago = datetime.fromtimestamp(NOW - 90 * 86400, UTC)
+    mentions, _, pages = await drain(news(session, fake_newsapi, clock), Q, None, long_ago)
+    assert [m.id for m in mentions] == ["https://a.example/1"] and pages == 2 and len(fake_newsapi.requests) == 2
+    refused, taken = windows(fake_newsapi)
+    assert refused[0] == iso(int(NOW) - 27 * 86400 + 1) and taken[0] == "2026-11-06T00:00:00"  # the day after

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from monitor.sources.base import AuthError, BadResponse, RateLimited
+from monitor.sources.base import AuthError, RateLimited
 from monitor.sources.bluesky import Bluesky
 from tests.fakes import USER_AGENT, drain, make_source
 from tests.fakes.bluesky import LOGIN, PROFILES, REFRESH, SEARCH, FakeBluesky, recorded
@@ -108,26 +108,6 @@ async def test_paging_by_cursor_then_only_what_is_new(
     assert sorted(m.text for m in fresh) == ["acme cloud indexed late", "acme cloud new"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
     assert fake_bluesky.logins == 1 and fake_bluesky.refreshes == 0  # one login for every poll
-
-
-async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
-) -> None:
-    clock.now = T0 + 2300  # just after every post here: a watermark never passes now (+ clock skew)
-    for i in range(230):
-        fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
-    first = await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)
-    assert first.more
-    fake_bluesky.add_post("older", T0 + 15, "acme cloud older meanwhile")  # ahead of the sweep
-    second = bluesky(session, fake_bluesky, clock)  # a new process: only the stored cursor carries over
-    rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
-    ids = [m.id for m in first.mentions + rest]
-    assert len(ids) == len(set(ids)) == 231 and max(Counter(fake_bluesky.served_uris()).values()) == 1
-    fake_bluesky.add_post("newer", T0 + 9000, "acme cloud meanwhile")
-    clock.now = T0 + 9100
-    newer, _, pages = await drain(second, Q, cursor, SINCE)
-    assert [m.text for m in newer] == ["acme cloud meanwhile"] and pages == 1
-    assert fake_bluesky.logins == 2  # one per process, never one per poll
 
 
 async def test_the_session_is_refreshed_before_it_expires_not_renewed_by_login(
@@ -285,30 +265,6 @@ async def test_malformed_posts_are_skipped_with_a_line_each_and_the_rest_kept(
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 6 and any("3lbadtime" in m for m in skipped) and any("not an object" in m for m in skipped)
     assert not page.more
-
-
-@pytest.mark.parametrize("body", [{"cursor": "5"}, {"posts": None}, [], {"error": "BadQueryString"}])
-async def test_a_wrong_shape_is_a_bad_response(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, body: object
-) -> None:
-    source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
-    fake_bluesky.fail_next(200, body=json.dumps(body))
-    with pytest.raises(BadResponse):
-        await source.search(Q, None, SINCE)
-
-
-async def test_a_5xx_is_retried_within_the_poll(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
-) -> None:
-    fake_bluesky.add_post("a", T0, "acme cloud")
-    source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
-    fake_bluesky.requests.clear()
-    fake_bluesky.fail_next(502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
-    fake_bluesky.fail_next(500, body=json.dumps(recorded("internal_error.json")))
-    page = await source.search(Q, None, SINCE)
-    assert len(page.mentions) == 1 and [r.path for r in fake_bluesky.requests] == [SEARCH] * 3
 
 
 async def test_the_empty_page_fixture_ends_the_sweep(

@@ -6,15 +6,18 @@ import json
 import logging
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from monitor.engine.poll import poll_once
 from monitor.sources.base import AuthError, RateLimited
 from monitor.sources.bluesky import Bluesky
-from tests.fakes import USER_AGENT, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source, search
 from tests.fakes.bluesky import LOGIN, PROFILES, REFRESH, SEARCH, FakeBluesky, recorded
 from tests.helpers.clock import Clock
+from tests.helpers.engine import first_brand, make_engine
 
 T0 = 1_795_500_000
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
@@ -153,7 +156,7 @@ async def test_missing_credentials_name_the_variables_and_send_nothing(
 ) -> None:
     monkeypatch.delenv(PASSWORD_ENV)
     with pytest.raises(AuthError) as info:
-        await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)
+        await search(bluesky(session, fake_bluesky, clock), Q, None, SINCE)
     assert HANDLE_ENV in str(info.value) and PASSWORD_ENV in str(info.value)
     assert fake_bluesky.requests == []
 
@@ -164,7 +167,7 @@ async def test_a_refused_login_names_the_variables_never_the_password(
     monkeypatch.setenv(PASSWORD_ENV, "wr0ng-app-passw0rd")
     source = bluesky(session, fake_bluesky, clock)
     with pytest.raises(AuthError) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     text = str(info.value)
     assert HANDLE_ENV in text and PASSWORD_ENV in text and "wr0ng" not in text and fake_bluesky.password not in text
     assert len(fake_bluesky.paths(LOGIN)) == 1 and fake_bluesky.paths(SEARCH) == []
@@ -176,7 +179,7 @@ async def test_an_account_refused_after_login_is_an_auth_error(
     fake_bluesky.fail_next(403, body=json.dumps({"error": "AccountTakedown", "message": "Account has been taken down"}))
     source = bluesky(session, fake_bluesky, clock)
     with pytest.raises(AuthError, match=HANDLE_ENV):
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
 
 
 async def test_follower_counts_come_25_a_call_and_are_cached(
@@ -205,12 +208,12 @@ async def test_a_failing_profile_lookup_keeps_the_posts(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)  # logs in; nothing found, nothing looked up
+    await search(source, Q, None, SINCE)  # logs in; nothing found, nothing looked up
     fake_bluesky.requests.clear()
     post = fake_bluesky.add_post("a", T0, "acme cloud")
     fake_bluesky.fail_next(200, body=json.dumps({"posts": [post]}))
     fake_bluesky.fail_next(500, times=3, body=json.dumps(recorded("internal_error.json")))
-    page = await source.search(Q, None, SINCE)
+    page = await search(source, Q, None, SINCE)
     assert [m.author_followers for m in page.mentions] == [None]
     assert [r.path for r in fake_bluesky.requests] == [SEARCH, PROFILES, PROFILES, PROFILES]
 
@@ -219,17 +222,17 @@ async def test_a_used_up_window_blocks_until_its_epoch_reset(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     fake_bluesky.rate_headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0",
                                  "RateLimit-Reset": str(T0 + 75), "RateLimit-Policy": "3000;w=300"}  # fmt: skip
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     sent = len(fake_bluesky.requests)
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 75 and len(fake_bluesky.requests) == sent
     clock.now = T0 + 75
     fake_bluesky.rate_headers = {}
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     assert len(fake_bluesky.requests) == sent + 1
 
 
@@ -237,16 +240,16 @@ async def test_a_429_waits_and_sends_nothing_meanwhile(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     sent = len(fake_bluesky.requests)
     fake_bluesky.fail_next(429, body=json.dumps(recorded("rate_limited.json")),
                            headers={"Retry-After": "40", "RateLimit-Remaining": "0",
                                     "RateLimit-Reset": str(T0 + 40)})  # fmt: skip
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 40
     with pytest.raises(RateLimited):
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert len(fake_bluesky.requests) == sent + 1
 
 
@@ -254,10 +257,10 @@ async def test_malformed_posts_are_skipped_with_a_line_each_and_the_rest_kept(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)  # logs in
+    await search(source, Q, None, SINCE)  # logs in
     fake_bluesky.fail_next(200, body=json.dumps(recorded("malformed_posts.json")))
     with caplog.at_level(logging.INFO, logger="monitor.sources.bluesky"):
-        page = await source.search(Q, None, SINCE)
+        page = await search(source, Q, None, SINCE)
     assert [m.url.rsplit("/", 1)[1] for m in page.mentions] == ["3lgood", "3lsparse"]
     sparse = page.mentions[1]
     assert sparse.author == "did:plc:4tq2pzw3kkmfhlzl7ao3ahd5" and sparse.likes == 0 and sparse.reposts == 0
@@ -273,6 +276,26 @@ async def test_the_empty_page_fixture_ends_the_sweep(
     source = bluesky(session, fake_bluesky, clock)
     fake_bluesky.fail_next(200, body=json.dumps(recorded("create_session.json")))
     fake_bluesky.fail_next(200, body=json.dumps(recorded("search_posts_empty.json")))
-    page = await source.search(Q, None, SINCE)
+    page = await search(source, Q, None, SINCE)
     assert page.mentions == [] and not page.more
     assert json.loads(page.cursor) == {"v": 1, "mark": SINCE.timestamp(), "polled": T0, "seen": {}}
+
+
+async def test_follower_counts_are_looked_up_only_for_posts_the_brand_filter_keeps(
+    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, tmp_path: Path
+) -> None:
+    clock.now = T0 + 3600
+    for did, handle in (("did:plc:kim", "kim.bsky.social"), ("did:plc:coyote", "coyote.bsky.social")):
+        fake_bluesky.add_profile(did, handle, 1200)
+    fake_bluesky.add_post("a", T0, "Acme Cloud is down again", did="did:plc:kim")
+    fake_bluesky.add_post(
+        "b", T0 + 60, "acme anvils, delivered by rocket", did="did:plc:coyote"
+    )  # fuzzy: not the brand
+    engine = make_engine(tmp_path)
+    try:
+        await poll_once(bluesky(session, fake_bluesky, clock), first_brand(engine), "acme", engine, clock.now)
+        stored = [(m.mention.author, m.mention.author_followers) for m in engine.store.iter_mentions()]
+    finally:
+        engine.store.close()
+    assert stored == [("kim.bsky.social", 1200)]
+    assert fake_bluesky.profile_calls == [["did:plc:kim"]]  # nothing paid for the post the filter drops

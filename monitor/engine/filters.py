@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from monitor.config import Brand
@@ -97,6 +97,12 @@ class Pipeline:
         added = tuple(t for t in terms if t.lower() not in known)
         if added:
             self.filters[brand_id] = BrandFilter.of(replace(current.brand, exclude=current.brand.exclude + added))
+
+    def keep(self, brand_id: str) -> Callable[[Mention], bool]:
+        """Whether the brand's filter keeps a mention (its queries, exclusions and own accounts), as
+        prepare will: for lookups that cost quota, made only for what is kept (sources.base.Page.enrich)."""
+        brand_filter = self.filters[brand_id]
+        return lambda mention: brand_filter.mentions_brand(mention) and brand_filter.keeps(mention)
 
     def brands_for(self, mention: Mention) -> list[str]:
         """The brands whose queries the mention satisfies."""

@@ -102,10 +102,13 @@ async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, no
         page = await source.search(query, cursor, since)
         result.pages += 1
         result.fetched += len(page.mentions)
+        mentions = page.mentions
+        if page.enrich is not None:  # lookups that cost quota: only for what the brand filter keeps
+            mentions = await page.enrich(mentions, engine.pipeline.keep(brand.id))
         cursor = page.cursor
         state = json.dumps({"source": cursor, "live_since": live_since})
         stored = engine.ingest(
-            brand.id, page.mentions, now, live_since=live_since,
+            brand.id, mentions, now, live_since=live_since,
             cursor=CursorUpdate(source.name, query, state),
         )  # fmt: skip
         result.stored += len(stored)

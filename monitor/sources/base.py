@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -9,14 +10,25 @@ from typing import Any, ClassVar, Protocol
 from monitor.mention import Mention
 from monitor.sources.quota import Quota
 
+Keep = Callable[[Mention], bool]  # whether the brand filter keeps a mention (its query, exclusions, own accounts)
+# Lookups that cost quota, for a page's mentions: given them and the brand filter, the same mentions with
+# what the lookups add, filled in only for those the filter keeps (the rest as they came).
+Enrich = Callable[[list[Mention], Keep], Awaitable[list[Mention]]]
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One fetched page: its mentions, the cursor to persist once they are stored, and whether more waits."""
+    """One fetched page: its mentions, the cursor to persist once they are stored, and whether more waits.
+
+    `enrich`, when the source has lookups that cost quota (YouTube's videos and channels, Bluesky's
+    profiles), is called by the poll once the brand filter is known, so that nothing is paid for a
+    mention the filter then drops; a caller that skips it stores the mentions without what it adds.
+    """
 
     mentions: list[Mention]
     cursor: str  # opaque (JSON text), owned by the source; stored with the mentions in one transaction
     more: bool  # another page is ready to fetch now with `cursor`
+    enrich: Enrich | None = None
 
 
 class Source(Protocol):

@@ -12,32 +12,37 @@ from monitor.config import Brand
 from monitor.mention import Mention, ScoredMention
 from monitor.sanitize import Unsafe, sanitize
 from monitor.sentiment import Scorer
-from monitor.textmatch import Query, TermSet
+from monitor.textmatch import Query, TagSet, TermSet
 
 
 @dataclass(frozen=True, slots=True)
 class BrandFilter:
-    """A brand's queries, exclusions and own accounts, compiled once."""
+    """A brand's queries, handles and hashtags, exclusions and own accounts, compiled once."""
 
     brand: Brand
     queries: tuple[Query, ...]
     exclude: TermSet
     own_accounts: frozenset[str]
+    tags: TagSet
 
     @classmethod
     def of(cls, brand: Brand) -> BrandFilter:
-        """Compile a brand's filter."""
+        """Compile a brand's filter. The brand's handles are its own accounts too: what they post is the
+        brand speaking, not a mention."""
+        own = (*brand.own_accounts, *brand.handles)
         return cls(
             brand,
             tuple(Query(q) for q in brand.queries),
             TermSet(brand.exclude),
-            frozenset(a.lower().lstrip("@") for a in brand.own_accounts),
+            frozenset(a.lower().lstrip("@") for a in own),
+            TagSet(brand.handles, brand.hashtags),
         )
 
     def mentions_brand(self, mention: Mention) -> bool:
-        """Whether the text satisfies one of the brand's queries (platform search is fuzzy)."""
+        """Whether the text satisfies one of the brand's queries (platform search is fuzzy), or tags one
+        of its handles or hashtags (a reply to a handle names it too): name or not, it is about the brand."""
         text = mention.full_text
-        return any(q.matches(text) for q in self.queries)
+        return any(q.matches(text) for q in self.queries) or self.tags.search(text)
 
     def keeps(self, mention: Mention) -> bool:
         """False for the brand's own accounts and for excluded terms."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.config import Brand
 from monitor.engine.core import CursorUpdate, Engine
-from monitor.sources.base import AuthError, RateLimited, Source, SourceError
+from monitor.sources.base import AuthError, RateLimited, Source, SourceError, tag_queries
 from monitor.store import from_epoch
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,24 @@ def _envelope(state: str | None) -> tuple[str | None, float | None]:
 
 
 async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, now: float) -> PollResult:
-    """Fetch every page that waits for (source, brand, query) and ingest it; raises SourceError."""
+    """Fetch every page that waits for (source, brand, query) and ingest it; raises SourceError.
+
+    With the brand's first query, also the source's searches for the brand's handles and hashtags, on
+    platforms that can search by them (sources.base.tag_queries): each is a sweep with a cursor of its
+    own, under its own query text, and a first backfill of its own when the handles change.
+    """
+    result = await _poll_query(source, brand, query, engine, now)
+    if brand.queries and query == brand.queries[0]:
+        for extra in tag_queries(source, brand):
+            tagged = await _poll_query(source, brand, extra, engine, now)
+            result.pages += tagged.pages
+            result.fetched += tagged.fetched
+            result.stored += tagged.stored
+    return result
+
+
+async def _poll_query(source: Source, brand: Brand, query: str, engine: Engine, now: float) -> PollResult:
+    """Every page that waits for one search text, ingested with its cursor."""
     result = PollResult()
     stored_state = engine.store.cursor(source.name, brand.id, query)
     cursor, live_since = _envelope(stored_state)

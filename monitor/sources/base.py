@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
+from monitor.config import Brand
 from monitor.mention import Mention
 from monitor.sources.quota import Quota
 
@@ -32,7 +33,11 @@ class Page:
 
 
 class Source(Protocol):
-    """A platform search. Class attributes give config defaults; options are validated by config."""
+    """A platform search. Class attributes give config defaults; options are validated by config.
+
+    A source that can search by a brand's handles or hashtags also has `tag_queries(brand)`: the
+    search texts for them (see tag_queries below); its `search` reads those texts.
+    """
 
     name: ClassVar[str]
     base_url: ClassVar[str]  # default base URL
@@ -44,6 +49,15 @@ class Source(Protocol):
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """Fetch the next page of mentions of `query` after `cursor` (None: first poll, back to `since`)."""
         ...
+
+
+def tag_queries(source: Source, brand: Brand) -> tuple[str, ...]:
+    """What a source searches for a brand's handles and hashtags besides the brand's queries, in its
+    platform's terms (X: "@AcmeCloud OR #AcmeCloud"; Mastodon: a hashtag's timeline); nothing on a
+    platform that cannot search by them (its searches still count a post that tags one)."""
+    own = getattr(source, "tag_queries", None)
+    found: tuple[str, ...] = tuple(own(brand)) if callable(own) and (brand.handles or brand.hashtags) else ()
+    return tuple(q for q in dict.fromkeys(found) if q not in brand.queries)
 
 
 class SourceError(Exception):

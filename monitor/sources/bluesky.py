@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from multidict import MultiDict
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Keep, Page, TransientError
@@ -74,11 +74,23 @@ class Bluesky:
         self.renew_at = 0.0
         self.followers: dict[str, tuple[int | None, float]] = {}  # did -> (followers, when fetched)
 
+    @staticmethod
+    def tag_queries(brand: Brand) -> tuple[str, ...]:
+        """The brand's Bluesky handles (a domain: "@acme.bsky.social") and its hashtags, each a search of
+        its own: by mention (searchPosts' `mentions`: posts that tag the account) and by tag."""
+        handles = [h for h in brand.handles if "." in h and h.count("@") == 1]
+        return (*handles, *brand.hashtags)
+
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
-        """One page of posts newer than the watermark (back to since on a first poll)."""
+        """One page of posts newer than the watermark (back to since on a first poll); a query that is a
+        handle ("@acme.bsky.social") finds the posts that mention it, a hashtag ("#AcmeCloud") those tagged."""
         state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number), self.overlap, self.http.clock())
         floor = state["floor"]
         params = {"q": query, "sort": "latest", "limit": str(self.limit), "since": _iso(floor)}
+        if query.startswith("@"):  # q is required: the handle, whose mention facet's text holds it
+            params.update(q=query[1:], mentions=query[1:])
+        elif query.startswith("#"):
+            params["tag"] = query[1:]
         if state.get("cursor"):
             params["cursor"] = state["cursor"]
         body = await self._call("app.bsky.feed.searchPosts", params)

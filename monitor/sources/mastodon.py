@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from yarl import URL
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources.base import AuthError, BadResponse, Page
 from monitor.sources.http import Http, HttpAuthError
@@ -60,10 +60,17 @@ class Mastodon:
         self.limit = max(1, min(40, int(config.options.get("limit", 40))))
         self.overlap = snowflake(max(0, int(config.options.get("overlap", 300))))
 
+    def tag_queries(self, brand: Brand) -> tuple[str, ...]:
+        """The brand's hashtags whose timelines its queries do not read already ("#AcmeCloud"): each
+        read as a query of its own (Mastodon cannot search by handle; a post naming one counts all the same)."""
+        read = {self.tag.lower()} if self.tag else {hashtag(q) for q in brand.queries}
+        return tuple(h for h in brand.hashtags if h[1:].lower() not in read)
+
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
-        """One page of one stream: the tag timeline first, then (with a token) search."""
+        """One page of one stream: the tag timeline first, then (with a token) search; a query that is a
+        hashtag ("#AcmeCloud") is that tag's timeline alone."""
         token = os.environ.get(self.token_env, "")
-        streams = ["tag", "search"] if token else ["tag"]
+        streams = ["tag", "search"] if token and not query.startswith("#") else ["tag"]
         state = _load(cursor)
         sweep = _upgrade(state.get("sweep"))
         if not isinstance(sweep, dict) or sweep.get("stream") not in streams:
@@ -94,7 +101,7 @@ class Mastodon:
 
     async def _tag_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
         """A page of the tag timeline below max_id (newest first) and above the floor; done when it is not full."""
-        tag = self.tag or hashtag(query)
+        tag = query[1:] if query.startswith("#") else self.tag or hashtag(query)
         if not tag:
             raise BadResponse(f"no hashtag can be made of the query {query!r}: set the source's tag option")
         url = f"{self.base}/api/v1/timelines/tag/{quote(tag, safe='')}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
@@ -24,6 +25,8 @@ REACH = timedelta(days=7)  # recent search sees this far back; an older since_id
 # while that stays SKEW_MARGIN inside the edge (clock skew and request time).
 REACH_MARGIN = 3600.0
 SKEW_MARGIN = 60.0
+MAX_QUERY = 512  # characters of a recent search query (the basic limit)
+_X_HANDLE = re.compile(r"@\w{1,15}")  # an X username (other platforms' handles are left to them)
 USER_FIELDS = "username,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,lang,conversation_id,referenced_tweets,note_tweet,author_id"
 EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
@@ -69,6 +72,19 @@ class X:
         self.max_results = max(10, min(100, int(config.options.get("max_results", 100))))
         self.overlap = max(0, int(config.options.get("overlap", 60)))
         self.capped_wait = float(max(60, int(config.options.get("capped_wait", 3600))))
+
+    @staticmethod
+    def tag_queries(brand: Brand) -> tuple[str, ...]:
+        """The brand's X handles and hashtags as X's operators, ORed ("@AcmeCloud OR #AcmeCloud"; @ finds
+        the posts that mention a handle, replies included), within X's 512 characters a query."""
+        tags = [h for h in brand.handles if _X_HANDLE.fullmatch(h)] + list(brand.hashtags)
+        queries: list[str] = []
+        for tag in tags:
+            if queries and len(queries[-1]) + len(tag) + 4 <= MAX_QUERY:
+                queries[-1] += f" OR {tag}"
+            else:
+                queries.append(tag)
+        return tuple(queries)
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since, at most seven days, on a first poll)."""

@@ -149,9 +149,11 @@ class FakeX(FakeServer):
             if bound is None or bound[0] != asked:
                 raise ValueError(f"Invalid 'next_token':'{query['next_token']}'.")
             below = bound[1]
-        words = query.get("query", "").lower().split()
+        # Groups of words joined by OR: a post matches when it holds every word of one group (@handle and
+        # #tag operators are words here: X matches them as the mention and the hashtag entities).
+        groups = [g.replace('"', " ").lower().split() for g in query.get("query", "").split(" OR ")]
         found = [p for p in self.posts if int(p["id"]) > since_id and (below is None or int(p["id"]) < below)
-                 and all(w in p["text"].lower() for w in words)]  # fmt: skip
+                 and any(all(w in p["text"].lower() for w in group) for group in groups)]  # fmt: skip
         found.sort(key=lambda p: int(p["id"]), reverse=True)
         chunk = found[:per_page]
         self.served.append([p["id"] for p in chunk])

@@ -49,8 +49,9 @@ class FakeServer:
     """Records requests; answers the next ones with scripted failures when told to.
 
     Like the real services, and unlike a function call: every answer takes `latency` seconds (real
-    time, slept before answering), and with `moves` set to the test's clock, that clock moves `step`
-    seconds with every request, so time passes while a sweep pages, as it does against the real API.
+    time, slept before answering: 20 ms unless a test says otherwise), and with `moves` set to the
+    test's clock (`behave`), that clock moves `step` seconds with every request, so time passes while
+    a sweep pages, as it does against the real API.
     Page tokens the fake hands out (`token_for`) are opaque and must come back exactly (`redeem`).
     """
 
@@ -63,7 +64,7 @@ class FakeServer:
         # `no_date` leaves the header out.
         self.date: Callable[[], float] | None = None
         self.no_date = False
-        self.latency = 0.0  # seconds each answer takes (real time)
+        self.latency = 0.02  # seconds each answer takes (real time), on every answer of every fake
         self.moves: Moving | None = None  # the test's clock, moved `step` seconds by every request
         self.step = 0.0
         self.tokens: dict[str, Any] = {}  # page token -> what it stands for (handed out by token_for)

@@ -18,16 +18,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.config import Brand
 from monitor.engine.core import Engine
 from monitor.engine.poll import poll_once
-from monitor.loading import load_config
 from monitor.sanitize import INT_MAX
-from monitor.sentiment import Scorer
 from monitor.sources.base import BadResponse, RateLimited
-from monitor.store import Store
 from tests.fakes import drain
+from tests.fakes.x import X_EPOCH_MS
 from tests.helpers.clock import Clock
+from tests.helpers.engine import first_brand, make_engine
 from tests.helpers.sources import DAY, QUERY, T0, Spec, make, texts
 
 NOW = float(T0)
@@ -56,6 +54,15 @@ def two_pages(spec: Spec, fake: Any) -> int:
     return count
 
 
+def watermark(cursor: str) -> float:
+    """The time of a cursor's watermark: epoch seconds, or the time in an X or Mastodon id."""
+    state = json.loads(cursor)
+    if "marks" in state:  # Mastodon: a snowflake per stream, milliseconds << 16
+        return max(state["marks"].values()) / 1000 / 2**16
+    mark = state["mark"]
+    return ((int(mark) >> 22) + X_EPOCH_MS) / 1000 if isinstance(mark, str) else float(mark)
+
+
 def answer(fake: Any, path: str, body: Any) -> None:
     """Script one answer of the search, whatever its shape (JSON, or text as it is)."""
     text = body if isinstance(body, str) else json.dumps(body)
@@ -75,7 +82,9 @@ async def test_a_two_page_sweep_back_past_the_search_window_pays_only_for_its_pa
     assert texts(mentions) == {f"item{i}" for i in range(count)} and len(mentions) == count
     assert (pages, spec.searches(fake)) == (expected, expected), "a page asked for more than once"
     assert len(fake.requests) == expected + spec.overhead(expected)
-    # The watermark moved: the next poll asks once, and brings only what is new.
+    # The watermark moved up to the newest item (the last one, SPACING before NOW), from the backfill's start.
+    assert NOW - SPACING - 1 <= watermark(cursor) <= clock.now
+    # So the next poll asks once, and brings only what is new.
     spec.add(fake, 99, clock.now - 60)
     clock.now += 300
     newer, _, pages = await drain(source, QUERY, cursor, since)
@@ -103,9 +112,11 @@ async def test_a_restart_mid_sweep_goes_on_where_the_cursor_says(
     expected = {f"item{i}" for i in range(count)} | ({"item97"} if spec.page else set())
     assert texts(first.mentions + rest) - {"item98"} == expected
     assert spec.searches(fake) == 2  # page 1, then page 2 (a feed: read again, by the new process)
+    assert NOW - SPACING - 1 <= watermark(cursor) <= clock.now  # the sweep's newest (item98 is the next poll's)
     clock.now += 300
-    newer, _, pages = await drain(second, QUERY, cursor, since)
+    newer, cursor, pages = await drain(second, QUERY, cursor, since)
     assert texts(first.mentions + rest + newer) >= expected | {"item98"} and pages == 1
+    assert watermark(cursor) >= NOW - 60
 
 
 async def test_a_wrong_shape_is_a_bad_response(
@@ -151,14 +162,9 @@ async def test_the_platforms_own_refusal_is_a_rate_limit_obeyed(
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    (tmp_path / "config.toml").write_text(
-        f'[monitor]\ndatabase = "monitor.db"\nbackfill = "3d"\n\n[[brands]]\nid = "acme"\nqueries = ["{QUERY}"]\n'
-    )
-    (tmp_path / "rules").mkdir()
-    config = load_config(tmp_path / "config.toml")
-    store = Store.open(config.database)
-    yield Engine(config, [], store, Scorer.of(config))
-    store.close()
+    engine = make_engine(tmp_path)
+    yield engine
+    engine.store.close()
 
 
 async def test_a_poisoned_item_costs_nothing_else_and_the_cursor_moves(
@@ -169,8 +175,7 @@ async def test_a_poisoned_item_costs_nothing_else_and_the_cursor_moves(
         spec.add(fake, i, NOW - 3600 + i * 600)
     spec.poison(fake, 3, NOW - 1800 + 60)  # among the good ones: a count past 2^63, a lone surrogate
     source = behaving(spec, fake, session, monkeypatch, clock)
-    brand = engine.config.brand("acme")
-    assert isinstance(brand, Brand)
+    brand = first_brand(engine)
     await poll_once(source, brand, QUERY, engine, clock.now)
     rows = engine.store.db.execute("SELECT id, title, text, likes, author_followers FROM mentions").fetchall()
     assert len(rows) == 4, rows  # every good one, and the poisoned one repaired

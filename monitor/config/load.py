@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.toml import Section, TomlFile
+from monitor.textmatch import HANDLE, HASHTAG
 
 _BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 SLACK_API = "https://slack.com/api/"
@@ -28,6 +29,8 @@ class Brand:
     exclude: tuple[str, ...] = ()
     own_accounts: tuple[str, ...] = ()
     status_url: str = ""
+    handles: tuple[str, ...] = ()  # "@AcmeCloud": a mention tagging or replying to one counts, name or not
+    hashtags: tuple[str, ...] = ()  # "#AcmeCloud": the same
     lexicon: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -204,7 +207,9 @@ def _brands(top: Section) -> tuple[Brand, ...]:
     if "brands" not in top.data:
         top.problem("brands", "at least one [[brands]] table is required")
     for section in sections:
-        section.check_keys(("id", "name", "queries", "exclude", "own_accounts", "status_url", "lexicon"))
+        section.check_keys(
+            ("id", "name", "queries", "handles", "hashtags", "exclude", "own_accounts", "status_url", "lexicon")
+        )
         brand_id = section.text("id")
         if brand_id is not None:
             if not _BRAND_ID.fullmatch(brand_id):
@@ -220,10 +225,26 @@ def _brands(top: Section) -> tuple[Brand, ...]:
                 exclude=section.text_list("exclude", ()),
                 own_accounts=section.text_list("own_accounts", ()),
                 status_url=section.text("status_url", ""),
+                handles=_tags(section, "handles", HANDLE, '"@AcmeCloud" (an @, then letters, digits, _ . -)'),
+                hashtags=_tags(section, "hashtags", HASHTAG, '"#AcmeCloud" (a #, then letters, digits or _)'),
                 lexicon=_lexicon(section.table("lexicon")),
             )
         )
     return tuple(brands)
+
+
+def _tags(section: Section, key: str, shape: re.Pattern[str], example: str) -> tuple[str, ...]:
+    """A brand's handles or hashtags: each whole, in its shape; one problem per one that is not."""
+    values: tuple[str, ...] = section.text_list(key, ())
+    good: dict[str, str] = {}
+    for value in values:
+        if not shape.fullmatch(value):
+            section.problem(key, f"{value!r} is not written like {example}")
+        elif value.lower() in good:
+            section.problem(key, f"{value!r} is listed twice")
+        else:
+            good[value.lower()] = value
+    return tuple(good.values())
 
 
 def _sources(top: Section, known: Mapping[str, SourceSchema]) -> dict[str, SourceConfig]:

@@ -54,7 +54,7 @@ class Listeners:
         config = self.runtime.config
         try:
             app = ingest_app(self.accept, settings.token_env, settings.max_body,
-                             vet=lambda item: vet_ingest(self.runtime.config, item))  # fmt: skip
+                             vet=lambda item: vet_ingest(self.runtime.config, item, self.clock()))  # fmt: skip
         except IngestError as exc:
             logger.error("%s: ingest.token_env: %s", config.path, exc)
             return False

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 10 * 1024 * 1024
 ERROR_BODY_CAP = 64 * 1024  # an error answer's body is kept up to this size (no platform's error is longer)
 DEFAULT_RETRY_AFTER = 60.0
+MAX_WAIT = 86400.0  # the longest wait a rate-limit header is believed for
 
 # headers -> seconds until the platform's request window resets when it is used up, else None
 QuotaReader = Callable[[Mapping[str, str]], float | None]
@@ -163,7 +164,18 @@ class Http:
 
     def block(self, seconds: float) -> None:
         """Make no request for the next `seconds` (a rate limit the platform announced)."""
-        self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+        self.block_until(self.clock() + seconds)
+
+    def block_until(self, when: float) -> None:
+        """Make no request before `when` (epoch seconds, by our clock)."""
+        self.blocked_until = max(self.blocked_until, when)
+
+    def until(self, when: float) -> float | None:
+        """Seconds until `when`, a time on the platform's clock (a rate limit's reset), by the platform's
+        own clock as its last Date header told it (ours when none came); None when it has passed (or is
+        no number); at most a day (a reset further off is a broken header, not a reason to stop)."""
+        left = when - (self.clock() - (self.ahead or 0.0))
+        return min(left, MAX_WAIT) if left > 0 else None
 
     def blocked_for(self) -> float:
         """Seconds left before a request may be made (0 when none is blocked)."""

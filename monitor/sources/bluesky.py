@@ -11,16 +11,19 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from multidict import MultiDict
 
 from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import HttpAuthError, HttpClientError
 from monitor.sources.base import AuthError, BadResponse, Keep, Page, TransientError
-from monitor.sources.http import Http, HttpAuthError, HttpClientError
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 MAX_PROFILES = 20000  # follower counts cached; past this the oldest are dropped

@@ -10,14 +10,17 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import safe_url
 from monitor.sources.base import BadResponse, Page, RateLimited
-from monitor.sources.http import Http, safe_url
 from monitor.sources.quota import MinimumGap, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 TRIMMED = ("seen", "titles")  # urls and titles kept in the cursor (each cut to sweep.MAX_SEEN)

@@ -8,17 +8,20 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from yarl import URL
 
 from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources.answers import HttpAuthError
 from monitor.sources.base import AuthError, BadResponse, Page
-from monitor.sources.http import Http, HttpAuthError
 from monitor.sources.quota import Quota
 from monitor.sources.sweep import CLOCK_SKEW, dump  # by name: `sweep` is a local variable here
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 SHIFT = 16  # a Mastodon id is (milliseconds since the epoch << 16) | sequence

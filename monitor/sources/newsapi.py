@@ -7,14 +7,17 @@ import logging
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import retry_after_seconds, safe_url
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
-from monitor.sources.http import Http, retry_after_seconds, safe_url
 from monitor.sources.quota import DailyRequests, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 AUTH_CODES = {"apiKeyInvalid", "apiKeyMissing", "apiKeyDisabled"}

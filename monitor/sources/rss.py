@@ -7,7 +7,7 @@ import calendar
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urljoin
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
@@ -15,9 +15,12 @@ import feedparser  # type: ignore[import-untyped, unused-ignore]
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import safe_url
 from monitor.sources.base import BadResponse, Page
-from monitor.sources.http import Http, safe_url
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"

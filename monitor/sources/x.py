@@ -8,14 +8,17 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import HttpStatusError
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
-from monitor.sources.http import Http, HttpStatusError
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 X_EPOCH_MS = 1288834974657  # snowflake ids: milliseconds since this, shifted left 22 bits

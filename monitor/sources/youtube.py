@@ -9,15 +9,18 @@ import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import DEFAULT_RETRY_AFTER, HttpStatusError
 from monitor.sources.base import AuthError, BadResponse, Keep, Page, RateLimited, SourceError
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpStatusError
 from monitor.sources.quota import DailyUnits, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight here

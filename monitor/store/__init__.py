@@ -13,8 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor.errors import StoreError
 from monitor.store.actions import Action, ActionsTable, Exclusion, RuleStats
-from monitor.store.lock import DaemonLock, StoreError
+from monitor.store.lock import DaemonLock
 from monitor.store.maintenance import Maintenance
 from monitor.store.mentions import MentionsTable
 from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch

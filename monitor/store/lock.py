@@ -11,9 +11,7 @@ import fcntl
 import os
 from pathlib import Path
 
-
-class StoreError(Exception):
-    """The database cannot be used; str() is one line naming the file and what to do."""
+from monitor.errors import StoreError
 
 
 class DaemonLock:

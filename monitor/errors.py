@@ -1,4 +1,5 @@
-"""User-facing problems with a file: one line each, naming file, line and key."""
+"""User-facing errors: problems with a file (one line each, naming file, line and key), and a database
+that cannot be used."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class InvalidFiles(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+
+
+class StoreError(Exception):
+    """The database cannot be used; str() is one line naming the file and what to do."""
 
 
 class Refused(Exception):

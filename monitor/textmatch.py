@@ -1,4 +1,5 @@
-"""Whole-word, case-insensitive term matching, and the local check of a brand's search query."""
+"""Whole-word, case-insensitive term matching, a brand's handles and hashtags as whole tokens, and the
+local check of a brand's search query."""
 
 from __future__ import annotations
 
@@ -111,6 +112,44 @@ class TermSet:
         for match in self._pattern.finditer(text):
             seen[" ".join(match.group(0).lower().split())] = None
         return list(seen)
+
+
+# A handle: @ then letters, digits and _, parts joined by . or - (Bluesky's are domains), optionally
+# @server (a fediverse address). A hashtag: # then letters, digits and _ (not digits alone).
+HANDLE = re.compile(r"@\w+(?:[.\-]\w+)*(?:@\w+(?:[.\-]\w+)+)?")
+HASHTAG = re.compile(r"#(?!\d+$)\w+")
+
+
+class TagSet:
+    """Matches text that tags one of a brand's handles (@AcmeCloud) or hashtags (#AcmeCloud): whole
+    tokens, any case. A token is the whole handle: @AcmeCloudHelp does not match @AcmeCloudHelpers,
+    @AcmeCloudHelp.bsky.social, @AcmeCloudHelp@mastodon.social or an address like help@AcmeCloudHelp;
+    #AcmeCloud does not match #AcmeCloud2026 (it does match #AcmeCloud's and the end of a sentence).
+    """
+
+    def __init__(self, handles: Iterable[str] = (), hashtags: Iterable[str] = ()) -> None:
+        self.tags = tuple(dict.fromkeys(t.strip() for t in (*handles, *hashtags) if t.strip()))
+        # As TermSet's needles: only when every tag is ASCII (IGNORECASE reads "ſ" as "s", lowercasing does not).
+        self._needles = tuple({t.lower() for t in self.tags}) if all(t.isascii() for t in self.tags) else None
+        parts = []
+        for tag in self.tags:
+            # After a handle, a . or - followed by more of a name continues it; after a hashtag nothing does.
+            end = r"(?![\w@]|[.\-]\w)" if tag.startswith("@") else r"(?!\w)"
+            parts.append(re.escape(tag) + end)
+        self._pattern = re.compile(r"(?<![\w@#])(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def search(self, text: str) -> bool:
+        """Whether the text tags one of the handles or hashtags."""
+        if self._pattern is None:
+            return False
+        if self._needles is not None and text.isascii():  # skip the regex where no tag can be (most posts)
+            lowered = text.lower()
+            if not any(needle in lowered for needle in self._needles):
+                return False
+        return self._pattern.search(text) is not None
 
 
 class Query:

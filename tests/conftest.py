@@ -6,11 +6,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-pytest_plugins = sorted(
-    f"tests.fakes.{path.stem}"
-    for path in (Path(__file__).parent / "fakes").glob("*.py")
-    if path.stem not in ("__init__", "base")
-)
+pytest_plugins = [
+    *sorted(
+        f"tests.fakes.{path.stem}"
+        for path in (Path(__file__).parent / "fakes").glob("*.py")
+        if path.stem not in ("__init__", "base")
+    ),
+    "tests.helpers.sources",  # the `spec` and `fake` fixtures: each platform in turn
+]
 
 
 @pytest.fixture

@@ -6,15 +6,18 @@ import json
 import logging
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from monitor.sources.base import AuthError, BadResponse, RateLimited
+from monitor.engine.poll import poll_once
+from monitor.sources.base import AuthError, RateLimited
 from monitor.sources.bluesky import Bluesky
-from tests.fakes import USER_AGENT, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source, search
 from tests.fakes.bluesky import LOGIN, PROFILES, REFRESH, SEARCH, FakeBluesky, recorded
 from tests.helpers.clock import Clock
+from tests.helpers.engine import first_brand, make_engine
 
 T0 = 1_795_500_000
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
@@ -80,7 +83,7 @@ async def test_a_poll_maps_recorded_posts_with_follower_counts(
     first = fake_bluesky.paths(SEARCH)[0]
     assert first.headers["User-Agent"] == USER_AGENT and first.headers["Authorization"].startswith("Bearer ")
     assert first.query == {"q": "Acme Cloud", "sort": "latest", "limit": "3", "since": "2026-11-24T00:00:00.000Z"}
-    assert searches(fake_bluesky)[1]["cursor"] == "3"
+    assert searches(fake_bluesky)[1]["cursor"] == next(iter(fake_bluesky.tokens))  # sent back as it came
     assert json.loads(cursor)["mark"] == datetime(2026, 11, 24, 14, 21, 7, 512000, tzinfo=UTC).timestamp()
 
 
@@ -94,7 +97,7 @@ async def test_paging_by_cursor_then_only_what_is_new(
     mentions, cursor, pages = await drain(source, Q, None, SINCE)
     assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 250
     assert max(Counter(fake_bluesky.served_uris()).values()) == 1
-    assert [q.get("cursor") for q in searches(fake_bluesky)] == [None, "100", "200"]
+    assert [q.get("cursor") for q in searches(fake_bluesky)] == [None, *fake_bluesky.tokens]
     # Nothing new: one request, since the first sweep's start (later than the watermark) less the overlap.
     assert (await drain(source, Q, cursor, SINCE))[0] == []
     assert searches(fake_bluesky)[-1]["since"] == datetime.fromtimestamp(T0 + 2500 - 300, UTC).isoformat(
@@ -108,26 +111,6 @@ async def test_paging_by_cursor_then_only_what_is_new(
     assert sorted(m.text for m in fresh) == ["acme cloud indexed late", "acme cloud new"]
     assert (await drain(source, Q, cursor, SINCE))[0] == []
     assert fake_bluesky.logins == 1 and fake_bluesky.refreshes == 0  # one login for every poll
-
-
-async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
-) -> None:
-    clock.now = T0 + 2300  # just after every post here: a watermark never passes now (+ clock skew)
-    for i in range(230):
-        fake_bluesky.add_post(f"p{i:03d}", T0 + i * 10, f"acme cloud {i}")
-    first = await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)
-    assert first.more
-    fake_bluesky.add_post("older", T0 + 15, "acme cloud older meanwhile")  # ahead of the sweep
-    second = bluesky(session, fake_bluesky, clock)  # a new process: only the stored cursor carries over
-    rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
-    ids = [m.id for m in first.mentions + rest]
-    assert len(ids) == len(set(ids)) == 231 and max(Counter(fake_bluesky.served_uris()).values()) == 1
-    fake_bluesky.add_post("newer", T0 + 9000, "acme cloud meanwhile")
-    clock.now = T0 + 9100
-    newer, _, pages = await drain(second, Q, cursor, SINCE)
-    assert [m.text for m in newer] == ["acme cloud meanwhile"] and pages == 1
-    assert fake_bluesky.logins == 2  # one per process, never one per poll
 
 
 async def test_the_session_is_refreshed_before_it_expires_not_renewed_by_login(
@@ -173,7 +156,7 @@ async def test_missing_credentials_name_the_variables_and_send_nothing(
 ) -> None:
     monkeypatch.delenv(PASSWORD_ENV)
     with pytest.raises(AuthError) as info:
-        await bluesky(session, fake_bluesky, clock).search(Q, None, SINCE)
+        await search(bluesky(session, fake_bluesky, clock), Q, None, SINCE)
     assert HANDLE_ENV in str(info.value) and PASSWORD_ENV in str(info.value)
     assert fake_bluesky.requests == []
 
@@ -184,7 +167,7 @@ async def test_a_refused_login_names_the_variables_never_the_password(
     monkeypatch.setenv(PASSWORD_ENV, "wr0ng-app-passw0rd")
     source = bluesky(session, fake_bluesky, clock)
     with pytest.raises(AuthError) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     text = str(info.value)
     assert HANDLE_ENV in text and PASSWORD_ENV in text and "wr0ng" not in text and fake_bluesky.password not in text
     assert len(fake_bluesky.paths(LOGIN)) == 1 and fake_bluesky.paths(SEARCH) == []
@@ -196,7 +179,7 @@ async def test_an_account_refused_after_login_is_an_auth_error(
     fake_bluesky.fail_next(403, body=json.dumps({"error": "AccountTakedown", "message": "Account has been taken down"}))
     source = bluesky(session, fake_bluesky, clock)
     with pytest.raises(AuthError, match=HANDLE_ENV):
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
 
 
 async def test_follower_counts_come_25_a_call_and_are_cached(
@@ -225,12 +208,12 @@ async def test_a_failing_profile_lookup_keeps_the_posts(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)  # logs in; nothing found, nothing looked up
+    await search(source, Q, None, SINCE)  # logs in; nothing found, nothing looked up
     fake_bluesky.requests.clear()
     post = fake_bluesky.add_post("a", T0, "acme cloud")
     fake_bluesky.fail_next(200, body=json.dumps({"posts": [post]}))
     fake_bluesky.fail_next(500, times=3, body=json.dumps(recorded("internal_error.json")))
-    page = await source.search(Q, None, SINCE)
+    page = await search(source, Q, None, SINCE)
     assert [m.author_followers for m in page.mentions] == [None]
     assert [r.path for r in fake_bluesky.requests] == [SEARCH, PROFILES, PROFILES, PROFILES]
 
@@ -239,17 +222,17 @@ async def test_a_used_up_window_blocks_until_its_epoch_reset(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     fake_bluesky.rate_headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0",
                                  "RateLimit-Reset": str(T0 + 75), "RateLimit-Policy": "3000;w=300"}  # fmt: skip
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     sent = len(fake_bluesky.requests)
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 75 and len(fake_bluesky.requests) == sent
     clock.now = T0 + 75
     fake_bluesky.rate_headers = {}
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     assert len(fake_bluesky.requests) == sent + 1
 
 
@@ -257,16 +240,16 @@ async def test_a_429_waits_and_sends_nothing_meanwhile(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
+    await search(source, Q, None, SINCE)
     sent = len(fake_bluesky.requests)
     fake_bluesky.fail_next(429, body=json.dumps(recorded("rate_limited.json")),
                            headers={"Retry-After": "40", "RateLimit-Remaining": "0",
                                     "RateLimit-Reset": str(T0 + 40)})  # fmt: skip
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 40
     with pytest.raises(RateLimited):
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert len(fake_bluesky.requests) == sent + 1
 
 
@@ -274,10 +257,10 @@ async def test_malformed_posts_are_skipped_with_a_line_each_and_the_rest_kept(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)  # logs in
+    await search(source, Q, None, SINCE)  # logs in
     fake_bluesky.fail_next(200, body=json.dumps(recorded("malformed_posts.json")))
     with caplog.at_level(logging.INFO, logger="monitor.sources.bluesky"):
-        page = await source.search(Q, None, SINCE)
+        page = await search(source, Q, None, SINCE)
     assert [m.url.rsplit("/", 1)[1] for m in page.mentions] == ["3lgood", "3lsparse"]
     sparse = page.mentions[1]
     assert sparse.author == "did:plc:4tq2pzw3kkmfhlzl7ao3ahd5" and sparse.likes == 0 and sparse.reposts == 0
@@ -287,36 +270,32 @@ async def test_malformed_posts_are_skipped_with_a_line_each_and_the_rest_kept(
     assert not page.more
 
 
-@pytest.mark.parametrize("body", [{"cursor": "5"}, {"posts": None}, [], {"error": "BadQueryString"}])
-async def test_a_wrong_shape_is_a_bad_response(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, body: object
-) -> None:
-    source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
-    fake_bluesky.fail_next(200, body=json.dumps(body))
-    with pytest.raises(BadResponse):
-        await source.search(Q, None, SINCE)
-
-
-async def test_a_5xx_is_retried_within_the_poll(
-    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
-) -> None:
-    fake_bluesky.add_post("a", T0, "acme cloud")
-    source = bluesky(session, fake_bluesky, clock)
-    await source.search(Q, None, SINCE)
-    fake_bluesky.requests.clear()
-    fake_bluesky.fail_next(502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
-    fake_bluesky.fail_next(500, body=json.dumps(recorded("internal_error.json")))
-    page = await source.search(Q, None, SINCE)
-    assert len(page.mentions) == 1 and [r.path for r in fake_bluesky.requests] == [SEARCH] * 3
-
-
 async def test_the_empty_page_fixture_ends_the_sweep(
     fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock
 ) -> None:
     source = bluesky(session, fake_bluesky, clock)
     fake_bluesky.fail_next(200, body=json.dumps(recorded("create_session.json")))
     fake_bluesky.fail_next(200, body=json.dumps(recorded("search_posts_empty.json")))
-    page = await source.search(Q, None, SINCE)
+    page = await search(source, Q, None, SINCE)
     assert page.mentions == [] and not page.more
     assert json.loads(page.cursor) == {"v": 1, "mark": SINCE.timestamp(), "polled": T0, "seen": {}}
+
+
+async def test_follower_counts_are_looked_up_only_for_posts_the_brand_filter_keeps(
+    fake_bluesky: FakeBluesky, session: aiohttp.ClientSession, clock: Clock, tmp_path: Path
+) -> None:
+    clock.now = T0 + 3600
+    for did, handle in (("did:plc:kim", "kim.bsky.social"), ("did:plc:coyote", "coyote.bsky.social")):
+        fake_bluesky.add_profile(did, handle, 1200)
+    fake_bluesky.add_post("a", T0, "Acme Cloud is down again", did="did:plc:kim")
+    fake_bluesky.add_post(
+        "b", T0 + 60, "acme anvils, delivered by rocket", did="did:plc:coyote"
+    )  # fuzzy: not the brand
+    engine = make_engine(tmp_path)
+    try:
+        await poll_once(bluesky(session, fake_bluesky, clock), first_brand(engine), "acme", engine, clock.now)
+        stored = [(m.mention.author, m.mention.author_followers) for m in engine.store.iter_mentions()]
+    finally:
+        engine.store.close()
+    assert stored == [("kim.bsky.social", 1200)]
+    assert fake_bluesky.profile_calls == [["did:plc:kim"]]  # nothing paid for the post the filter drops

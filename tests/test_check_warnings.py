@@ -161,7 +161,7 @@ async def test_youtube_budget_is_logged_at_daemon_start(
     config, rules = load_all(str(path))
     daemon = Daemon(config, rules, path, clock=system, delivery=Quiet())
     task = asyncio.create_task(daemon.run())
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(daemon.started.wait(), 15)
     daemon.stop.set()
     assert await asyncio.wait_for(task, 15) == 0
     assert "youtube: 10000 quota units a day fit 98 poll(s) a day of each of 1 query(ies), one every 14m42s" \

@@ -95,3 +95,63 @@ def test_thresholds_and_timezone_checked(tmp_path: Path) -> None:
     found = problems(write(tmp_path, text))
     assert any("sentiment.negative: must be between -1 and 1, got 2" in p for p in found)
     assert any("monitor.timezone: unknown time zone 'Mars/Base'" in p for p in found)
+
+
+def test_key_lines_skip_what_is_inside_multi_line_strings_and_arrays() -> None:
+    from monitor.config.toml import key_lines
+
+    text = '''name = "storm"
+note = """
+a key inside the string = 1
+[alert]
+"""
+[match]
+any_terms = [
+    "outage",   # a comment with = in it
+    "[down]",
+    'it''s = down',
+]
+none_terms = ["a]b", "c"]
+[detect]
+window = "1h"
+templates = { outage = """
+We are on it.
+cooldown = 3
+""" }
+[alert]
+cooldown = "2h"
+[[brands]]
+id = "a"
+[[brands]]
+id = "b"
+literal = \'\'\'
+[[brands]]
+\'\'\'
+'''
+    assert key_lines(text) == {
+        "name": 1, "note": 2, "match": 6, "match.any_terms": 7, "match.none_terms": 12, "detect": 13,
+        "detect.window": 14, "detect.templates": 15, "alert": 19, "alert.cooldown": 20, "brands[0]": 21,
+        "brands[0].id": 22, "brands[1]": 23, "brands[1].id": 24, "brands[1].literal": 25,
+    }  # fmt: skip
+
+
+def test_a_problem_after_a_multi_line_value_names_its_own_line(tmp_path: Path) -> None:
+    from monitor.loading import load_config
+
+    path = tmp_path / "config.toml"
+    text = (
+        (ROOT / "config.toml")
+        .read_text()
+        .replace(
+            'exclude = ["monty python", "ball python", "burmese python"]',
+            'exclude = [\n  "monty python",\n  "own_accounts = 5",\n]',
+        )
+        .replace('own_accounts = ["ThePSF"]', "own_accounts = 5")
+    )
+    path.write_text(text)
+    with pytest.raises(InvalidFiles) as caught:
+        load_config(path)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row == "own_accounts = 5")
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:{line}: brands[0].own_accounts: expected a list of strings, got 5"
+    ]

@@ -155,7 +155,7 @@ async def test_reload_turns_the_endpoint_on_and_off(
     daemon = Daemon(config, rules, path, clock=system, delivery=Quiet())
     task = asyncio.create_task(daemon.run())
     try:
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(daemon.started.wait(), 15)
         assert daemon.ingest_port is None
         path.write_text(plain.replace("[[brands]]", INGEST + "\n[[brands]]", 1))
         assert await daemon.reload()

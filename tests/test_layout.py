@@ -1,7 +1,7 @@
 """The package's layout: layers that import only downward, no import circles, small modules and functions.
 
 Each layer may import its own modules and those of layers before it in LAYERS; the foundation modules
-(clock, durations, errors, mention, textmatch) import nothing of ours but each other.
+(clock, durations, errors, mention, sanitize, textmatch) import nothing of ours but each other.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 # Lowest first: a module may import from its own layer and the layers before it.
 LAYERS = [
-    ("monitor.clock", "monitor.durations", "monitor.errors", "monitor.mention", "monitor.textmatch"),
+    (
+        "monitor.clock",
+        "monitor.durations",
+        "monitor.errors",
+        "monitor.mention",
+        "monitor.sanitize",
+        "monitor.textmatch",
+    ),
     ("monitor.config",),
     ("monitor.sentiment",),
     ("monitor.store",),

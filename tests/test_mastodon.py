@@ -66,29 +66,37 @@ async def test_a_poll_maps_recorded_statuses(fake_mastodon: FakeMastodon, sessio
     (request,) = fake_mastodon.requests
     assert request.path == TAG_PATH and request.headers["User-Agent"] == USER_AGENT
     assert "Authorization" not in request.headers
-    assert request.query == {"limit": "40", "min_id": str(snowflake(since.timestamp()))}
+    assert request.query == {"limit": "40", "since_id": str(snowflake(since.timestamp()))}
     assert not page.more
     state = json.loads(page.cursor)
     # Only the uris within the overlap (300 s) below the watermark are kept to filter the next sweep.
     assert state == {"v": 1, "marks": {"tag": int(recorded()[0]["id"])}, "seen": {anna.id: int(recorded()[0]["id"])}}
 
 
-async def test_min_id_paging_follows_the_link_header_then_only_what_is_new(
+async def test_tag_pages_come_newest_first_by_the_link_header_then_only_what_is_new(
     fake_mastodon: FakeMastodon, session: aiohttp.ClientSession
 ) -> None:
     for i in range(100):
         fake_mastodon.add_status(T0 + i * 10, f"#acmecloud post {i}")
     source = mastodon(session, fake_mastodon)
-    mentions, cursor, pages = await drain(source, Q, None, SINCE)
-    assert pages == 3 and len({m.id for m in mentions}) == len(mentions) == 100
-    assert max(Counter(fake_mastodon.served_ids()).values()) == 1  # forward pages never overlap
-    # Each next page starts at the Link header's rel="prev" min_id: the newest id of the page before.
-    min_ids = [r.query["min_id"] for r in fake_mastodon.requests]
-    assert min_ids == [str(snowflake(SINCE.timestamp())), snowflake_at(T0 + 390), snowflake_at(T0 + 790)]
+    first = await source.search(Q, None, SINCE)
+    # The newest first: a backfill bigger than a poll can page brings the latest statuses at once.
+    assert [m.text for m in first.mentions][:2] == ["#acmecloud post 99", "#acmecloud post 98"]
+    rest, cursor, pages = await drain(source, Q, first.cursor, SINCE)
+    mentions = first.mentions + rest
+    assert pages == 2 and len({m.id for m in mentions}) == len(mentions) == 100
+    assert max(Counter(fake_mastodon.served_ids()).values()) == 1  # pages never overlap
+    # Each next page ends at the Link header's rel="next" max_id: the oldest id of the page before.
+    max_ids = [r.query.get("max_id") for r in fake_mastodon.requests]
+    assert max_ids == [None, snowflake_at(T0 + 600), snowflake_at(T0 + 200)]
+    assert {r.query["since_id"] for r in fake_mastodon.requests} == {str(snowflake(SINCE.timestamp()))}
+    # The watermark moved only once the sweep was over, to its newest status.
+    assert json.loads(first.cursor)["marks"] == {}
+    assert json.loads(cursor)["marks"] == {"tag": int(snowflake_at(T0 + 990))}
     # Nothing new: one request, from the watermark less the overlap (300 s).
     again, cursor, pages = await drain(source, Q, cursor, SINCE)
     assert again == [] and pages == 1
-    assert fake_mastodon.requests[-1].query["min_id"] == str(snowflake(T0 + 990 - 300))
+    assert fake_mastodon.requests[-1].query["since_id"] == str(snowflake(T0 + 990 - 300))
     # New statuses, and one federated late (its id is from its own, earlier, time within the overlap).
     fake_mastodon.add_status(T0 + 5000, "#acmecloud newer")
     fake_mastodon.add_status(T0 + 800, "#acmecloud federated late", sequence=7)
@@ -97,20 +105,16 @@ async def test_min_id_paging_follows_the_link_header_then_only_what_is_new(
     assert (await drain(source, Q, cursor, SINCE))[0] == []
 
 
-async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
+async def test_a_sweep_stored_before_newest_first_paging_is_read(
     fake_mastodon: FakeMastodon, session: aiohttp.ClientSession
 ) -> None:
-    for i in range(90):
-        fake_mastodon.add_status(T0 + i * 10, f"#acmecloud {i}")
-    first = await mastodon(session, fake_mastodon).search(Q, None, SINCE)
-    assert first.more and len(first.mentions) == 40
-    fake_mastodon.add_status(T0 + 9999, "#acmecloud meanwhile")
-    second = mastodon(session, fake_mastodon)  # a new process: only the stored cursor carries over
-    rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
-    ids = [m.id for m in first.mentions + rest]
-    assert len(ids) == len(set(ids)) == 91
-    assert max(Counter(fake_mastodon.served_ids()).values()) == 1
-    assert (await drain(second, Q, cursor, SINCE))[0] == []
+    for i in range(5):
+        fake_mastodon.add_status(T0 + i * 10, f"#acmecloud post {i}")
+    tag_sweep = {"stream": "tag", "min_id": snowflake(T0 + 15)}
+    old = json.dumps({"v": 1, "marks": {}, "seen": {}, "sweep": tag_sweep})
+    mentions, cursor, _ = await drain(mastodon(session, fake_mastodon), Q, old, SINCE)
+    assert sorted(m.text for m in mentions) == [f"#acmecloud post {i}" for i in (2, 3, 4)]
+    assert json.loads(cursor)["marks"] == {"tag": int(snowflake_at(T0 + 40))}
 
 
 async def test_a_reblog_folds_onto_its_original(fake_mastodon: FakeMastodon, session: aiohttp.ClientSession) -> None:
@@ -243,15 +247,6 @@ async def test_malformed_statuses_are_skipped_with_a_line_each_and_the_rest_kept
     assert any("badtime" in m for m in skipped) and any("not an object" in m for m in skipped)
 
 
-@pytest.mark.parametrize("body", [{"error": "Record not found"}, {"statuses": []}, "[]"])
-async def test_a_wrong_shape_is_a_bad_response(
-    fake_mastodon: FakeMastodon, session: aiohttp.ClientSession, body: object
-) -> None:
-    fake_mastodon.fail_next(200, body=json.dumps(body))
-    with pytest.raises(BadResponse):
-        await mastodon(session, fake_mastodon).search(Q, None, SINCE)
-
-
 async def test_a_search_answer_without_statuses_is_a_bad_response(
     fake_mastodon: FakeMastodon, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,14 +256,6 @@ async def test_a_search_answer_without_statuses_is_a_bad_response(
     fake_mastodon.fail_next(200, body=json.dumps({"accounts": [], "hashtags": []}))
     with pytest.raises(BadResponse, match="no statuses"):
         await source.search(Q, first.cursor, SINCE)
-
-
-async def test_a_5xx_is_retried_within_the_poll(fake_mastodon: FakeMastodon, session: aiohttp.ClientSession) -> None:
-    fake_mastodon.add_status(T0, "#acmecloud")
-    fake_mastodon.fail_next(502, body="<html><body>Bad Gateway</body></html>", content_type="text/html")
-    fake_mastodon.fail_next(503)
-    page = await mastodon(session, fake_mastodon).search(Q, None, SINCE)
-    assert len(page.mentions) == 1 and len(fake_mastodon.requests) == 3
 
 
 async def test_the_tag_option_and_the_fixture_pages(
@@ -282,7 +269,7 @@ async def test_the_tag_option_and_the_fixture_pages(
     last = await source.search(Q, first.cursor, SINCE)
     assert last.mentions == [] and not last.more
     assert [r.path for r in fake_mastodon.requests] == ["/api/v1/timelines/tag/Café"] * 2
-    assert fake_mastodon.requests[1].query["min_id"] == recorded("tag_timeline_next.json")[0]["id"]
+    assert fake_mastodon.requests[1].query["max_id"] == recorded("tag_timeline_next.json")[-1]["id"]
     with pytest.raises(BadResponse, match="tag option"):
         await mastodon(session, fake_mastodon).search("!!", None, SINCE)
     assert hashtag('"Acme Cloud" OR acme -jobs') == "acmecloud" and hashtag("-acme") == ""

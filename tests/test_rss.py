@@ -296,3 +296,15 @@ async def test_an_undated_entry_is_not_taken_again_while_the_feed_holds_it(
     assert "https://e.org/undated" in json.loads(second.cursor)["seen"]
     fake_rss.feeds["f.xml"] = (_feed(undated, dated), "application/rss+xml")
     assert (await source.search("acme", second.cursor, SINCE)).mentions == []
+
+
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#0;", "&#x110000;", "&#99999999999999999999999;"])
+async def test_a_character_no_feed_may_hold_costs_only_its_own_character(
+    fake_rss: FakeFeeds, session: aiohttp.ClientSession, ref: str
+) -> None:
+    fake_rss.add("g1", "Acme Cloud outage", NOW - 600, raw=f" {ref} today")  # feedparser itself raised on these
+    fake_rss.add("g2", "Acme Cloud status page", NOW - 60)
+    page = await rss(session, fake_rss).search(Q, None, SINCE)
+    mentions = page.mentions
+    assert sorted(m.id for m in mentions) == ["g1", "g2"]
+    assert mentions[0].title.startswith("Acme Cloud outage") and "\ud800" not in mentions[0].title

@@ -10,10 +10,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
-from monitor.sources.http import (
+from monitor.sources.answers import (
     ERROR_BODY_CAP,
-    Http,
     HttpAuthError,
     HttpClientError,
     HttpRateLimited,
@@ -22,6 +20,8 @@ from monitor.sources.http import (
     retry_after_seconds,
     safe_url,
 )
+from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
+from monitor.sources.http import Http
 from tests.fakes import USER_AGENT
 from tests.fakes.base import FakeServer, ServerFactory, serve
 from tests.helpers.clock import Clock

@@ -7,15 +7,18 @@ import json
 import logging
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from monitor.sources.base import AuthError, BadResponse, RateLimited, TransientError
+from monitor.engine.poll import poll_once
+from monitor.sources.base import AuthError, BadResponse, RateLimited
 from monitor.sources.youtube import YouTube
-from tests.fakes import USER_AGENT, drain, make_source
+from tests.fakes import USER_AGENT, drain, make_source, search
 from tests.fakes.youtube import QUOTA_EXCEEDED, FakeYouTube, google_error, recorded
 from tests.helpers.clock import Clock
+from tests.helpers.engine import first_brand, make_engine
 
 T0 = 1_795_500_000  # 2026-11-24 06:00 UTC
 NOW = T0 + 122_400  # 2026-11-25 16:00 UTC: the moment the tests poll, unless they move a clock
@@ -49,7 +52,7 @@ async def test_a_poll_maps_recorded_results_then_pages_on(
     fake_youtube.answer_next(recorded("channels.json"))
     source = yt(session, fake_youtube, Clock(1795531330))  # polled when the newest video came
     since = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-    page = await source.search(Q, None, since)
+    page = await search(source, Q, None, since)
     outage, migrate, pricing = page.mentions
     # videos.list gives the plain, whole text; the search snippet's entities never reach a mention.
     assert outage.title == "Acme Cloud outage: what we know so far & what to do" and outage.platform == "youtube"
@@ -64,9 +67,9 @@ async def test_a_poll_maps_recorded_results_then_pages_on(
     # Not in videos.list any more (deleted or private since): the search result alone.
     assert pricing.title == "Acme Cloud vs the rest: pricing 2026" and pricing.text == ""
     assert pricing.author_followers == 87 and pricing.likes == 0
-    search, videos, channels = fake_youtube.requests
-    assert search.path == "/youtube/v3/search" and search.headers["User-Agent"] == USER_AGENT
-    assert search.query == {"part": "snippet", "type": "video", "order": "date", "q": Q, "key": fake_youtube.key,
+    asked, videos, channels = fake_youtube.requests
+    assert asked.path == "/youtube/v3/search" and asked.headers["User-Agent"] == USER_AGENT
+    assert asked.query == {"part": "snippet", "type": "video", "order": "date", "q": Q, "key": fake_youtube.key,
                             "publishedAfter": "2026-11-24T00:00:00Z", "maxResults": "50"}  # fmt: skip
     assert videos.query["id"] == "dQ8xAcme001,Kp3Acme0002,Zz9Acme0003" and videos.query["part"] == "statistics,snippet"
     assert channels.query["id"] == "UC4kQm2Nw1bD0aRrC7pTqZxA,UCq1Wq2Ee3Rr4Tt5Yy6Uu7Ii,UCr9Lp0Vv3sF2gHh4jKk6lMn"
@@ -75,7 +78,7 @@ async def test_a_poll_maps_recorded_results_then_pages_on(
     fake_youtube.answer_next(recorded("search_page2.json"))
     fake_youtube.answer_next({"kind": "youtube#videoListResponse", "items": []})
     fake_youtube.answer_next({"kind": "youtube#channelListResponse", "items": []})
-    last = await source.search(Q, page.cursor, since)
+    last = await search(source, Q, page.cursor, since)
     assert [m.id for m in last.mentions] == ["Ab4Acme0004", "Cd5Acme0005"] and not last.more
     assert last.mentions[0].text == "Honest review of Acme Cloud support after six months."
     assert fake_youtube.requests[3].query["pageToken"] == "CAMQAA"
@@ -109,24 +112,6 @@ async def test_paging_then_only_what_is_new(fake_youtube: FakeYouTube, session: 
     assert (await drain(source, Q, cursor, SINCE))[0] == []
 
 
-async def test_a_restart_mid_paging_fetches_nothing_twice_and_skips_nothing(
-    fake_youtube: FakeYouTube, session: aiohttp.ClientSession
-) -> None:
-    add(fake_youtube, 130, step=600)
-    clock = Clock(T0 + 130 * 600)
-    first = await yt(session, fake_youtube, clock).search(Q, None, SINCE)
-    assert first.more and len(first.mentions) == 50
-    fake_youtube.add_video("newer", T0 + 99999, "Acme Cloud meanwhile")  # above the sweep: next poll
-    clock.now = T0 + 100_000
-    second = yt(session, fake_youtube, clock)  # a new process: only the stored cursor carries over
-    rest, cursor, _ = await drain(second, Q, first.cursor, SINCE)
-    ids = [m.id for m in first.mentions + rest]
-    # "newer" pushed one video onto the next page: served twice, but a mention only once.
-    assert len(ids) == len(set(ids)) == 130 and "newer" not in ids
-    newer, _, pages = await drain(second, Q, cursor, SINCE)
-    assert [m.id for m in newer] == ["newer"] and pages == 1
-
-
 async def test_quota_exceeded_pauses_until_midnight_pacific(
     fake_youtube: FakeYouTube, session: aiohttp.ClientSession
 ) -> None:
@@ -135,12 +120,12 @@ async def test_quota_exceeded_pauses_until_midnight_pacific(
     source = yt(session, fake_youtube, clock)
     fake_youtube.daily_quota = 0  # the key's quota is used up elsewhere
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 4 * 3600 and not isinstance(info.value, AuthError)
     assert "quota" in str(info.value) and fake_youtube.key not in str(info.value)
     clock.now += 4 * 3600 - 1
     with pytest.raises(RateLimited):  # during the wait nothing is sent
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert len(fake_youtube.requests) == 1
     clock.now += 1
     fake_youtube.daily_quota = 10000  # the new day
@@ -156,7 +141,7 @@ async def test_the_recorded_quota_answer_on_a_lookup_pauses_too(
     fake_youtube.fail_next(200, body=json.dumps(recorded("search_page2.json")))
     fake_youtube.fail_next(403, body=json.dumps(QUOTA_EXCEEDED))
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, None, SINCE)
+        await search(source, Q, None, SINCE)
     assert info.value.retry_after == 4 * 3600
 
 
@@ -169,10 +154,10 @@ async def test_a_local_budget_waits_for_the_reset_without_asking(
     _, cursor, _ = await drain(source, Q, None, SINCE)
     await drain(source, Q, cursor, SINCE)  # 204 units charged
     with pytest.raises(RateLimited) as info:
-        await source.search(Q, cursor, SINCE)
+        await search(source, Q, cursor, SINCE)
     assert info.value.retry_after == 4 * 3600 and len(fake_youtube.searches()) == 2
     clock.now += 4 * 3600
-    await source.search(Q, cursor, SINCE)
+    await search(source, Q, cursor, SINCE)
     assert len(fake_youtube.searches()) == 3
 
 
@@ -189,9 +174,9 @@ async def test_a_missing_key_is_an_auth_error_naming_the_variable(
 ) -> None:
     monkeypatch.delenv("YOUTUBE_API_KEY")
     with pytest.raises(AuthError, match="YOUTUBE_API_KEY"):
-        await yt(session, fake_youtube).search(Q, None, SINCE)
+        await search(yt(session, fake_youtube), Q, None, SINCE)
     monkeypatch.setenv("ACME_YT_KEY", fake_youtube.key)
-    await yt(session, fake_youtube, key_env="ACME_YT_KEY").search(Q, None, SINCE)
+    await search(yt(session, fake_youtube, key_env="ACME_YT_KEY"), Q, None, SINCE)
     assert fake_youtube.requests[-1].query["key"] == fake_youtube.key
 
 
@@ -213,7 +198,7 @@ async def test_a_refused_key_is_an_auth_error_without_the_key(
         fake_youtube.fail_next(403, body="<html>Forbidden</html>", content_type="text/html")
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AuthError) as info:
-        await yt(session, fake_youtube).search(Q, None, SINCE)
+        await search(yt(session, fake_youtube), Q, None, SINCE)
     assert "YOUTUBE_API_KEY" in str(info.value) and secret not in str(info.value)
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]  # not the fake's access log
     assert not any(secret in line for line in ours) and len(fake_youtube.requests) == 1
@@ -224,7 +209,7 @@ async def test_malformed_results_are_skipped_and_good_ones_kept(
 ) -> None:
     caplog.set_level(logging.INFO, logger="monitor.sources.youtube")
     fake_youtube.answer_next(recorded("malformed_results.json"))
-    page = await yt(session, fake_youtube).search(Q, None, SINCE)
+    page = await search(yt(session, fake_youtube), Q, None, SINCE)
     assert [m.id for m in page.mentions] == ["Good0000001", "NoChan00007"]
     assert page.mentions[1].author == "" and page.mentions[1].text == ""
     for label in ("NoTime00003", "NoSnip00004", "Blank000005", "(no videoId)"):
@@ -234,15 +219,6 @@ async def test_malformed_results_are_skipped_and_good_ones_kept(
     assert fake_youtube.requests[2].query["id"] == "UCgood"
 
 
-@pytest.mark.parametrize("body", [{"kind": "youtube#searchListResponse"}, [], {"items": "none"}, {"error": {}}])
-async def test_a_wrong_shape_is_a_bad_response(
-    fake_youtube: FakeYouTube, session: aiohttp.ClientSession, body: object
-) -> None:
-    fake_youtube.answer_next(body)
-    with pytest.raises(BadResponse):
-        await yt(session, fake_youtube).search(Q, None, SINCE)
-
-
 async def test_a_wrong_lookup_shape_is_a_bad_response(
     fake_youtube: FakeYouTube, session: aiohttp.ClientSession
 ) -> None:
@@ -250,28 +226,14 @@ async def test_a_wrong_lookup_shape_is_a_bad_response(
     fake_youtube.fail_next(200, body=json.dumps(recorded("search_page2.json")))
     fake_youtube.answer_next({"kind": "youtube#videoListResponse"})
     with pytest.raises(BadResponse, match="videos"):
-        await yt(session, fake_youtube).search(Q, None, SINCE)
+        await search(yt(session, fake_youtube), Q, None, SINCE)
 
 
 async def test_other_4xx_name_the_reason(fake_youtube: FakeYouTube, session: aiohttp.ClientSession) -> None:
     fake_youtube.answer_next(google_error(400, "invalidSearchFilter", "Invalid filter"), status=400)
     with pytest.raises(BadResponse, match="invalidSearchFilter") as info:
-        await yt(session, fake_youtube).search(Q, None, SINCE)
+        await search(yt(session, fake_youtube), Q, None, SINCE)
     assert fake_youtube.key not in str(info.value)
-
-
-async def test_a_5xx_is_retried_and_never_shows_the_key(
-    fake_youtube: FakeYouTube, session: aiohttp.ClientSession
-) -> None:
-    add(fake_youtube, 1)
-    fake_youtube.fail_next(500, body=json.dumps(google_error(500, "backendError", "Backend Error")))
-    fake_youtube.fail_next(503, body="<html>unavailable</html>", content_type="text/html")
-    page = await yt(session, fake_youtube).search(Q, None, SINCE)
-    assert [m.id for m in page.mentions] == ["v0000"] and len(fake_youtube.searches()) == 3
-    fake_youtube.fail_next(500, times=3)
-    with pytest.raises(TransientError) as info:
-        await yt(session, fake_youtube).search(Q, None, SINCE)
-    assert fake_youtube.key not in str(info.value) and "/youtube/v3/search" in str(info.value)
 
 
 async def test_a_refused_page_token_pages_the_sweep_again(
@@ -279,9 +241,9 @@ async def test_a_refused_page_token_pages_the_sweep_again(
 ) -> None:
     add(fake_youtube, 80)
     source = yt(session, fake_youtube)
-    first = await source.search(Q, None, SINCE)
+    first = await search(source, Q, None, SINCE)
     fake_youtube.answer_next(google_error(400, "invalidPageToken", "The request specifies an invalid page token."), 400)
-    again = await source.search(Q, first.cursor, SINCE)
+    again = await search(source, Q, first.cursor, SINCE)
     assert again.mentions == [] and again.more and "token" not in json.loads(again.cursor)
     rest, _, _ = await drain(source, Q, again.cursor, SINCE)
     ids = [m.id for m in first.mentions + rest]
@@ -300,7 +262,7 @@ async def test_an_empty_first_poll_keeps_the_start(fake_youtube: FakeYouTube, se
 
 async def test_channel_reach_can_be_turned_off(fake_youtube: FakeYouTube, session: aiohttp.ClientSession) -> None:
     add(fake_youtube, 2)
-    await yt(session, fake_youtube, channel_reach=False, max_results=10).search(Q, None, SINCE)
+    await search(yt(session, fake_youtube, channel_reach=False, max_results=10), Q, None, SINCE)
     assert [r.path for r in fake_youtube.requests] == ["/youtube/v3/search", "/youtube/v3/videos"]
     assert fake_youtube.requests[0].query["maxResults"] == "10"
 
@@ -311,7 +273,7 @@ async def test_a_video_listed_twice_on_a_page_is_one_mention(
     answer = recorded("search_page2.json")
     answer["items"].append(answer["items"][0])
     fake_youtube.answer_next(answer)
-    page = await yt(session, fake_youtube).search(Q, None, SINCE)
+    page = await search(yt(session, fake_youtube), Q, None, SINCE)
     assert [m.id for m in page.mentions] == ["Ab4Acme0004", "Cd5Acme0005"]
 
 
@@ -321,5 +283,30 @@ async def test_concurrent_searches_each_read_their_own_error(
     add(fake_youtube, 3)
     source = yt(session, fake_youtube, Clock(EVENING_PACIFIC))
     fake_youtube.daily_quota = 0
-    results = await asyncio.gather(*(source.search(f"{Q} {i}", None, SINCE) for i in range(4)), return_exceptions=True)
+    results = await asyncio.gather(*(search(source, f"{Q} {i}", None, SINCE) for i in range(4)), return_exceptions=True)
     assert all(isinstance(r, RateLimited) and r.retry_after == 4 * 3600 for r in results)
+
+
+async def test_videos_and_channels_are_looked_up_only_for_what_the_brand_filter_keeps(
+    fake_youtube: FakeYouTube, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    fake_youtube.channels["UCacme"] = {"statistics": {"subscriberCount": "5400", "hiddenSubscriberCount": False}}
+    fake_youtube.add_video("anvils00001", T0, "ACME anvil review", "Road runner approved", channel="UCcoyote")
+    fake_youtube.add_video("outage00002", T0 + 60, "Acme Cloud outage explained", "What broke", channel="UCacme")
+    # A long description is cut in search results: the brand may be in the rest, so it is looked up too.
+    fake_youtube.add_video("roundup0003", T0 + 120, "Weekly roundup", "x" * 170 + " and the Acme Cloud outage")
+    engine = make_engine(tmp_path)
+    source = yt(session, fake_youtube)
+    try:
+        await poll_once(source, first_brand(engine), "acme", engine, NOW)  # a fuzzy search: more than the brand
+        stored = {m.mention.id: m.mention.author_followers for m in engine.store.iter_mentions()}
+        fake_youtube.add_video("anvils00004", T0 + 180, "ACME rocket skates", "Beep beep", channel="UCcoyote")
+        before = len(fake_youtube.lookups())
+        await poll_once(source, first_brand(engine), "acme", engine, NOW + 600)
+    finally:
+        engine.store.close()
+    assert stored == {"outage00002": 5400, "roundup0003": 5400}
+    videos, channels = fake_youtube.lookups()[:before]
+    assert videos.query["id"] == "roundup0003,outage00002" and channels.query["id"] == "UCacme"  # newest first
+    assert len(fake_youtube.lookups()) == before  # a page with nothing the brand filter keeps: no lookup
+    assert fake_youtube.units == 100 + 1 + 1 + 100 and source.spent == fake_youtube.units

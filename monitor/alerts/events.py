@@ -167,7 +167,7 @@ def _about(
         "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
         "all_mentions": len(window_mentions),
     }
-    ignore = [brand.name, *brand.queries, brand.id]
+    ignore = [brand.name, *brand.queries, brand.id, *brand.handles, *brand.hashtags]  # never "what it is about"
     return {
         "figures": figures,
         "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),

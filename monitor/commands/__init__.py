@@ -16,9 +16,8 @@ from collections.abc import Callable, Sequence
 
 from monitor import __version__
 from monitor.clock import Clock, system
-from monitor.errors import InvalidFiles, Refused
+from monitor.errors import InvalidFiles, Refused, StoreError
 from monitor.service.logs import setup_logging
-from monitor.store.lock import StoreError
 
 EXIT_INVALID = 2
 # The daemon narrates at INFO; one-shot commands print their own results and log only trouble.

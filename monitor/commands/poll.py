@@ -48,8 +48,11 @@ async def _show_one(config: Config, source: Source, brand: Brand, query: str, no
     since = datetime.fromtimestamp(now - config.backfill.total_seconds(), UTC)
     page = await source.search(query, None, since)
     scorer, brand_filter = Scorer.of(config), BrandFilter.of(brand)
-    lines = [f"{source.name} {query!r}: {len(page.mentions)} mention(s) on the first page (nothing stored)"]
-    for m in page.mentions:
+    mentions = page.mentions
+    if page.enrich is not None:  # lookups for what the filter keeps, as a poll makes them
+        mentions = await page.enrich(mentions, lambda m: brand_filter.mentions_brand(m) and brand_filter.keeps(m))
+    lines = [f"{source.name} {query!r}: {len(mentions)} mention(s) on the first page (nothing stored)"]
+    for m in mentions:
         score = scorer.score(m.full_text, m.lang, brand.id)
         shown = "unscored" if score.compound is None else f"{score.compound:+.2f} {score.label}"
         text = " ".join(m.full_text.split())[:100]

@@ -24,14 +24,21 @@ def _clean(part: str) -> str:
 
 
 def key_lines(text: str) -> dict[str, int]:
-    """Map dotted key paths ("sources.reddit.interval", "brands[1].id") to their 1-based line numbers."""
+    """Map dotted key paths ("sources.reddit.interval", "brands[1].id") to their 1-based line numbers.
+
+    Only lines that start a key or a table count: what is inside a multi-line string or a value that
+    runs over several lines (an array, an inline table) is skipped, however it looks.
+    """
     lines: dict[str, int] = {}
     current = ""
     array_counts: dict[str, int] = {}
+    scan = _ValueScan()
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0] if '"' not in raw and "'" not in raw else raw
-        header = _HEADER.match(line)
-        if header:
+        if scan.open:  # the rest of a value begun on an earlier line
+            scan.feed(raw)
+            continue
+        header = _HEADER.match(raw)
+        if header and not _KEY.match(raw):
             name = _clean(header.group(2))
             if header.group(1) == "[[":
                 index = array_counts.get(name, 0)
@@ -41,11 +48,60 @@ def key_lines(text: str) -> dict[str, int]:
                 current = name
             lines.setdefault(current, number)
             continue
-        key = _KEY.match(line)
+        key = _KEY.match(raw)
         if key:
             path = f"{current}.{_clean(key.group(1))}" if current else _clean(key.group(1))
             lines.setdefault(path, number)
+            scan.feed(raw[key.end() :])
     return lines
+
+
+class _ValueScan:
+    """Follows a TOML value across lines: open multi-line strings and brackets; comments skipped."""
+
+    def __init__(self) -> None:
+        self.depth = 0  # open [ and { of arrays and inline tables
+        self.string = ""  # the delimiter of an open multi-line string
+
+    @property
+    def open(self) -> bool:
+        """Whether the value goes on to the next line."""
+        return bool(self.string) or self.depth > 0
+
+    def feed(self, line: str) -> None:
+        """Read one line (or the part of one after `key =`) of a value."""
+        i = 0
+        while i < len(line):
+            if self.string:
+                end = line.find(self.string, i)
+                if end < 0:
+                    return
+                i = end + len(self.string)
+                self.string = ""
+                continue
+            char = line[i]
+            if char == "#":
+                return
+            if line.startswith('"""', i) or line.startswith("'''", i):
+                self.string, i = line[i : i + 3], i + 3
+            elif char in "\"'":
+                i = _string_end(line, i)
+            else:
+                self.depth += (char in "[{") - (char in "]}")
+                i += 1
+
+
+def _string_end(line: str, start: int) -> int:
+    """The index after a one-line string that opens at `start` (basic strings have \\ escapes)."""
+    quote, i = line[start], start + 1
+    while i < len(line):
+        if quote == '"' and line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == quote:
+            return i + 1
+        i += 1
+    return i
 
 
 class TomlFile:

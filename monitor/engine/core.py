@@ -16,7 +16,7 @@ from typing import Any
 from monitor.alerts.events import build_event, iso
 from monitor.config import Brand, Config
 from monitor.durations import format_duration
-from monitor.engine.filters import Pipeline
+from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import hold, step
 from monitor.engine.silences import Muting
 from monitor.mention import Mention, ScoredMention
@@ -98,6 +98,7 @@ class Engine:
         # The newest incident of each (rule, brand), read from the store once and then kept here: the
         # engine is the only writer of the incident state the tick reads (see Store.save_incident).
         self._latest: dict[tuple[str, str], IncidentRow] | None = None
+        self.guard = Guard()  # makes each mention safe to store; counts what it repaired or left out
         self.set_rules(rules)
 
     # rules and history
@@ -176,8 +177,9 @@ class Engine:
         count: bool = True,
     ) -> list[ScoredMention]:
         """Filter, dedup, score and store mentions for a brand (and the poll cursor, atomically); count
-        them toward the rules unless count is False (a replay stores ahead and counts at stream time)."""
-        batch = list(mentions)
+        them toward the rules unless count is False (a replay stores ahead and counts at stream time).
+        Each mention is made safe first (monitor.sanitize): repaired, or left out with its cause logged."""
+        batch = self.guard.safe(mentions, now)
         by_platform: dict[str, list[str]] = {}
         for m in batch:
             by_platform.setdefault(m.platform, []).append(m.id)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import Brand
 from monitor.engine.core import CursorUpdate, Engine
-from monitor.mention import Mention
-from monitor.sources.base import AuthError, RateLimited, Source, SourceError
-from monitor.sources.sweep import CLOCK_SKEW
+from monitor.sources.base import AuthError, RateLimited, Source, SourceError, tag_queries
 from monitor.store import from_epoch
 
 logger = logging.getLogger(__name__)
@@ -81,14 +79,6 @@ class PollResult:
     covered_from: float = 0.0  # the poll saw everything from here to now (backfill start on a first poll)
 
 
-def _believable(mention: Mention, now: float) -> Mention:
-    """The mention, stamped now when its time is further ahead than the clock skew sweeps allow: a
-    future time would sit in every rule's current window until it came, or never leave the baseline."""
-    if mention.created_at.timestamp() > now + CLOCK_SKEW:
-        return replace(mention, created_at=from_epoch(now))
-    return mention
-
-
 def _envelope(state: str | None) -> tuple[str | None, float | None]:
     if state is None:
         return None, None
@@ -97,7 +87,24 @@ def _envelope(state: str | None) -> tuple[str | None, float | None]:
 
 
 async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, now: float) -> PollResult:
-    """Fetch every page that waits for (source, brand, query) and ingest it; raises SourceError."""
+    """Fetch every page that waits for (source, brand, query) and ingest it; raises SourceError.
+
+    With the brand's first query, also the source's searches for the brand's handles and hashtags, on
+    platforms that can search by them (sources.base.tag_queries): each is a sweep with a cursor of its
+    own, under its own query text, and a first backfill of its own when the handles change.
+    """
+    result = await _poll_query(source, brand, query, engine, now)
+    if brand.queries and query == brand.queries[0]:
+        for extra in tag_queries(source, brand):
+            tagged = await _poll_query(source, brand, extra, engine, now)
+            result.pages += tagged.pages
+            result.fetched += tagged.fetched
+            result.stored += tagged.stored
+    return result
+
+
+async def _poll_query(source: Source, brand: Brand, query: str, engine: Engine, now: float) -> PollResult:
+    """Every page that waits for one search text, ingested with its cursor."""
     result = PollResult()
     stored_state = engine.store.cursor(source.name, brand.id, query)
     cursor, live_since = _envelope(stored_state)
@@ -112,10 +119,13 @@ async def poll_once(source: Source, brand: Brand, query: str, engine: Engine, no
         page = await source.search(query, cursor, since)
         result.pages += 1
         result.fetched += len(page.mentions)
+        mentions = page.mentions
+        if page.enrich is not None:  # lookups that cost quota: only for what the brand filter keeps
+            mentions = await page.enrich(mentions, engine.pipeline.keep(brand.id))
         cursor = page.cursor
         state = json.dumps({"source": cursor, "live_since": live_since})
         stored = engine.ingest(
-            brand.id, [_believable(m, now) for m in page.mentions], now, live_since=live_since,
+            brand.id, mentions, now, live_since=live_since,
             cursor=CursorUpdate(source.name, query, state),
         )  # fmt: skip
         result.stored += len(stored)

@@ -48,7 +48,8 @@ _STR_FIELDS = ("title", "author", "url", "lang", "brand")
 # One accepted item: the mention and the brand id the sender named (None: the brands' queries decide).
 Item = tuple[Mention, str | None]
 Accept = Callable[[list[Item]], Awaitable[int]]
-# Checks one valid item against what only the caller knows (a brand id not in config): ValueError rejects it.
+# Checks one valid item against what only the caller knows (a brand id not in config, a value the store could
+# only hold altered: monitor.sanitize): ValueError rejects it, named in the answer's `rejected`.
 Vet = Callable[[Item], None]
 
 

@@ -89,7 +89,7 @@ class Listeners:
         """The /ingest application for config (IngestError when its token variable is unset)."""
         settings = config.ingest
         return ingest_app(self.accept, settings.token_env, settings.max_body,
-                          vet=lambda item: vet_ingest(self.runtime.config, item))  # fmt: skip
+                          vet=lambda item: vet_ingest(self.runtime.config, item, self.clock()))  # fmt: skip
 
     async def bind_ingest(self, config: Config) -> Listener | str:
         """A listener serving /ingest as config says, or why it cannot be (one line)."""

@@ -16,6 +16,7 @@ from monitor.engine.core import Engine
 from monitor.engine.poll import SourceHealth
 from monitor.mention import Mention, ScoredMention
 from monitor.rules import Rule
+from monitor.sanitize import sanitize
 from monitor.service.ingest_endpoint import Item
 from monitor.slack.outbox import Delivery
 from monitor.sources import SOURCES, Source
@@ -80,9 +81,12 @@ def ingest_items(engine: Engine, items: Sequence[Item], now: float) -> list[Scor
     return stored
 
 
-def vet_ingest(config: Config, item: Item) -> None:
-    """Reject an ingested item that names a brand config does not have (ValueError with the reason)."""
+def vet_ingest(config: Config, item: Item, now: float) -> None:
+    """Reject an ingested item that names a brand config does not have, or that could only be stored
+    repaired (monitor.sanitize, strictly: a count SQLite cannot hold, a lone surrogate or NUL, a time
+    further ahead than the clock skew allows): ValueError with the reason, named in the answer."""
     brand = item[1]
     if brand and config.brand(brand) is None:
         known = ", ".join(b.id for b in config.brands)
         raise ValueError(f"brand: {brand!r} is not a brand in config (configured: {known})")
+    sanitize(item[0], now, strict=True)

@@ -5,21 +5,25 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from multidict import MultiDict
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
-from monitor.sources.base import AuthError, BadResponse, Page, TransientError
-from monitor.sources.http import Http, HttpAuthError, HttpClientError
+from monitor.sources.answers import HttpAuthError, HttpClientError
+from monitor.sources.base import AuthError, BadResponse, Keep, Page, TransientError
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 MAX_PROFILES = 20000  # follower counts cached; past this the oldest are dropped
@@ -43,7 +47,7 @@ class Bluesky:
     later: sweep.low_water), paged by the opaque cursor until there is none; each
     page's cursor carries the sweep, so a restart resumes it; only after the last page does the
     watermark move. Follower counts come from app.bsky.actor.getProfiles, 25 actors a call, cached
-    for `followers_ttl` seconds.
+    for `followers_ttl` seconds, and only for the posts the brand filter keeps (Page.enrich).
     """
 
     name: ClassVar[str] = "bluesky"
@@ -73,11 +77,23 @@ class Bluesky:
         self.renew_at = 0.0
         self.followers: dict[str, tuple[int | None, float]] = {}  # did -> (followers, when fetched)
 
+    @staticmethod
+    def tag_queries(brand: Brand) -> tuple[str, ...]:
+        """The brand's Bluesky handles (a domain: "@acme.bsky.social") and its hashtags, each a search of
+        its own: by mention (searchPosts' `mentions`: posts that tag the account) and by tag."""
+        handles = [h for h in brand.handles if "." in h and h.count("@") == 1]
+        return (*handles, *brand.hashtags)
+
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
-        """One page of posts newer than the watermark (back to since on a first poll)."""
+        """One page of posts newer than the watermark (back to since on a first poll); a query that is a
+        handle ("@acme.bsky.social") finds the posts that mention it, a hashtag ("#AcmeCloud") those tagged."""
         state = sweep.begin(sweep.load(cursor, since.timestamp(), sweep.is_number), self.overlap, self.http.clock())
         floor = state["floor"]
         params = {"q": query, "sort": "latest", "limit": str(self.limit), "since": _iso(floor)}
+        if query.startswith("@"):  # q is required: the handle, whose mention facet's text holds it
+            params.update(q=query[1:], mentions=query[1:])
+        elif query.startswith("#"):
+            params["tag"] = query[1:]
         if state.get("cursor"):
             params["cursor"] = state["cursor"]
         body = await self._call("app.bsky.feed.searchPosts", params)
@@ -95,25 +111,38 @@ class Bluesky:
             else:
                 posts.append(parsed)
         reached = False  # newest first: a post below the floor means the rest is older still
-        fresh: list[tuple[Mention, str]] = []
+        mentions: list[Mention] = []
+        authors: dict[str, str] = {}  # mention id -> its author's DID, for the follower counts
         for mention, did in posts:
             at = mention.created_at.timestamp()
             if at < floor:
                 reached = True
             elif mention.id not in old and mention.id not in new:
-                fresh.append((mention, did))
+                mentions.append(mention)
+                authors[mention.id] = did
                 new[mention.id] = at
-        followers = await self._followers([did for _, did in fresh])
-        mentions = [dataclasses.replace(m, author_followers=followers.get(did)) for m, did in fresh]
+        enrich = functools.partial(self._reach, authors)
         if state.get("top") is None and posts:
             state["top"] = max(m.created_at.timestamp() for m, _ in posts)
         mark = sweep.mark(state, self.http.clock())
         after = body.get("cursor")
         # A cursor that does not move would page forever: take it as the end.
         if reached or not items or not isinstance(after, str) or not after or after == state.get("cursor"):
-            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead)), False)
+            done = sweep.finish(state, mark, self.overlap, self.http.ahead)
+            return Page(mentions, sweep.dump(done), False, enrich)
         state["cursor"] = after
-        return Page(mentions, sweep.dump(state), True)
+        return Page(mentions, sweep.dump(state), True, enrich)
+
+    async def _reach(self, authors: dict[str, str], mentions: list[Mention], keep: Keep) -> list[Mention]:
+        """The mentions, those the brand filter keeps with their authors' follower counts (getProfiles:
+        nothing is looked up for a post the filter then drops)."""
+        kept = [m for m in mentions if keep(m) and m.id in authors]
+        followers = await self._followers([authors[m.id] for m in kept])
+        counted = {m.id for m in kept}
+        return [
+            dataclasses.replace(m, author_followers=followers.get(authors[m.id])) if m.id in counted else m
+            for m in mentions
+        ]
 
     async def _call(self, method: str, params: Mapping[str, str]) -> Any:
         """GET an XRPC query with the session; renews the session once if the token looks expired."""
@@ -209,17 +238,18 @@ class Bluesky:
         return {d: self.followers[d][0] for d in wanted if d in self.followers}
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        return quota_exhausted(headers, self.http.clock())
+        return quota_exhausted(headers, self.http.until)
 
 
-def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until the window resets when none is left in it (RateLimit-Reset is epoch seconds)."""
+def quota_exhausted(headers: Mapping[str, str], until: Callable[[float], float | None]) -> float | None:
+    """Seconds until the window resets when none is left in it (RateLimit-Reset is epoch seconds on the
+    platform's clock; `until` reads it against that clock: Http.until)."""
     try:
         remaining = float(headers.get("RateLimit-Remaining", "1"))
         reset = float(headers.get("RateLimit-Reset", "0"))
     except ValueError:
         return None
-    return reset - now if remaining < 1 and reset > now else None
+    return until(reset) if remaining < 1 else None
 
 
 def _expired(exc: HttpClientError) -> bool:

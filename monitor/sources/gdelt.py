@@ -10,14 +10,17 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import safe_url
 from monitor.sources.base import BadResponse, Page, RateLimited
-from monitor.sources.http import Http, safe_url
 from monitor.sources.quota import MinimumGap, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 TRIMMED = ("seen", "titles")  # urls and titles kept in the cursor (each cut to sweep.MAX_SEEN)
@@ -47,6 +50,9 @@ _APOSTROPHE = re.compile(r"(\w)\s*(['’])\s*(s|t|re|ve|ll|d|m)\b", re.IGNORECAS
 _ELISION = re.compile(r"(?<!\w)(\w)\s*(['’])\s*(?=\w)")  # "d ' entreprises" -> "d'entreprises"
 _INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")  # "U. S." -> "U.S."
 _SPACES = re.compile(r"\s+")
+_HYPHENATED = re.compile(r"\b\w+(?: - \w+)+\b")  # "us - east - 2": the tokeniser's spaces around a hyphen
+# Words that start compounds ("self - driving"): with them, two parts are one word even without a digit.
+_PREFIXES = frozenset("anti co cross e ex multi non post pre re self semi sub well".split())
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -144,8 +150,10 @@ class Gdelt:
                 )
             finally:
                 if self.http.requests > before and self.min_gap:
+                    # One reading of the clock: read twice, the block ended a moment after gap_until, and
+                    # was taken for a refusal (RateLimited) instead of our own spacing to wait out.
                     self.gap_until = self.http.clock() + self.min_gap
-                    self.http.block(self.min_gap)
+                    self.http.block_until(self.gap_until)
         status, stripped = response.status, response.text.strip()
         if status == 429 or stripped.lower().startswith("please limit requests"):
             self.http.block(self.refusal_wait)
@@ -172,6 +180,7 @@ def _articles(text: str) -> list[Any]:
 def clean_title(title: str) -> str:
     """A GDELT title without its tokeniser's spaces around punctuation (and without entities)."""
     text = _SPACES.sub(" ", html.unescape(title)).strip()
+    text = _HYPHENATED.sub(_hyphenated, text)
     text = _APOSTROPHE.sub(lambda m: f"{m[1]}{m[2]}{m[3]}", text)
     text = _ELISION.sub(r"\1\2", text)
     text = _INITIALS.sub(r"\1.", _AFTER.sub(r"\1", _BEFORE.sub(r"\1", text)))
@@ -183,6 +192,21 @@ def clean_title(title: str) -> str:
             out = (out.rstrip() + ' "' + part.lstrip()) if i % 2 == 0 else (out.rstrip() + '"' + part)
         text = out.strip()
     return text
+
+
+def _hyphenated(match: re.Match[str]) -> str:
+    """Hyphenated words the tokeniser spaced out, joined again: a run of three or more parts
+    ("us - east - 2", "state - of - the - art"), or two with a digit ("COVID - 19"), a part of one
+    to three letters ("e - mail", "Wi - Fi") or a compound's first word ("self - driving"). Two longer
+    words stay apart ("outage - what we know"): that is as likely a dash in the headline itself."""
+    parts = match[0].split(" - ")
+    joined = (
+        len(parts) >= 3
+        or any(char.isdigit() for part in parts for char in part)
+        or any(len(part) <= 3 for part in parts)
+        or parts[0].lower() in _PREFIXES
+    )
+    return "-".join(parts) if joined else match[0]
 
 
 def title_key(title: str) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
 from monitor.sources.base import BadResponse, Page
-from monitor.sources.http import Http
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 
 class HackerNews:

@@ -6,19 +6,22 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from yarl import URL
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
+from monitor.sources.answers import HttpAuthError
 from monitor.sources.base import AuthError, BadResponse, Page
-from monitor.sources.http import Http, HttpAuthError
 from monitor.sources.quota import Quota
 from monitor.sources.sweep import CLOCK_SKEW, dump  # by name: `sweep` is a local variable here
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 SHIFT = 16  # a Mastodon id is (milliseconds since the epoch << 16) | sequence
@@ -30,14 +33,17 @@ class Mastodon:
 
     Ids are Mastodon snowflakes: the time is in their top bits, so a time converts to an id and back.
     Each stream (`tag`, and `search` with a token) keeps its watermark `marks[stream]` (the newest id
-    fetched); a poll sweeps each stream from mark - overlap (statuses federated late get ids from
-    their own, earlier, time), and `seen` (uri -> id) filters what was already fetched. The tag
-    timeline is paged forwards with min_id (the Link header's rel="prev"), which never shifts and
-    never skips; search answers newest first, so it is paged backwards with max_id just above the
-    oldest millisecond of the page before, down to the floor (min_id). The cursor holds the sweep
-    under way, so a restart resumes it. Reblogs are folded onto the original (its reblogs_count
-    already counts them); the id of a mention is the status `uri`, the same on every instance.
-    Only Mastodon proper is supported (numeric ids): GoToSocial and Pleroma ids are not snowflakes.
+    fetched); a poll sweeps each stream, newest first, down to its floor, mark - overlap (statuses
+    federated late get ids from their own, earlier, time), and `seen` (uri -> id) filters what was
+    already fetched. The tag timeline is paged backwards with max_id (the Link header's rel="next"),
+    since_id the floor, so a poll with more than it can page brings the newest first (forwards by
+    min_id, a backfill brought the oldest of the window first, and the newest polls later); search
+    is paged backwards with max_id just above the oldest millisecond of the page before. A stream's
+    watermark moves to the newest status of its sweep's first page once the sweep ends; the cursor
+    holds the sweep under way, so a restart resumes it. Reblogs are folded onto the original (its
+    reblogs_count already counts them); the id of a mention is the status `uri`, the same on every
+    instance. Only Mastodon proper is supported (numeric ids): GoToSocial and Pleroma ids are not
+    snowflakes.
     """
 
     name: ClassVar[str] = "mastodon"
@@ -57,24 +63,33 @@ class Mastodon:
         self.limit = max(1, min(40, int(config.options.get("limit", 40))))
         self.overlap = snowflake(max(0, int(config.options.get("overlap", 300))))
 
+    def tag_queries(self, brand: Brand) -> tuple[str, ...]:
+        """The brand's hashtags whose timelines its queries do not read already ("#AcmeCloud"): each
+        read as a query of its own (Mastodon cannot search by handle; a post naming one counts all the same)."""
+        read = {self.tag.lower()} if self.tag else {hashtag(q) for q in brand.queries}
+        return tuple(h for h in brand.hashtags if h[1:].lower() not in read)
+
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
-        """One page of one stream: the tag timeline first, then (with a token) search."""
+        """One page of one stream: the tag timeline first, then (with a token) search; a query that is a
+        hashtag ("#AcmeCloud") is that tag's timeline alone."""
         token = os.environ.get(self.token_env, "")
-        streams = ["tag", "search"] if token else ["tag"]
+        streams = ["tag", "search"] if token and not query.startswith("#") else ["tag"]
         state = _load(cursor)
-        sweep = state.get("sweep")
+        sweep = _upgrade(state.get("sweep"))
         if not isinstance(sweep, dict) or sweep.get("stream") not in streams:
             sweep = self._start(streams[0], state, since)  # a new poll (or the token went away mid-sweep)
-        elif not isinstance(sweep.get("min_id" if sweep["stream"] == "tag" else "floor"), int):
+        elif not isinstance(sweep.get("floor"), int):
             raise BadResponse("the stored cursor's sweep has no start")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if sweep["stream"] == "tag":
             items, done = await self._tag_page(query, sweep, headers)
         else:
             items, done = await self._search_page(query, sweep, headers)
-        mentions = self._take(items, sweep["stream"], state)
+        mentions = self._take(items, sweep, state)
         if not done:
             return Page(mentions, dump({**state, "sweep": sweep}), True)
+        if isinstance(sweep.get("top"), int):  # the sweep is over: its stream's watermark moves
+            state["marks"][sweep["stream"]] = max(state["marks"].get(sweep["stream"], 0), sweep["top"])
         following = streams.index(sweep["stream"]) + 1
         if following < len(streams):
             return Page(mentions, dump({**state, "sweep": self._start(streams[following], state, since)}), True)
@@ -85,23 +100,26 @@ class Mastodon:
     def _start(self, stream: str, state: dict[str, Any], since: datetime) -> dict[str, Any]:
         mark = state["marks"].get(stream)
         floor = mark - self.overlap if isinstance(mark, int) else snowflake(since.timestamp())
-        return {"stream": stream, "min_id": floor} if stream == "tag" else {"stream": stream, "floor": floor}
+        return {"stream": stream, "floor": floor}
 
     async def _tag_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
-        """A page of the tag timeline just above min_id; done when it is not full."""
-        tag = self.tag or hashtag(query)
+        """A page of the tag timeline below max_id (newest first) and above the floor; done when it is not full."""
+        tag = query[1:] if query.startswith("#") else self.tag or hashtag(query)
         if not tag:
             raise BadResponse(f"no hashtag can be made of the query {query!r}: set the source's tag option")
         url = f"{self.base}/api/v1/timelines/tag/{quote(tag, safe='')}"
-        params = {"limit": str(self.limit), "min_id": str(sweep["min_id"])}
+        params = {"limit": str(self.limit), "since_id": str(sweep["floor"])}
+        if isinstance(sweep.get("max_id"), int):
+            params["max_id"] = str(sweep["max_id"])
         body, response_headers = await self._get(url, params, headers)
         if not isinstance(body, list):
             raise BadResponse(f"the tag timeline is not a list{_error(body)}")
         ids = [i for i in (_id(item) for item in body) if i is not None]
-        after = _link_id(response_headers, "prev", "min_id") or max(ids, default=None)
-        if len(body) < self.limit or after is None or after <= sweep["min_id"]:
+        below = _link_id(response_headers, "next", "max_id") or min(ids, default=None)
+        previous = sweep.get("max_id")
+        if len(body) < self.limit or below is None or below <= sweep["floor"] or (previous and below >= previous):
             return body, True
-        sweep["min_id"] = after
+        sweep["max_id"] = below
         return body, False
 
     async def _search_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
@@ -141,11 +159,14 @@ class Mastodon:
             raise AuthError(f"HTTP {exc.status}: the instance wants a token: set {self.token_env}") from None
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        return quota_exhausted(headers, self.http.clock())
+        return quota_exhausted(headers, self.http.until)
 
-    def _take(self, items: list[Any], stream: str, state: dict[str, Any]) -> list[Mention]:
-        """New mentions of a page; moves the stream's mark and records what was seen."""
+    def _take(self, items: list[Any], sweep: dict[str, Any], state: dict[str, Any]) -> list[Mention]:
+        """New mentions of a page; records what was seen, and the newest id of the sweep (`top`), which
+        becomes the stream's watermark when the sweep ends."""
         seen: dict[str, int] = state["seen"]
+        # A snowflake from the future (an instance's clock ahead) would hide every later status.
+        ceiling = snowflake(self.http.clock() + CLOCK_SKEW)
         mentions = []
         for item in items:
             position = _id(item)
@@ -153,9 +174,7 @@ class Mastodon:
             if position is None or mention is None:
                 logger.info("mastodon: skipped a malformed status %s", _describe(item))
                 continue
-            # A snowflake from the future (an instance's clock ahead) would hide every later status.
-            ceiling = snowflake(self.http.clock() + CLOCK_SKEW)
-            state["marks"][stream] = min(max(state["marks"].get(stream, position), position), ceiling)
+            sweep["top"] = min(max(sweep.get("top", position), position), ceiling)
             if mention.id not in seen:
                 seen[mention.id] = position
                 mentions.append(mention)
@@ -178,14 +197,15 @@ def snowflake(seconds: float) -> int:
     return int(seconds * 1000) << SHIFT
 
 
-def quota_exhausted(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until the window resets when none is left in it (X-RateLimit-Reset is an ISO time)."""
+def quota_exhausted(headers: Mapping[str, str], until: Callable[[float], float | None]) -> float | None:
+    """Seconds until the window resets when none is left in it (X-RateLimit-Reset is an ISO time on the
+    instance's clock; `until` reads it against that clock: Http.until)."""
     try:
         remaining = float(headers.get("X-RateLimit-Remaining", "1"))
         reset = to_utc(headers.get("X-RateLimit-Reset", "")).timestamp()
     except ValueError:
         return None
-    return reset - now if remaining < 1 and reset > now else None
+    return until(reset) if remaining < 1 else None
 
 
 def _link_id(headers: Mapping[str, str], rel: str, param: str) -> int | None:
@@ -198,8 +218,17 @@ def _link_id(headers: Mapping[str, str], rel: str, param: str) -> int | None:
 
 
 def _id(item: Any) -> int | None:
+    """A status's snowflake id (ASCII digits that fit 64 bits: int() of "²" or of 5,000 digits raises)."""
     value = item.get("id") if isinstance(item, dict) else None
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20 else None
+
+
+def _upgrade(sweep: Any) -> Any:
+    """A tag sweep stored before tag timelines were paged newest first ({"min_id": F}) as one of now
+    (the sweep starts again from the top, down to F: `seen` drops what came already)."""
+    if isinstance(sweep, dict) and "floor" not in sweep and isinstance(sweep.get("min_id"), int):
+        return {"stream": sweep.get("stream"), "floor": sweep["min_id"]}
+    return sweep
 
 
 def _error(body: Any) -> str:

@@ -7,19 +7,23 @@ import logging
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import retry_after_seconds, safe_url
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
-from monitor.sources.http import Http, retry_after_seconds, safe_url
 from monitor.sources.quota import DailyRequests, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 AUTH_CODES = {"apiKeyInvalid", "apiKeyMissing", "apiKeyDisabled"}
 QUOTA_CODES = {"rateLimited", "apiKeyExhausted"}
 _CUT = re.compile(r"\s*\[\+\d+ chars\]\s*$")  # content is cut at 200 characters: "... [+2345 chars]"
+_FAR_BACK = re.compile(r"as far back as (\d{4}-\d{2}-\d{2})")  # parameterInvalid: the plan's earliest day
 
 
 class NewsApi:
@@ -37,6 +41,11 @@ class NewsApi:
     that second. The cursor of every page says where to go on, so a restart resumes mid-sweep.
     NewsAPI sends its errors as {"status": "error", "code": ...} with HTTP 200 or 4xx; the key goes
     in the X-Api-Key header, never in the URL.
+
+    A plan searches only so far back (the free one: a month). A sweep never starts further back
+    than `reach` seconds (27 days: within the shortest month; 0 for no limit), so a backfill or a
+    pause longer than that starts at the plan's edge; should the plan refuse a start anyway
+    (parameterInvalid, "as far back as DAY"), the sweep starts again the day after DAY.
     """
 
     name: ClassVar[str] = "newsapi"
@@ -49,6 +58,7 @@ class NewsApi:
         "delay": 86400,  # articles show up to delay + overlap after publication (the free plan: a day late)
         "language": "",  # an ISO 639-1 code to search in (and to give the mentions), or "" for all
         "rate_limit_wait": 3600.0,  # seconds to wait after rateLimited when no Retry-After comes with it
+        "reach": 27 * 86400,  # seconds back a search may start (the free plan: a month); 0: no limit
     }
     quota: ClassVar[Quota | None] = DailyRequests(100, "NewsAPI's free plan", advice=" unless your plan allows more")
     without_credentials: ClassVar[str] = ""
@@ -63,14 +73,20 @@ class NewsApi:
         self.delay = max(0, int(config.options.get("delay", 86400)))
         self.language = str(config.options.get("language", "")).strip().lower()
         self.rate_limit_wait = max(1.0, float(config.options.get("rate_limit_wait", 3600.0)))
+        self.reach = max(0, int(config.options.get("reach", 27 * 86400)))
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of articles newer than the cursor's watermark (back to since on a first poll)."""
         key = os.environ.get(self.key_env, "")
         if not key:
             raise AuthError(f"NewsAPI needs an API key: set {self.key_env}")
-        state = sweep.load(cursor, int(since.timestamp()))
-        state = sweep.begin(state, self.overlap, self.http.clock(), delay=self.delay)
+        now = self.http.clock()
+        edge = int(now - self.reach) + 1 if self.reach else None
+        state = sweep.load(cursor, int(since.timestamp()) if edge is None else max(int(since.timestamp()), edge))
+        starting = "new" not in state
+        state = sweep.begin(state, self.overlap, now, delay=self.delay)
+        if starting and edge is not None and state["floor"] < edge:  # a new sweep only: never mid-way
+            state["floor"] = edge
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
         params = {"q": query, "sortBy": "publishedAt", "pageSize": str(self.page_size), "page": str(page),
@@ -79,7 +95,15 @@ class NewsApi:
             params["to"] = _iso(upper)
         if self.language:
             params["language"] = self.language
-        body = await self._get(params, key)
+        try:
+            body = await self._get(params, key)
+        except _TooFarBack as refused:
+            if refused.earliest <= state["floor"]:
+                raise
+            logger.info("newsapi: the plan searches back to %s only: the sweep starts there", _iso(refused.earliest))
+            state.update(floor=refused.earliest, page=1)
+            state.pop("upper", None)
+            return Page([], sweep.dump(state), True)
         if body is None:  # maximumResultsReached: no more by page number here
             if upper is None or page == 1:
                 return self._finish(state, [])
@@ -125,6 +149,13 @@ class NewsApi:
         if body.get("status") == "error" or status >= 400:
             if code == "maximumResultsReached":
                 return None
+            far_back = _FAR_BACK.search(str(body.get("message") or "")) if code == "parameterInvalid" else None
+            if far_back:
+                # The day after the plan's first day: its edge moves on while the sweep pages.
+                day = datetime.strptime(far_back[1], "%Y-%m-%d").replace(tzinfo=UTC)
+                raise _TooFarBack(
+                    f"NewsAPI: the plan searches back to {far_back[1]} only", int(day.timestamp()) + 86400
+                )
             if code in AUTH_CODES or status in (401, 403):
                 raise AuthError(f"NewsAPI refused the API key in {self.key_env} ({code})")
             if code in QUOTA_CODES or status == 429:
@@ -137,6 +168,14 @@ class NewsApi:
         if body.get("status") != "ok" or not isinstance(body.get("articles"), list):
             raise BadResponse(f"HTTP {status} from {where}: the answer has no articles list")
         return body
+
+
+class _TooFarBack(BadResponse):
+    """The plan refused a start that far back; `earliest` is where it allows one."""
+
+    def __init__(self, message: str, earliest: int) -> None:
+        super().__init__(message)
+        self.earliest = earliest
 
 
 def _iso(stamp: int) -> str:

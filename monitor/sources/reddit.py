@@ -6,14 +6,17 @@ import base64
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import DEFAULT_RETRY_AFTER, HttpAuthError
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpAuthError
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 TOKEN_MARGIN = 60.0  # renew the OAuth token this long before it expires
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
+import re
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urljoin
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
@@ -14,13 +15,17 @@ import feedparser  # type: ignore[import-untyped, unused-ignore]
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import safe_url
 from monitor.sources.base import BadResponse, Page
-from monitor.sources.http import Http, safe_url
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 
 class Rss:
@@ -106,10 +111,24 @@ def _validators(headers: Any) -> dict[str, str]:
     return {k: v for k, v in kept.items() if isinstance(v, str) and v}
 
 
+def _char_ref(match: re.Match[bytes]) -> bytes:
+    """A character reference as it is, or U+FFFD's when no character may stand there (NUL, a surrogate,
+    past U+10FFFF): feedparser's loose parser turns those into a str it cannot encode and raises,
+    which cost the whole feed, every poll, for one entry."""
+    hexa, decimal = match.groups()
+    if len(hexa or decimal) > 8:  # past U+10FFFF whatever the digits (and never a number too long to read)
+        return b"&#xFFFD;"
+    code = int(hexa, 16) if hexa else int(decimal)
+    return b"&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match[0]
+
+
 def parse_feed(body: bytes, headers: Any, url: str) -> Any:
     """feedparser's result for a body; BadResponse when it is not a feed (an HTML page, JSON)."""
     response_headers = {"content-location": url, **{k.lower(): v for k, v in headers.items()}}
-    feed = feedparser.parse(body, response_headers=response_headers)
+    try:
+        feed = feedparser.parse(_CHAR_REF.sub(_char_ref, body), response_headers=response_headers)
+    except (ValueError, UnicodeError, OverflowError) as exc:  # a feedparser bug on input no feed should hold
+        raise BadResponse(f"response from {safe_url(url)} could not be parsed ({type(exc).__name__})") from None
     if not feed.get("version") and not feed.get("entries"):
         raise BadResponse(f"response from {safe_url(url)} is not an RSS or Atom feed")
     if feed.get("bozo"):

@@ -8,14 +8,17 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import DEFAULT_RETRY_AFTER
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, TransientError
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http
 from monitor.sources.quota import DailyRequests, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 DAY = 86400

@@ -31,9 +31,9 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from monitor.mention import Mention
+from monitor.sanitize import CLOCK_SKEW as CLOCK_SKEW  # one allowance for watermarks and stored mentions
 from monitor.sources.base import BadResponse
 
-CLOCK_SKEW = 300  # seconds a platform's clock may run ahead of ours before its times are not believed
 MAX_SEEN = 5000  # keys kept per map in the cursor; past this the oldest may be fetched again (the store dedups)
 
 

@@ -5,21 +5,31 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from monitor.config import SourceConfig
+from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
+from monitor.sources.answers import HttpStatusError
 from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
-from monitor.sources.http import Http, HttpStatusError
 from monitor.sources.quota import Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 X_EPOCH_MS = 1288834974657  # snowflake ids: milliseconds since this, shifted left 22 bits
 REACH = timedelta(days=7)  # recent search sees this far back; an older since_id is refused (400)
-REACH_MARGIN = 120.0  # seconds kept clear of that edge, for clock skew and request time
+# A sweep that must start at that edge starts this far inside it, so that it can page for that long
+# before its since_id falls out of reach (then it starts again); one under way keeps its since_id
+# while that stays SKEW_MARGIN inside the edge (clock skew and request time).
+REACH_MARGIN = 3600.0
+SKEW_MARGIN = 60.0
+MAX_QUERY = 512  # characters of a recent search query (the basic limit)
+_X_HANDLE = re.compile(r"@\w{1,15}")  # an X username (other platforms' handles are left to them)
 USER_FIELDS = "username,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,lang,conversation_id,referenced_tweets,note_tweet,author_id"
 EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
@@ -65,6 +75,19 @@ class X:
         self.max_results = max(10, min(100, int(config.options.get("max_results", 100))))
         self.overlap = max(0, int(config.options.get("overlap", 60)))
         self.capped_wait = float(max(60, int(config.options.get("capped_wait", 3600))))
+
+    @staticmethod
+    def tag_queries(brand: Brand) -> tuple[str, ...]:
+        """The brand's X handles and hashtags as X's operators, ORed ("@AcmeCloud OR #AcmeCloud"; @ finds
+        the posts that mention a handle, replies included), within X's 512 characters a query."""
+        tags = [h for h in brand.handles if _X_HANDLE.fullmatch(h)] + list(brand.hashtags)
+        queries: list[str] = []
+        for tag in tags:
+            if queries and len(queries[-1]) + len(tag) + 4 <= MAX_QUERY:
+                queries[-1] += f" OR {tag}"
+            else:
+                queries.append(tag)
+        return tuple(queries)
 
     async def search(self, query: str, cursor: str | None, since: datetime) -> Page:
         """One page of posts newer than the watermark (back to since, at most seven days, on a first poll)."""
@@ -130,13 +153,14 @@ class X:
         return body
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:
-        """Seconds until the 15-minute window resets when no request is left in it, else None."""
+        """Seconds until the 15-minute window resets when no request is left in it, else None (also when
+        the reset has passed: a 429 then waits Http's default, never "1s")."""
         try:
             remaining = int(headers.get("x-rate-limit-remaining", "1"))
             reset = float(headers.get("x-rate-limit-reset", "0"))
         except ValueError:
             return None
-        return max(1.0, reset - self.http.clock()) if remaining < 1 and reset > 0 else None
+        return self.http.until(reset) if remaining < 1 and reset > 0 else None
 
     def _explain(self, error: SourceError) -> SourceError:
         """The error X's problem body (of a 4xx) means: usage cap, spent credits, refused token, invalid request."""
@@ -274,11 +298,15 @@ def _sweep(state: dict[str, Any], overlap: int, now: float) -> dict[str, Any]:
     """The state with a sweep under way: a new one starts from the id of sweep.low_water's time.
 
     The floor never goes past recent search's seven days (X refuses an older since_id): after a
-    longer pause the posts in between are out of reach.
+    longer pause, or with a backfill longer than that, the posts in between are out of reach. A
+    sweep under way goes on with its since_id and next_token while X still takes that since_id (its
+    edge moves on with every page: checked against the edge of a new sweep, a sweep clamped to it
+    would start again on every page, paying for page 1 for ever).
     """
-    edge = _id_at(now - REACH.total_seconds() + REACH_MARGIN)
-    if "new" in state and int(state["floor"]) >= edge:  # mid-sweep: go on as it began
+    reach = REACH.total_seconds()
+    if "new" in state and int(state["floor"]) >= _id_at(now - reach + SKEW_MARGIN):  # mid-sweep: go on
         return sweep.begin(state, overlap, now)
+    edge = _id_at(now - reach + REACH_MARGIN)
     if "new" in state:  # a sweep left for days: what it fetched is seen; a new one starts
         kept: dict[str, Any] = {k: state[k] for k in ("mark", "polled") if k in state}
         state = {**kept, "seen": {**state["seen"], **state["new"]}}

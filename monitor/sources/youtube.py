@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources import sweep
-from monitor.sources.base import AuthError, BadResponse, Page, RateLimited, SourceError
-from monitor.sources.http import DEFAULT_RETRY_AFTER, Http, HttpStatusError
+from monitor.sources.answers import DEFAULT_RETRY_AFTER, HttpStatusError
+from monitor.sources.base import AuthError, BadResponse, Keep, Page, RateLimited, SourceError
 from monitor.sources.quota import DailyUnits, Quota
+
+if TYPE_CHECKING:
+    from monitor.sources.http import Http
 
 logger = logging.getLogger(__name__)
 PACIFIC = ZoneInfo("America/Los_Angeles")  # YouTube's daily quota resets at midnight here
 SEARCH_COST = 100  # quota units per search.list call, whatever it returns
-PAGE_COST = SEARCH_COST + 2  # a page: one search, at most one videos.list and one channels.list (1 unit each)
+LOOKUP_COST = 1  # a videos.list or channels.list call (of up to 50 ids)
+PAGE_COST = SEARCH_COST + 2 * LOOKUP_COST  # a page: one search, at most one videos.list and one channels.list
+SNIPPET_CUT = 150  # a search result's description this long may have been cut (search.list shortens them)
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
@@ -37,15 +43,17 @@ class YouTube:
     (sweep.low_water; YouTube's search index adds videos late), paged by nextPageToken
     with the same publishedAfter on every page (a token belongs to its query). Every page's cursor
     carries the token, so a restart resumes mid-sweep; only after the last page does the watermark
-    move to the newest video of the sweep. Only ids not seen before are looked up in videos.list
-    (counts, full description, defaultAudioLanguage) and channels.list (subscribers).
+    move to the newest video of the sweep. Only ids not seen before, and only those the brand filter
+    keeps (Page.enrich), are looked up in videos.list (counts, full description, defaultAudioLanguage)
+    and channels.list (subscribers).
 
     Quota: a search costs 100 units whatever it returns, a lookup 1. Units are counted per Pacific
-    day in memory and a page is charged up front: one that would pass `daily_quota` (0: no local
-    count) waits for midnight America/Los_Angeles without asking, and so does a 403 quotaExceeded
-    (the key also used elsewhere, or a restart that lost the count). `max_polls_per_day` says how often
-    each query can run. The key goes in the `key` parameter (YouTube takes no header for it): Http's
-    messages name URLs without their query, so it is never logged.
+    day in memory, a search asking for room for its page's lookups too: one that would pass
+    `daily_quota` (0: no local count) waits for midnight America/Los_Angeles without asking, and so
+    does a 403 quotaExceeded (the key also used elsewhere, or a restart that lost the count).
+    `max_polls_per_day` says how often each query can run. The key goes in the `key` parameter
+    (YouTube takes no header for it): Http's messages name URLs without their query, so it is never
+    logged.
     """
 
     name: ClassVar[str] = "youtube"
@@ -85,7 +93,7 @@ class YouTube:
         if not key:
             raise AuthError(f"no YouTube API key: set the environment variable {self.key_env}")
         state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap, self.http.clock())
-        self._charge(PAGE_COST)
+        self._charge(SEARCH_COST, room=PAGE_COST)  # room for the page's lookups too (charged when made)
         params = {"part": "snippet", "type": "video", "order": "date", "q": query, "key": key,
                   "publishedAfter": _rfc3339(state["floor"]), "maxResults": str(self.max_results)}  # fmt: skip
         if state.get("token"):
@@ -105,31 +113,45 @@ class YouTube:
         old, new, floor = state["seen"], state["new"], state["floor"]
         # By id: a page may list one video twice.
         unseen = {m.id: (m, c) for m, c in results if m.id not in old and m.id not in new and _ts(m) >= floor}
-        mentions = await self._fill(list(unseen.values()), key)
+        mentions = [m for m, _ in unseen.values()]
         for mention in mentions:
             new[mention.id] = _ts(mention)
+        channels = {m.id: c for m, c in unseen.values()}
+        cut = {i["id"]["videoId"] for i in items if _cut(i)}
+        enrich = functools.partial(self._fill, channels, cut, key)
         if state.get("top") is None and results:
             state["top"] = max(_ts(m) for m, _ in results)
         mark = sweep.mark(state, self.http.clock())
         token = body.get("nextPageToken")
         if not items or not isinstance(token, str) or not token or token == state.get("token"):
-            return Page(mentions, sweep.dump(sweep.finish(state, mark, self.overlap, self.http.ahead)), False)
+            done = sweep.finish(state, mark, self.overlap, self.http.ahead)
+            return Page(mentions, sweep.dump(done), False, enrich)
         # Every id of the sweep is kept until it ends: videos published meanwhile shift the pages, so
         # any of them may come again on the next page (a sweep reaches about 500 results at most).
         state["token"] = token
-        return Page(mentions, sweep.dump(state), True)
+        return Page(mentions, sweep.dump(state), True, enrich)
 
-    async def _fill(self, fresh: list[tuple[Mention, str]], key: str) -> list[Mention]:
-        """The new videos with counts, language and full text (videos.list) and reach (channels.list)."""
-        if not fresh:
-            return []
-        ids = ",".join(m.id for m, _ in fresh)
+    async def _fill(
+        self, channels: dict[str, str], cut: set[str], key: str, mentions: list[Mention], keep: Keep
+    ) -> list[Mention]:
+        """The mentions, those the brand filter keeps with counts, language and full text (videos.list)
+        and reach (channels.list): one unit a call, paid only when a video of the page is kept. A video
+        whose search description was cut is looked up too (the brand may be in the rest of it); its
+        channel only if its whole text is kept."""
+        wanted = [m for m in mentions if m.id in channels and (keep(m) or m.id in cut)]
+        if not wanted:
+            return mentions
+        self._charge(LOOKUP_COST)
+        ids = ",".join(m.id for m in wanted)
         videos = await self._lookup("videos", {"part": "statistics,snippet", "id": ids, "key": key})
-        channels: dict[str, dict[str, Any]] = {}
-        channel_ids = sorted({c for _, c in fresh if c})
+        filled = {m.id: enrich(m, videos.get(m.id), None) for m in wanted}
+        kept = [m for m in filled.values() if keep(m)]
+        channel_ids = sorted({channels[m.id] for m in kept if channels[m.id]})
         if self.channel_reach and channel_ids:
-            channels = await self._lookup("channels", {"part": "statistics", "id": ",".join(channel_ids), "key": key})
-        return [enrich(m, videos.get(m.id), channels.get(c)) for m, c in fresh]
+            self._charge(LOOKUP_COST)
+            found = await self._lookup("channels", {"part": "statistics", "id": ",".join(channel_ids), "key": key})
+            filled.update({m.id: enrich(m, None, found.get(channels[m.id])) for m in kept})
+        return [filled.get(m.id, m) for m in mentions]
 
     async def _lookup(self, resource: str, params: dict[str, str]) -> dict[str, dict[str, Any]]:
         """videos.list or channels.list: the items by id (those missing were deleted or made private)."""
@@ -146,13 +168,14 @@ class YouTube:
             raise self._explain(exc) from None
         return body
 
-    def _charge(self, cost: int) -> None:
-        """Count `cost` units against today's quota, or wait for the reset when they would pass it."""
+    def _charge(self, cost: int, room: int = 0) -> None:
+        """Count `cost` units against today's quota, or wait for the reset when they (or `room`, what the
+        rest of the page may cost) would pass it."""
         now = self.http.clock()
         day = datetime.fromtimestamp(now, PACIFIC).date().isoformat()
         if day != self.day:
             self.day, self.spent = day, 0
-        if self.daily_quota and self.spent + cost > self.daily_quota:
+        if self.daily_quota and self.spent + max(cost, room) > self.daily_quota:
             wait = seconds_until_reset(now)
             self.http.block(wait)
             raise RateLimited(f"YouTube quota: {self.spent} of {self.daily_quota} units spent today; no search "
@@ -206,6 +229,15 @@ def _reasons(body: Any) -> set[str]:
 
 def _rfc3339(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cut(item: Any) -> bool:
+    """Whether a search result's description may have been cut (the brand may be in the rest of it)."""
+    snippet = item.get("snippet") if isinstance(item, dict) else None
+    description = snippet.get("description") if isinstance(snippet, dict) else None
+    ident = item.get("id") if isinstance(item, dict) else None
+    has_id = isinstance(ident, dict) and isinstance(ident.get("videoId"), str)
+    return has_id and isinstance(description, str) and len(description) >= SNIPPET_CUT
 
 
 def _ts(mention: Mention) -> int:

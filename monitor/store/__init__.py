@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor.errors import StoreError
 from monitor.store.actions import Action, ActionsTable, Exclusion, RuleStats
-from monitor.store.errors import StoreError
 from monitor.store.files import prepare, quick_check
 from monitor.store.lock import DaemonLock
 from monitor.store.maintenance import Maintenance

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.store.errors import StoreError
+from monitor.errors import StoreError
 from monitor.store.schema import migrate
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from monitor.store.errors import StoreError
+from monitor.errors import StoreError
 from monitor.store.files import folder_problem, prepare
 
 __all__ = ["DaemonLock", "StoreError"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
@@ -10,7 +11,7 @@ import aiohttp
 
 from monitor.config import SourceConfig
 from monitor.mention import Mention
-from monitor.sources.base import Page
+from monitor.sources.base import Keep, Page
 from monitor.sources.http import Http
 from tests.fakes.base import FakeServer
 from tests.helpers.clock import Clock, no_sleep
@@ -28,14 +29,25 @@ def make_source(cls: Any, session: aiohttp.ClientSession, fake: FakeServer, cloc
     return cls(config, http)
 
 
-async def drain(source: Any, query: str, cursor: str | None, since: Any) -> tuple[list[Mention], str, int]:
-    """Fetch pages until none waits, as the poller does: (mentions, the final cursor, pages fetched)."""
+async def search(source: Any, query: str, cursor: str | None, since: Any, keep: Keep = lambda _: True) -> Page:
+    """One page as a poll takes it: the page's lookups made for the mentions `keep` keeps (all, unless told)."""
+    page: Page = await source.search(query, cursor, since)
+    if page.enrich is None:
+        return page
+    return dataclasses.replace(page, mentions=await page.enrich(page.mentions, keep), enrich=None)
+
+
+async def drain(
+    source: Any, query: str, cursor: str | None, since: Any, keep: Keep = lambda _: True
+) -> tuple[list[Mention], str, int]:
+    """Fetch pages until none waits, as the poller does (the page's lookups for the mentions `keep`
+    keeps: all, unless told): (mentions, the final cursor, pages fetched)."""
     mentions: list[Mention] = []
     pages = 0
     while True:
         page: Page = await source.search(query, cursor, since)
         pages += 1
-        mentions.extend(page.mentions)
+        mentions.extend(await page.enrich(page.mentions, keep) if page.enrich else page.mentions)
         cursor = page.cursor
         if not page.more:
             return mentions, page.cursor, pages

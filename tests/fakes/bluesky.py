@@ -41,6 +41,24 @@ def _sort_at(post: dict[str, Any]) -> str:
     return min(created, str(post.get("indexedAt") or created))
 
 
+def _matches(post: dict[str, Any], query: Any) -> bool:
+    """Every word of q in the text (a q that is a handle or a #tag: that token), the `mentions` account
+    among the post's mention facets, every `tag` among its tag facets."""
+    record = post.get("record") or {}
+    text = str(record.get("text", "")).lower()
+    features = [f for facet in record.get("facets") or [] for f in facet.get("features") or []]
+    mentioned = {str(f.get("did")) for f in features if f.get("$type") == "app.bsky.richtext.facet#mention"}
+    handles = {h.lower() for h in (query.get("mentions"),) if h}
+    if handles and not (mentioned & handles or any(f"@{h}" in text for h in handles)):
+        return False
+    tags = {str(f.get("tag", "")).lower() for f in features if f.get("$type") == "app.bsky.richtext.facet#tag"}
+    if any(t.lower() not in tags and f"#{t.lower()}" not in text for t in query.getall("tag", [])):
+        return False
+    if handles or query.getall("tag", []):
+        return True
+    return all(w in text for w in query["q"].lower().split())
+
+
 def _error(status: int, error: str, message: str) -> web.Response:
     return web.json_response({"error": error, "message": message}, status=status)
 
@@ -55,9 +73,10 @@ class FakeBluesky(FakeServer):
     `handle`/`password` are the only credentials createSession accepts; access tokens are JWTs whose
     `exp` is `clock() + access_lifetime`; a token past its exp, or in `.expired`, answers HTTP 400
     ExpiredToken; refreshSession rotates the refresh token (the old one is revoked). searchPosts
-    filters by every word of q and by since (on sortAt), newest first, paged by an offset cursor.
-    Tests add posts with `add_post` and profiles with `add_profile`; `.profile_calls` records the actors
-    of each getProfiles call; `rate_headers` go on every answer.
+    filters by every word of q (or by `mentions` and `tag`) and by since (on sortAt), newest first,
+    paged by an opaque cursor that holds for the search it came with (400 otherwise). Tests add posts
+    with `add_post` and profiles with `add_profile`; `.profile_calls` records the actors of each
+    getProfiles call; `rate_headers` go on every answer; `throttle` scripts Bluesky's own 429.
     """
 
     def __init__(self) -> None:
@@ -101,6 +120,17 @@ class FakeBluesky(FakeServer):
         self.profiles[did] = {"did": did, "handle": handle, "displayName": handle.split(".")[0],
                               "followersCount": followers, "followsCount": 10, "postsCount": 100,
                               "indexedAt": _iso(0), "createdAt": _iso(0), "labels": []}  # fmt: skip
+
+    def throttle(self, wait: float = 300) -> None:
+        """Bluesky's 429: RateLimitExceeded, the window used up until `wait` seconds from now."""
+        reset = str(int(self.clock() + wait))
+        headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": reset,
+                   "RateLimit-Policy": "3000;w=300", "Retry-After": str(int(wait))}  # fmt: skip
+        self.fail_next(429, body=json.dumps(recorded("rate_limited.json")), headers=headers, path=SEARCH)
+
+    def profile_lookups(self) -> list[str]:
+        """Every actor getProfiles was asked about, in order."""
+        return [a for call in self.profile_calls for a in call]
 
     def served_uris(self) -> list[str]:
         """Every post uri searchPosts answered so far (repeats mean something was fetched twice)."""
@@ -172,23 +202,25 @@ class FakeBluesky(FakeServer):
         if refused is not None:
             return refused
         query = request.query
+        asked = tuple(sorted((k, v) for k, v in query.items() if k != "cursor"))
+        bound = self.redeem(query["cursor"]) if "cursor" in query else (asked, 0)
         try:
             limit = int(query.get("limit", "25"))
-            offset = int(query.get("cursor", "0"))
         except ValueError:
             return _error(400, "InvalidRequest", "Error: limit must be an integer")
         if not 1 <= limit <= 100 or "q" not in query:
             return _error(400, "InvalidRequest", 'Error: Params must have the property "q"')
-        words = query["q"].lower().split()
+        if bound is None or bound[0] != asked:
+            return _error(400, "InvalidRequest", "Error: invalid cursor")
+        offset = bound[1]
         since = query.get("since", "")
-        found = [p for p in self.posts if all(w in str((p.get("record") or {}).get("text", "")).lower() for w in words)
-                 and _sort_at(p) >= since]  # fmt: skip
+        found = [p for p in self.posts if _matches(p, query) and _sort_at(p) >= since]
         found.sort(key=_sort_at, reverse=query.get("sort", "latest") == "latest")
         page = found[offset : offset + limit]
         self.served.append([str(p.get("uri")) for p in page])
         body: dict[str, Any] = {"posts": page, "hitsTotal": len(found)}
         if offset + limit < len(found):
-            body["cursor"] = str(offset + limit)
+            body["cursor"] = self.token_for((asked, offset + limit))
         return json_response(body, headers=self.rate_headers)
 
     async def get_profiles(self, request: web.Request) -> web.Response:

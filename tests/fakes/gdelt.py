@@ -16,6 +16,7 @@ from tests.fakes.base import FakeServer, ServerFactory, serve
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gdelt"
 REFUSAL = "Please limit requests to one every 5 seconds or contact kalev.leetaru5@gmail.com for larger queries."
 STAMP = "%Y%m%d%H%M%S"
+REACH = 90 * 86400  # how far back the DOC API searches
 
 
 def recorded(name: str = "artlist.json") -> dict[str, Any]:
@@ -50,7 +51,8 @@ class FakeGdelt(FakeServer):
 
     Tests add articles (`add_article`, or append to `.articles`); `.served` records the urls each
     answer carried. With `clock` set, a request less than `gap` seconds after the one before is
-    refused as GDELT does, in plain text (`refusal_status` 429 or 200). `answer_next` scripts a whole
+    refused as GDELT does, in plain text (`refusal_status` 429 or 200), and so is a start more than
+    three months back. `answer_next` scripts a whole
     answer (text or JSON), `fail_next` a failure.
     """
 
@@ -83,15 +85,19 @@ class FakeGdelt(FakeServer):
         else:
             self.fail_next(status, body=json.dumps(data))
 
+    def throttle(self, status: int = 429) -> None:
+        """GDELT's refusal: plain text, with HTTP 429 or 200."""
+        self.answer_next(REFUSAL, status=status)
+
     def served_urls(self) -> list[str]:
         """Every url answered so far, in order (repeats mean something was fetched twice)."""
         return [u for urls in self.served for u in urls]
 
     async def doc(self, request: web.Request) -> web.Response:
         """The artlist answer: {"articles": [...]}, or {} when nothing matches."""
+        failure = await self.record(request)  # first: the request arrives once its latency has passed
         now = self.clock() if self.clock else None
         too_soon = now is not None and self.last_request is not None and now - self.last_request < self.gap
-        failure = await self.record(request)
         if now is not None:
             self.last_request = now
         if too_soon:
@@ -110,6 +116,9 @@ class FakeGdelt(FakeServer):
             limit = max(1, min(250, int(query.get("maxrecords", "75"))))
         except ValueError:
             return web.Response(text="Invalid date or maxrecords.", content_type="text/html")
+        if now is not None and start is not None and start < now - REACH:
+            # The DOC API searches the last three months (the wording of this refusal is a stand-in).
+            return web.Response(text="The start date is outside the searchable range.", content_type="text/html")
         hits = []
         for article in self.articles:
             seen = _epoch(article.get("seendate"))

@@ -97,6 +97,10 @@ class FakeHackerNews(FakeServer):
         """Answer the next request with this JSON instead of searching."""
         self.fail_next(status, body=json.dumps(data), headers=headers)
 
+    def throttle(self) -> None:
+        """Algolia's 429 (no Retry-After, no rate headers)."""
+        self.answer_next({"message": "Too many requests", "status": 429}, status=429)
+
     def served_ids(self) -> list[str]:
         """Every objectID answered so far, in order (repeats mean something was fetched twice)."""
         return [i for ids in self.served for i in ids]

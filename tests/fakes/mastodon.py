@@ -81,6 +81,13 @@ class FakeMastodon(FakeServer):
         self.statuses.append(status)
         return status
 
+    def throttle(self, reset: float) -> None:
+        """Mastodon's 429: {"error": "Too many requests"}, the window used up until `reset` (epoch; the
+        header is an ISO time)."""
+        iso = datetime.fromtimestamp(reset, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": iso}
+        self.fail_next(429, body=json.dumps(TOO_MANY), headers=headers)
+
     def served_ids(self) -> list[str]:
         """Every status id answered so far, in order (repeats mean something was fetched twice)."""
         return [i for ids in self.served for i in ids]

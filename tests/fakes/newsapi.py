@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,10 @@ class FakeNewsApi(FakeServer):
 
     `api_key` is the only key accepted (401 apiKeyMissing/apiKeyInvalid otherwise). `max_results`
     is the plan's cap (426 maximumResultsReached past it; None: no cap); `requests_left` the day's
-    quota (429 rateLimited once used up; None: unlimited). `.served` records the urls of each answer;
-    `answer_next` scripts a whole answer, `fail_next` a failure.
+    quota (429 rateLimited once used up; None: unlimited). With `clock` set, a `from` further back than
+    the plan's `history` (days: the free plan's month) is refused as NewsAPI does (parameterInvalid,
+    naming the earliest date allowed). `.served` records the urls of each answer; `throttle` scripts
+    NewsAPI's own 429, `answer_next` a whole answer, `fail_next` a failure.
     """
 
     def __init__(self) -> None:
@@ -62,6 +64,8 @@ class FakeNewsApi(FakeServer):
         self.api_key = "n3ws-k3y-0123456789"
         self.max_results: int | None = 100
         self.requests_left: int | None = None
+        self.clock: Callable[[], float] | None = None
+        self.history = 30  # days back a `from` may go (the Developer plan: a month)
         self.app = web.Application()
         self.app.router.add_get("/v2/everything", self.everything)
 
@@ -76,6 +80,17 @@ class FakeNewsApi(FakeServer):
     def answer_next(self, data: Any, status: int = 200) -> None:
         """Answer the next request with this JSON."""
         self.fail_next(status, body=json.dumps(data))
+
+    def _earliest(self) -> datetime | None:
+        """The first day the plan lets a search reach back to (None without a clock)."""
+        if self.clock is None:
+            return None
+        today = datetime.fromtimestamp(self.clock(), UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=self.history)
+
+    def throttle(self) -> None:
+        """NewsAPI's refusal once the day's requests are spent: 429 rateLimited."""
+        self.answer_next(recorded("rate_limited.json"), status=429)
 
     def served_urls(self) -> list[str]:
         """Every url answered so far, in order (repeats mean something was fetched twice)."""
@@ -108,6 +123,11 @@ class FakeNewsApi(FakeServer):
             return error("parameterInvalid", "You have requested a parameter which is not supported.", 400)
         if not 1 <= size <= 100 or page < 1:
             return error("parameterInvalid", "pageSize must be 1-100 and page at least 1.", 400)
+        earliest = self._earliest()
+        if earliest is not None and start is not None and start < earliest.timestamp():
+            return error("parameterInvalid", "You are trying to request results too far in the past. Your plan "
+                         f"permits you to request articles as far back as {earliest:%Y-%m-%d}, but you have requested "
+                         f"{query['from'][:10]}. To extend this please upgrade to a paid plan.", 426)  # fmt: skip
         if self.max_results is not None and page * size > self.max_results:
             return error("maximumResultsReached", f"You have requested too many results. Developer accounts are "
                          f"limited to a max of {self.max_results} results.", 426)  # fmt: skip

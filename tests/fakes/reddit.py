@@ -71,6 +71,12 @@ class FakeReddit(FakeServer):
         self.posts.append(post)
         return post
 
+    def throttle(self, wait: int = 120, in_a_200: bool = False) -> None:
+        """Reddit's refusal: {"message": "Too Many Requests", "error": 429} with the window used up for
+        `wait` seconds, as a 429 or (as Reddit sometimes does) with HTTP 200."""
+        headers = {"x-ratelimit-used": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(wait)}
+        self.fail_next(200 if in_a_200 else 429, body=json.dumps(TOO_MANY), headers=headers)
+
     def served_names(self) -> list[str]:
         """Every post name answered so far, in order (repeats mean something was fetched twice)."""
         return [n for names in self.served for n in names]

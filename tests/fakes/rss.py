@@ -32,12 +32,14 @@ class Item:
     published: float  # epoch seconds
     publisher: str = "Example News"
     publisher_url: str = "https://news.example.com"
+    raw: str = ""  # XML put in the title as it is, unescaped (a character reference a broken feed holds)
 
     def xml(self) -> str:
         link = f"https://news.google.com/rss/articles/{self.guid}?oc=5"
         description = (f'<a href="{link}" target="_blank">{escape(self.title)}</a>&nbsp;&nbsp;'
                        f'<font color="#6f6f6f">{escape(self.publisher)}</font>')  # fmt: skip
-        return (f"<item><title>{escape(self.title)} - {escape(self.publisher)}</title><link>{escape(link)}</link>"
+        title = f"{escape(self.title)}{self.raw} - {escape(self.publisher)}"
+        return (f"<item><title>{title}</title><link>{escape(link)}</link>"
                 f'<guid isPermaLink="false">{escape(self.guid)}</guid>'
                 f"<pubDate>{email.utils.formatdate(self.published, usegmt=True)}</pubDate>"
                 f"<description>{escape(description)}</description>"
@@ -82,6 +84,10 @@ class FakeFeeds(FakeServer):
         """Answer the next request with this body instead of the feed."""
         text = body.decode() if isinstance(body, bytes) else body
         self.fail_next(status, body=text, headers=headers, content_type=content_type)
+
+    def throttle(self) -> None:
+        """Google's "unusual traffic" page with HTTP 429 (no Retry-After)."""
+        self.answer_next(recorded("rate_limited.html"), status=429)
 
     def served_ids(self) -> list[str]:
         """Every guid answered so far, in order."""

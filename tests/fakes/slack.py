@@ -85,13 +85,11 @@ class FakeSlack(FakeServer):
         async with self.changed:
             self.messages.append(message)
             self.changed.notify_all()
-        delay = self.answer_delay()
-        if delay > 0:
-            self.answering += 1
-            try:
-                await asyncio.sleep(delay)  # posted; the client hears so only later (or never, if killed)
-            finally:
-                self.answering -= 1
+        self.answering += 1
+        try:
+            await self.before_answer()  # posted; the client hears so only later (or never, if killed)
+        finally:
+            self.answering -= 1
         if self.lose_answers:
             self.lose_answers -= 1
             assert request.transport is not None
@@ -100,6 +98,12 @@ class FakeSlack(FakeServer):
         return json_response(
             {"ok": True, "channel": "C0123", "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
         )
+
+    async def before_answer(self) -> None:
+        """Between posting a message and answering: waits answer_delay() seconds (tests hold it longer)."""
+        delay = self.answer_delay()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def update_message(self, request: web.Request) -> web.Response:
         """chat.update: replaces a posted message's text and blocks, as Slack does (by channel id and ts)."""

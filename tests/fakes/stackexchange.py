@@ -75,6 +75,11 @@ class FakeStackExchange(FakeServer):
         """Answer the next request with this JSON (gzipped)."""
         self.fail_next(status, body=json.dumps(data))
 
+    def throttle(self, wait: int = 7200) -> None:
+        """Stack Exchange's throttle_violation (HTTP 502 with the error object), naming the wait."""
+        self.answer_next({"error_id": 502, "error_name": "throttle_violation", "error_message": "too many "
+                          f"requests from this IP, more requests available in {wait} seconds"}, status=502)  # fmt: skip
+
     def served_ids(self) -> list[str]:
         """Every item answered so far as q.../a... ids (repeats mean something was fetched twice)."""
         return [i for ids in self.served for i in ids]

@@ -47,7 +47,9 @@ class FakeX(FakeServer):
     and referenced posts come in `includes` when the expansions ask. `token` is the one bearer token
     accepted. Each answer carries x-rate-limit-* headers: `limit` requests per window, the window
     resetting at `reset_at` (epoch; `new_window()` starts the next); past the limit, 429. `clock` says
-    what "now" is for the seven-day reach. `fail_next` scripts failures, `answer_next` a whole answer.
+    what "now" is for the seven-day reach. A next_token is opaque and holds for the query it came with:
+    one made up, changed, or sent with another query, since_id or max_results gets X's 400. `throttle`
+    scripts X's own 429, `fail_next` failures, `answer_next` a whole answer.
     """
 
     def __init__(self) -> None:
@@ -94,6 +96,12 @@ class FakeX(FakeServer):
         return self.add_post(created, f"RT @{author}: {original['text']}"[:140], by, lang=original.get("lang"),
                              referenced_tweets=[{"type": "retweeted", "id": original["id"]}])  # fmt: skip
 
+    def throttle(self, wait: float = 600) -> None:
+        """X's own 429: the problem JSON, with the window used up until `wait` seconds from now."""
+        headers = {"x-rate-limit-limit": str(self.limit), "x-rate-limit-remaining": "0",
+                   "x-rate-limit-reset": str(int(self.clock() + wait))}  # fmt: skip
+        self.answer_next(TOO_MANY, status=429, headers=headers)
+
     def new_window(self, reset_at: float) -> None:
         self.used, self.reset_at = 0, reset_at
 
@@ -134,10 +142,18 @@ class FakeX(FakeServer):
         if since_id and ((since_id >> 22) + X_EPOCH_MS) / 1000 < self.clock() - SEVEN_DAYS:
             raise ValueError(f"Invalid 'since_id':'{since_id}'. 'since_id' must be a tweet id created after the "
                              "start of the last seven days")  # fmt: skip
-        below = int(query["next_token"].removeprefix("b26v89c19zqg8o3f")) if "next_token" in query else None
-        words = query.get("query", "").lower().split()
+        asked = (query.get("query", ""), since_id, per_page)
+        below = None
+        if "next_token" in query:
+            bound = self.redeem(query["next_token"])
+            if bound is None or bound[0] != asked:
+                raise ValueError(f"Invalid 'next_token':'{query['next_token']}'.")
+            below = bound[1]
+        # Groups of words joined by OR: a post matches when it holds every word of one group (@handle and
+        # #tag operators are words here: X matches them as the mention and the hashtag entities).
+        groups = [g.replace('"', " ").lower().split() for g in query.get("query", "").split(" OR ")]
         found = [p for p in self.posts if int(p["id"]) > since_id and (below is None or int(p["id"]) < below)
-                 and all(w in p["text"].lower() for w in words)]  # fmt: skip
+                 and any(all(w in p["text"].lower() for w in group) for group in groups)]  # fmt: skip
         found.sort(key=lambda p: int(p["id"]), reverse=True)
         chunk = found[:per_page]
         self.served.append([p["id"] for p in chunk])
@@ -163,7 +179,7 @@ class FakeX(FakeServer):
             answer["includes"] = includes
         meta = {"newest_id": chunk[0]["id"], "oldest_id": chunk[-1]["id"], "result_count": len(chunk)}
         if len(found) > per_page:
-            meta["next_token"] = f"b26v89c19zqg8o3f{chunk[-1]['id']}"
+            meta["next_token"] = self.token_for((asked, int(chunk[-1]["id"])))
         answer["meta"] = meta
         return answer
 

@@ -50,8 +50,10 @@ class FakeYouTube(FakeServer):
 
     Tests add videos (`add_video`) and channels (`channels[id] = {...}`) at any time. `key` is the one
     API key accepted (400 keyInvalid otherwise, as Google answers); `units` counts quota spent and,
-    past `daily_quota`, every call answers 403 quotaExceeded. `.served` holds the videoIds each search
-    answer carried; `fail_next` scripts failures, `answer_next` a whole answer.
+    past `daily_quota`, every call answers 403 quotaExceeded (`throttle` scripts one). A pageToken is
+    opaque and holds for the search it came with (made up, changed or sent with another q or
+    publishedAfter: 400 invalidPageToken). `.served` holds the videoIds each search answer carried;
+    `fail_next` scripts failures, `answer_next` a whole answer.
     """
 
     def __init__(self) -> None:
@@ -85,8 +87,16 @@ class FakeYouTube(FakeServer):
         """Answer the next request with this JSON."""
         self.fail_next(status, body=json.dumps(data))
 
+    def throttle(self) -> None:
+        """Google's answer when the day's quota is spent: 403 quotaExceeded (not a 429)."""
+        self.answer_next(QUOTA_EXCEEDED, status=403)
+
     def served_ids(self) -> list[str]:
         return [i for ids in self.served for i in ids]
+
+    def lookups(self) -> list[Any]:
+        """Recorded videos.list and channels.list calls."""
+        return [r for r in self.requests if r.path in ("/youtube/v3/videos", "/youtube/v3/channels")]
 
     def searches(self) -> list[Any]:
         return self.paths("/youtube/v3/search")
@@ -109,10 +119,14 @@ class FakeYouTube(FakeServer):
         if refused is not None:
             return refused
         query = request.query
+        asked = (query.get("q", ""), query.get("publishedAfter"), query.get("maxResults"))
+        bound = self.redeem(query["pageToken"]) if "pageToken" in query else (asked, 0)
         try:
             per_page = int(query.get("maxResults", "5"))
             after = _epoch(query["publishedAfter"]) if "publishedAfter" in query else None
-            offset = int(query["pageToken"].removeprefix("CAUQ")) if "pageToken" in query else 0
+            if bound is None or bound[0] != asked:
+                raise ValueError(query["pageToken"])
+            offset = bound[1]
         except (ValueError, KeyError):
             return web.json_response(google_error(400, "invalidPageToken", "Invalid page token"), status=400)
         if not 0 <= per_page <= 50 or query.get("type") != "video" or query.get("order") != "date":
@@ -127,7 +141,7 @@ class FakeYouTube(FakeServer):
                                   "pageInfo": {"totalResults": len(found), "resultsPerPage": per_page},
                                   "items": [_result(v) for v in chunk]}  # fmt: skip
         if offset + per_page < len(found):
-            answer["nextPageToken"] = f"CAUQ{offset + per_page}"
+            answer["nextPageToken"] = self.token_for((asked, offset + per_page))
         return json_response(answer)
 
     async def videos_list(self, request: web.Request) -> web.Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from tests.faults.proxy import fault_proxy  # noqa: F401  (the fixture, for every test here)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,21 +63,3 @@ def read_db(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple
     """Rows from the daemon's database, read through a separate connection (WAL lets it run alongside)."""
     with sqlite3.connect(path, timeout=10) as conn:
         return conn.execute(sql, params).fetchall()
-
-
-import pytest  # noqa: E402
-
-from tests.faults.proxy import fault_proxy  # noqa: E402, F401  (the fixture, for every test here)
-from tests.faults.sources import BY_NAME, SPECS, Spec  # noqa: E402
-
-
-@pytest.fixture(params=[s.name for s in SPECS])
-def spec(request: pytest.FixtureRequest) -> Spec:
-    """Each platform in turn (parametrize "spec" indirectly with names for a subset)."""
-    return BY_NAME[request.param]
-
-
-@pytest.fixture
-def fake(spec: Spec, request: pytest.FixtureRequest) -> object:
-    """The running fake of the spec's platform."""
-    return request.getfixturevalue(spec.fixture)

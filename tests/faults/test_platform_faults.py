@@ -17,8 +17,8 @@ from monitor.engine.poll import SourceHealth
 from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
 from tests.fakes import drain
 from tests.faults.proxy import FAULTS, FaultProxy
-from tests.faults.sources import BY_NAME, QUERY, SINCE, SPECS, T0, Spec, make, texts
 from tests.helpers.clock import Clock
+from tests.helpers.sources import BY_NAME, QUERY, SINCE, SPECS, T0, Spec, make, texts
 
 EXPECTED: dict[str, type[SourceError]] = {
     "500": TransientError, "502-html": TransientError, "timeout": TransientError, "reset": TransientError,
@@ -39,7 +39,9 @@ async def test_a_fault_is_one_clear_error_then_the_source_recovers(
     clock = Clock(T0)
     for i in range(3):
         spec.add(fake, i, T0 - 3600 + i * 60)
-    source = make(spec, fake, fault_proxy.at(fake.url), session, clock, monkeypatch)
+    # A timeout is waited out on every try: tens of milliseconds here, not the 30 s of config.
+    timeout = 0.03 if fault == "timeout" else 5.0
+    source = make(spec, fake, fault_proxy.at(fake.url), session, clock, monkeypatch, timeout=timeout)
     fault_proxy.inject(fault, times=3)  # every retry of one request
     error: SourceError | None = None
     try:
@@ -65,6 +67,7 @@ async def test_a_fault_is_one_clear_error_then_the_source_recovers(
         assert fault_proxy.requests == sent
     fault_proxy.queued.clear()
     clock.now += 3600  # past any wait the fault asked for
+    source.http.timeout = aiohttp.ClientTimeout(total=5.0)  # the recovery must not race a short timeout
     mentions, _, _ = await drain(source, QUERY, None, SINCE)
     assert texts(mentions) == {"item0", "item1", "item2"}
 

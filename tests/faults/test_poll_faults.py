@@ -18,8 +18,8 @@ from monitor.sentiment import Scorer
 from monitor.store import Store
 from tests.fakes import drain
 from tests.faults.proxy import FaultProxy
-from tests.faults.sources import BY_NAME, QUERY, SINCE, T0, Spec, make, texts
 from tests.helpers.clock import Clock
+from tests.helpers.sources import BY_NAME, QUERY, SINCE, T0, Spec, make, texts
 
 CONFIG = f"""
 [monitor]

@@ -28,8 +28,8 @@ from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.fakes.x import FakeX
 from tests.faults.conftest import daemon_config, read_db
-from tests.faults.sources import BY_NAME, QUERY, SPECS, T0
 from tests.helpers.clock import Clock
+from tests.helpers.sources import BY_NAME, QUERY, SPECS, T0
 
 SECRETS = {
     "SLACK_BOT_TOKEN": TOKEN,

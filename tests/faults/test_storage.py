@@ -21,8 +21,8 @@ from monitor.store import DaemonLock, Store, StoreError
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.faults.conftest import ROOT, daemon_config, read_db
-from tests.faults.sources import T0
 from tests.helpers.clock import Clock
+from tests.helpers.sources import T0
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

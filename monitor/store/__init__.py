@@ -1,7 +1,8 @@
 """The database (sqlite-utils, WAL): schema and migrations, mentions, cursors, incidents, outbox.
 
-All SQL lives in this package; other modules call named methods. It also owns the daemon lock and
-the keys that find copies of one story (`copies`). Imports only the foundation modules and config.
+All SQL lives in this package; other modules call named methods. It also owns the database file
+itself (`files`: made whole, quick_check), the daemon lock (`lock`: by name and by identity) and the
+keys that find copies of one story (`copies`). Imports only the foundation modules and config.
 """
 
 from __future__ import annotations

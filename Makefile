@@ -27,6 +27,7 @@ test: lint
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/sentiment_eval.py
+	$(PY) bench/terms.py
 
 # Detection quality (about 10 minutes): our rules against ElastAlert's and Huginn's on held-out streams.
 bench-detection: install

@@ -30,3 +30,7 @@ class InvalidFiles(Exception):
 
 class StoreError(Exception):
     """The database cannot be used; str() is one line naming the file and what to do."""
+
+
+class Refused(Exception):
+    """monitor will not go on as asked (a start, a command); str() is one line saying why and what to do."""

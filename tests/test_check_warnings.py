@@ -199,4 +199,21 @@ def test_ingest_token_missing_is_a_warning(tmp_path: Path) -> None:
     assert warnings(path) == [
         f"{path}:2: ingest.token_env: warning: HOOK_TOKEN is not set: the daemon cannot serve /ingest"
     ]
-    assert warnings(path, HOOK_TOKEN="t") == []
+    assert warnings(path, HOOK_TOKEN="0123456789abcdef") == []
+
+
+def test_a_short_ingest_token_and_listeners_on_every_interface_are_warnings(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    path.write_text('[ingest]\ntoken_env = "HOOK_TOKEN"\nlisten = "[::]:9111"\n[health]\nlisten = "0.0.0.0:9110"\n'
+                    + path.read_text())  # fmt: skip
+    said = warnings(path, HOOK_TOKEN="s3cr3t")
+    assert said == [
+        f"{path}:5: health.listen: warning: 0.0.0.0 listens on every network interface: /healthz and /metrics can"
+        " be reached from other machines; use 127.0.0.1 (behind a TLS proxy for remote senders) unless a firewall"
+        " keeps them out",
+        f"{path}:3: ingest.listen: warning: [::] listens on every network interface: /ingest can be reached from"
+        " other machines; use 127.0.0.1 (behind a TLS proxy for remote senders) unless a firewall keeps them out",
+        f"{path}:2: ingest.token_env: warning: the token in HOOK_TOKEN has 6 character(s), easy to guess: use at"
+        " least 16 random ones (`openssl rand -hex 32`)",
+    ]
+    assert not any("s3cr3t" in line for line in said)

@@ -174,7 +174,8 @@ async def test_a_body_over_the_cap_is_a_413(client: TestClient[Any, Any], collec
         ("{broken", "application/json", 400, "the body is not JSON"),
         (lines(good(1), good(2)), "application/json", 400, "the body is not JSON"),  # JSON Lines sent as JSON
         ('"a string"', "application/json", 400, "expected a JSON array"),
-        (b"\xff\xfe\x00garbage", "application/x-ndjson", 400, "not UTF-8"),
+        (b"[\xff\xfe\x00garbage]", "application/json", 400, "not UTF-8"),  # an array is UTF-8 as a whole
+        ("[" * 1500 + "]" * 1500, "application/json", 400, "nested too deeply"),
     ],
 )
 async def test_wrong_content_is_refused(
@@ -205,3 +206,21 @@ async def test_a_failing_store_is_a_503_to_send_again(
         resp = await client.post("/ingest", data=lines(good(1)), headers=NDJSON)
     assert resp.status == 503 and "send the batch again" in (await resp.json())["error"]
     assert "storing 1 mentions failed" in caplog.text and TOKEN not in caplog.text
+
+
+async def test_a_line_that_is_not_utf8_or_nested_too_deeply_rejects_that_item_alone(
+    collector: Collector, aiohttp_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = '{"platform": "x", "id": "deep", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    body = (lines(good(1)) + lines(deep) + lines(good(2))).encode()
+    body = body.replace(b"clip 2", b"clip \xff\xfe 2") + lines(good(3)).encode()
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    big = await aiohttp_client(ingest_app(collector, max_body=1_000_000))
+    resp = await big.post("/ingest", data=body, headers=NDJSON)
+    answer = await resp.json()
+    assert resp.status == 200, answer
+    assert [i[0].id for i in collector.items] == ["v1", "v3"]
+    assert answer["rejected"] == [
+        {"line": 2, "error": "not JSON: nested too deeply"},
+        {"line": 3, "error": "not UTF-8 (byte 61 of the line)"},
+    ]

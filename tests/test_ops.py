@@ -99,9 +99,14 @@ async def test_status_of_a_running_daemon(config_path: Path, capsys: pytest.Capt
         await daemon.health_server.start("127.0.0.1", 0)
         await daemon.poll("hackernews", "acme", '"acme cloud"')
         probe = replace(config, health=replace(config.health, port=daemon.health_server.port))
+        starting = await asyncio.to_thread(fetch_health, probe)
+        await daemon.poll("reddit", "acme", '"acme cloud"')
         health = await asyncio.to_thread(fetch_health, probe)
     finally:
         await daemon.close()
+    assert status_text(probe, store, starting, clock()).splitlines()[0] == (
+        "daemon: starting: 1 source(s) not polled successfully yet (reddit); start-up grace until 2026-11-25 10:17:00Z"
+    )
     text = status_text(probe, store, health, clock())
     store.close()
     assert text.splitlines()[0] == "daemon: ok"

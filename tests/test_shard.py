@@ -127,3 +127,60 @@ def test_status_merge_from_the_command_line(tmp_path: Path) -> None:
     missing = subprocess.run([*command[:5], str(tmp_path / "nope.db")], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"monitor: {tmp_path / 'nope.db'}: no such database"
+
+
+def test_every_operator_command_works_on_a_sharded_install(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.commands import main
+    from monitor.engine.core import Engine
+    from monitor.loading import load_all
+    from monitor.sentiment import Scorer
+    from tests.helpers.clock import Clock
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "spike.toml").write_text((ROOT / "rules" / "negative-spike.toml").read_text())
+    path = tmp_path / "config.toml"
+    path.write_text('[monitor]\ndatabase = "monitor.db"\nrules = "rules"\n[health]\nlisten = "127.0.0.1:1"\n' + "".join(
+        f'[[brands]]\nid = "{b}"\nname = "{b}"\nqueries = ["{b}"]\n' for b in ("acme", "globex", "initech", "umbrella")
+    ))  # fmt: skip
+    full, rules = load_all(str(path))
+    mine, other = shard_of("acme", 2), 3 - shard_of("acme", 2)
+    for index in (1, 2):
+        Store.open(for_shard(full, Shard(index, 2)).database).close()  # as the two shards' daemons left them
+    clock = Clock(datetime(2026, 11, 2, 10, tzinfo=UTC).timestamp())
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--config", str(path)], clock=clock)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    # Without --shard: refused in one line, and no monitor.db that no shard reads is made.
+    sharded = (
+        "monitor: monitor.db does not exist but shard databases do (monitor.shard-1-of-2.db, monitor.shard-2-of-2.db):"
+        " this install is sharded, give --shard I/N for the shard to act on"
+    )
+    for command in (("silences", "add", "--brand", "acme", "--for", "4h"), ("silences",), ("db", "stats"),
+                    ("status",), ("rules", "stats")):  # fmt: skip
+        code, _, err = run(*command)
+        assert code == 2 and err.strip().splitlines() == [sharded], (command, err)
+    assert not (tmp_path / "monitor.db").exists()
+    # The brand's own shard takes the silence; the other one says where the brand runs.
+    code, _, err = run("silences", "add", "--brand", "acme", "--for", "4h", "--shard", f"{other}/2")
+    assert code == 2 and f"brand 'acme' runs in shard {mine}/2, not {other}/2" in err
+    code, out, _ = run("silences", "add", "--brand", "acme", "--for", "4h", "--shard", f"{mine}/2")
+    assert code == 0 and out.strip() == "silence #1 added"
+    shard_config = for_shard(full, Shard(mine, 2))
+    store = Store.open(shard_config.database)
+    engine = Engine(shard_config, rules, store, Scorer.of(shard_config))
+    engine.load_history(clock())
+    assert engine.muting.silenced("negative-spike", "acme") is not None  # the shard's daemon reads it
+    store.close()
+    code, out, _ = run("silences", "--shard", f"{mine}/2")
+    assert code == 0 and "1 silence(s) in force" in out
+    code, out, _ = run("db", "stats", "--shard", f"{mine}/2")
+    assert code == 0 and f"monitor.shard-{mine}-of-2.db" in out
+    code, out, _ = run("db", "backup", str(tmp_path / "copy.db"), "--shard", f"{mine}/2")
+    assert code == 0 and (tmp_path / "copy.db").exists()
+    code, out, _ = run("rules", "stats", "--shard", f"{mine}/2")
+    assert code == 0 and "negative-spike" in out
+    code, out, _ = run("status", "--shard", f"{mine}/2")
+    assert code == 1 and "daemon: not answering" in out and "outbox: 0 alert(s) waiting" in out

@@ -109,7 +109,7 @@ def test_opened_alert_blocks_in_order() -> None:
     assert "negative-spike" in blocks[0]["text"]["text"] and "Acme Cloud" in blocks[0]["text"]["text"]
     shown = visible(blocks)
     for expected in ("37 negative mentions", "*Count*\\n37", "*Ratio*\\n6.07", "1.2e-12", "80%", "hackernews 20",
-                     "outage, login", "+3 near-identical", "1.2k followers", "<https://www.reddit.com/r/x/comments/a/|open>",
+                     "outage, login", "+3 near-identical", "1.2k followers", "<https://www.reddit.com/r/x/comments/a/|www.reddit.com>",
                      "We're aware.", "Hi jane, sorry."):  # fmt: skip
         assert expected in shown, expected
     assert [e["action_id"] for e in blocks[-1]["elements"]] == ["ack", "snooze_1h", "snooze_4h", "snooze_24h", "noise"]
@@ -169,7 +169,7 @@ def test_limits_hold_for_huge_mentions() -> None:
         for field in block.get("fields", []):
             assert len(field["text"]) <= 2000
     mention = next(b["text"]["text"] for b in blocks if "x.example" in json.dumps(b))
-    assert f"<{huge['url']}|open>" in mention  # the link is whole, never cut in half
+    assert f"<{huge['url']}|x.example>" in mention  # the link is whole, never cut in half
 
 
 def test_update_and_resolved_are_short() -> None:
@@ -282,3 +282,25 @@ async def test_console_delivery() -> None:
     ts = await delivery.send(event(), None)
     assert await delivery.send(event("resolved"), ts) == ts
     assert "=== HIGH" in stream.getvalue() and "--- resolved" in stream.getvalue()
+
+
+HIDDEN = "\u200b\u200c\u200d\u200e\u200f\u061c\u2060\u2063\ufeff\u00ad\U000e0041"
+
+
+def test_invisible_characters_are_stripped_and_links_show_where_they_go() -> None:
+    top = [
+        {"platform": "reddit", "id": "a", "author": f"ja{HIDDEN}ne", "text": f"Ac{HIDDEN}me is d{HIDDEN}own",
+         "url": f"https://www.reddit.com/r/x/{HIDDEN}a/", "compound": -0.8},
+        {"platform": "x", "id": "b", "author": "mallory", "text": "see this", "url": "https://www.rеddit.com/r/x/"},
+        {"platform": "x", "id": "c", "author": "eve", "text": "and this", "url": f"https://www.red{HIDDEN}dit.com/"},
+    ]  # fmt: skip
+    text, blocks = render_blocks(event(top=top, terms=[f"out{HIDDEN}age"]))
+    shown = text + json.dumps(blocks, ensure_ascii=False)
+    assert not any(ch in shown for ch in HIDDEN if ch != "\u2060")  # U+2060 is ours, after an @ only
+    assert "\u2060" not in shown.replace("@\u2060", "")
+    assert "Acme is down" in shown and "jane" in shown and "outage" in shown
+    # Each link is labelled with its domain ("open" told the reader nothing); a look-alike domain shows
+    # its punycode form, and a host that hides characters is not linked at all.
+    assert "<https://www.reddit.com/r/x/a/|www.reddit.com>" in shown
+    assert "<https://www.rеddit.com/r/x/|www.xn--rddit-zwe.com>" in shown
+    assert "<https://www.reddit.com/|" not in shown and "https://www.reddit.com/" in shown

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.textmatch import Query, TermSet, terms_pattern
+from monitor.textmatch import Query, TermSet, terms_pattern, trie_pattern
 
 # Words, the characters IGNORECASE matches to ASCII letters ("ſ" s, "K" Kelvin k, "İ" and "ı" i), others.
 _PIECES = ["acme", "Acme", "ACME", "cloud", "down", "start", "kit", "c++", "data", "leak", "out", "age", "outage",
@@ -41,3 +41,31 @@ def test_query_matches_as_any_group_of_all_words_without_exclusions(text: str) -
         all(term.search(text) for term in required) and not excluded.search(text) for required, excluded in query.groups
     )
     assert query.matches(text) == expected
+
+
+_WORDS = ["a", "ac", "acme", "acmes", "cloud", "clo", "c++", "out", "outage", "ſtart", "\u212ait", "kit", "İs"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map(" ".join), max_size=8),
+    st.lists(st.sampled_from(_PIECES + _WORDS), max_size=14).map("".join),
+)
+def test_the_trie_matches_at_the_same_places_as_one_alternative_per_term(terms: list[str], text: str) -> None:
+    # Terms that share beginnings ("ac", "acme", "acme cloud"), phrases and the characters IGNORECASE
+    # treats specially: the factored regex accepts exactly where the plain one does.
+    plain, trie = terms_pattern(terms), trie_pattern(terms)
+    assert (plain is None) == (trie is None)
+    if plain is not None and trie is not None:
+        for start in range(len(text) + 1):
+            assert (plain.match(text, start) is None) == (trie.match(text, start) is None), (start, terms, text)
+
+
+def test_twenty_thousand_terms_are_one_trie() -> None:
+    terms = [f"term{i:05d}" for i in range(20_000)] + ["acme cloud outage"]
+    found = TermSet(terms)
+    assert found.search("the ACME   cloud outage today") and found.search("see TERM19999.")
+    assert not found.search("term20000 and term1 and acme cloud")
+    pattern = trie_pattern(terms)
+    assert pattern is not None and pattern.pattern.startswith(r"(?<!\w)(?:t")  # factored: "term" written once
+    assert pattern.pattern.count("term") == 1

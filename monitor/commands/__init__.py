@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from monitor import __version__
 from monitor.clock import Clock, system
-from monitor.errors import InvalidFiles, StoreError
+from monitor.errors import InvalidFiles, Refused, StoreError
 from monitor.service.logs import setup_logging
 
 EXIT_INVALID = 2
@@ -79,8 +79,11 @@ def _rule_editor_commands(command: Command) -> None:
 
 
 def _operator_commands(command: Command, config: argparse.ArgumentParser) -> None:
+    from monitor.commands.sharding import add_option
+
     status = command("status", "sources, open incidents and the outbox of the running daemon")
     status.add_argument("--merge", nargs="+", metavar="DB", help="one status over these shard databases")
+    add_option(status)
     poll = command("poll", "poll one source for one brand now and print what comes back")
     poll.add_argument("--source", required=True)
     poll.add_argument("--brand", required=True)
@@ -89,6 +92,7 @@ def _operator_commands(command: Command, config: argparse.ArgumentParser) -> Non
     db = command("db", "database stats and backups")
     db.add_argument("action", choices=("stats", "backup"))
     db.add_argument("target", nargs="?", help="backup: the file to write")
+    add_option(db)
     _silences(command("silences", "list, add or end silences"), config)
     rules = command("rules", "how each rule's incidents were received", shared=False)
     actions = rules.add_subparsers(dest="action", required=True)
@@ -97,9 +101,17 @@ def _operator_commands(command: Command, config: argparse.ArgumentParser) -> Non
     )
     stats.add_argument("--since", default="30d", help='the period, like "30d" (default) or "12h"')
     stats.add_argument("--format", choices=("text", "json"), default="text")
+    add_option(stats)
 
 
 def _silences(silences: argparse.ArgumentParser, config: argparse.ArgumentParser) -> None:
+    from monitor.commands.sharding import add_option
+
+    # --shard before or after the action: `monitor silences --shard 1/2` lists, `... add --shard 1/2` adds.
+    add_option(silences)
+    shard = argparse.ArgumentParser(add_help=False)
+    shard.add_argument("--shard", metavar="I/N", default=argparse.SUPPRESS, help="shard I of N")
+    config = argparse.ArgumentParser(add_help=False, parents=[config, shard])
     actions = silences.add_subparsers(dest="action")
     add = actions.add_parser("add", help="mute a rule for a brand (or only mentions with some terms)", parents=[config])
     add.add_argument("--rule", default="*", help='a rule name, or "*" (default)')
@@ -127,7 +139,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID
-    except StoreError as exc:
+    except (StoreError, Refused) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

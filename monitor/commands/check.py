@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 
 from monitor.config import Config
+from monitor.config.exposure import exposure_warnings
 from monitor.config.toml import TomlFile
 from monitor.errors import Problem
 from monitor.loading import load_all
@@ -16,12 +17,14 @@ from monitor.sources.quota import credential_warnings, quota_warnings
 
 
 def check_warnings(config: Config, environ: Mapping[str, str] | None = None) -> list[Problem]:
-    """What `monitor check` warns about (exit 0 all the same): missing credentials, quotas passed."""
+    """What `monitor check` warns about (exit 0 all the same): missing credentials, quotas passed, listeners
+    on every interface, a short ingest token."""
     environ = os.environ if environ is None else environ
     line_of = TomlFile.load(config.path).line_of
     found = credential_warnings(config, SOURCES, environ) + quota_warnings(config, SOURCES, environ)
     if config.ingest.enabled and not environ.get(config.ingest.token_env):
         found.append(("ingest.token_env", f"{config.ingest.token_env} is not set: the daemon cannot serve /ingest"))
+    found += exposure_warnings(config, environ)
     return [Problem(str(config.path), line_of(key), key, f"warning: {message}") for key, message in found]
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from monitor.commands.formats import when
+from monitor.commands.sharding import cut
 from monitor.loading import load_config
 from monitor.store import Store
 
@@ -38,7 +39,7 @@ def backup(store: Store, target: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 1 without a database or onto an existing file, 2 without a backup target."""
-    config = load_config(args.config)
+    config = cut(load_config(args.config), args.shard)
     if not config.database.exists():
         print(f"{config.database}: no database yet (the daemon creates it)", file=sys.stderr)
         return 1

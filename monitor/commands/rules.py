@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from monitor.commands.sharding import cut
 from monitor.durations import format_duration, parse_duration
 from monitor.loading import load_all
 from monitor.store import RuleStats, Store
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"--since: {exc}", file=sys.stderr)
         return 2
     config, rules = load_all(args.config)
+    config = cut(config, args.shard)
     start = args.clock() - period
     store = Store.open(config.database)
     try:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.commands.formats import ago, when
+from monitor.commands.sharding import brand_elsewhere, cut
 from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.loading import load_all, load_config
@@ -40,7 +41,12 @@ def _add(args: argparse.Namespace, config: Config, store: Store, now: float) -> 
     except ValueError as exc:
         print(f"--for: {exc}", file=sys.stderr)
         return 2
-    known_rules = {r.name for r in load_all(args.config)[1]}
+    full, rules = load_all(args.config)
+    elsewhere = brand_elsewhere(full, config, args.shard, args.brand)
+    if elsewhere:
+        print(f"--brand: {elsewhere}", file=sys.stderr)
+        return 2
+    known_rules = {r.name for r in rules}
     for value, known, what in ((args.rule, known_rules, "rule"), (args.brand, {b.id for b in config.brands}, "brand")):
         if value != "*" and value not in known:
             print(f"--{what}: unknown {what} {value!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
@@ -69,7 +75,7 @@ def _unexclude(args: argparse.Namespace, store: Store) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """List (no action), add, end or unexclude; exit 1 when there is nothing to end, 2 on a bad argument."""
-    config = load_config(args.config)
+    config = cut(load_config(args.config), args.shard)
     now = args.clock()
     store = Store.open(config.database)
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.commands.formats import ago, when
+from monitor.commands.sharding import cut
 from monitor.config import Config
 from monitor.loading import load_config
 from monitor.service.shard import merged_status, read_status
@@ -31,7 +32,13 @@ def fetch_health(config: Config, timeout: float = 3.0) -> dict[str, Any] | None:
 
 
 def _sources(health: dict[str, Any], now: float) -> list[str]:
-    lines = [f"daemon: {health['status']}"]
+    status = health.get("status")
+    if status == "starting":
+        waiting = [n for n, info in health.get("sources", {}).items() if not info.get("last_success")]
+        lines = [f"daemon: starting: {len(waiting)} source(s) not polled successfully yet ({', '.join(waiting)});"
+                 f" start-up grace until {when(health.get('starting_until'))}"]  # fmt: skip
+    else:
+        lines = [f"daemon: {status}"]
     lines += [f"  ! {reason}" for reason in health.get("reasons", [])]
     lines.append("sources:")
     for name, info in health.get("sources", {}).items():
@@ -63,7 +70,8 @@ def status_text(config: Config, store: Store, health: dict[str, Any] | None, now
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 when the daemon answers healthy, 1 otherwise; --merge: 0, or 2 for a missing database."""
+    """Exit 0 when the daemon answers ok or starting, 1 when it is degraded or does not answer; --merge: 0,
+    or 2 for a missing database."""
     if args.merge:
         try:
             print(merged_status([read_status(Path(p)) for p in args.merge], args.clock()))
@@ -71,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"monitor: {exc}", file=sys.stderr)
             return 2
         return 0
-    config = load_config(args.config)
+    config = cut(load_config(args.config), args.shard)
     store = Store.open(config.database)
     try:
         health = fetch_health(config)
         print(status_text(config, store, health, args.clock()))
     finally:
         store.close()
-    return 0 if health is not None and health.get("status") == "ok" else 1
+    return 0 if health is not None and health.get("status") in ("ok", "starting") else 1

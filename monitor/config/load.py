@@ -11,11 +11,21 @@ from types import MappingProxyType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.services import (
+    DigestConfig,
+    HealthConfig,
+    IngestConfig,
+    SlackConfig,
+    digests_table,
+    env_name,
+    health_table,
+    ingest_table,
+    slack_table,
+)
 from monitor.config.toml import Section, TomlFile
 from monitor.textmatch import HANDLE, HASHTAG
 
 _BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*")
-SLACK_API = "https://slack.com/api/"
 USER_AGENT = "monitor/0.1 (self-hosted brand monitor)"
 
 
@@ -57,48 +67,6 @@ class SentimentConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class SlackConfig:
-    """Where alerts go. The token is read from the environment variable named by token_env."""
-
-    channel: str = "#pr-alerts"
-    token_env: str = "SLACK_BOT_TOKEN"
-    base_url: str = SLACK_API
-    webhook_env: str = "SLACK_WEBHOOK_URL"
-    # The app-level token (xapp-..., scope connections:write) for Socket Mode: buttons work only with it.
-    app_token_env: str = "SLACK_APP_TOKEN"
-    # Who new alerts @-mention until someone acknowledges: "<!here>", "<!subteam^S0123ABCD>", "<@U0123ABCD>".
-    mention: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DigestConfig:
-    """When digests go out, in the configured time zone (None: not at all)."""
-
-    daily: tuple[int, int] | None = (9, 0)  # hour, minute
-    weekly: tuple[str, int, int] | None = ("mon", 9, 0)  # day of week, hour, minute
-
-
-@dataclass(frozen=True, slots=True)
-class HealthConfig:
-    """The health and metrics server: loopback unless told otherwise."""
-
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = 9110
-
-
-@dataclass(frozen=True, slots=True)
-class IngestConfig:
-    """POST /ingest for exporters and webhooks: off unless an [ingest] table is configured."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 9111
-    token_env: str = "MONITOR_INGEST_TOKEN"
-    max_body: int = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
     """The whole daemon configuration."""
 
@@ -113,10 +81,10 @@ class Config:
     keep_days: int = 90
     user_agent: str = USER_AGENT
     sentiment: SentimentConfig = SentimentConfig()
-    slack: SlackConfig = SlackConfig()
-    health: HealthConfig = HealthConfig()
-    digests: DigestConfig = DigestConfig()
-    ingest: IngestConfig = IngestConfig()
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    digests: DigestConfig = field(default_factory=DigestConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
 
     @property
     def brand_lexicons(self) -> dict[str, Mapping[str, float]]:
@@ -191,10 +159,10 @@ def load_config(path: Path | str, sources: Mapping[str, SourceSchema]) -> Config
         keep_days=keep_days,
         user_agent=user_agent,
         sentiment=_sentiment(top.table("sentiment")),
-        slack=_slack(top.table("slack")),
-        health=_health(top.table("health")),
-        digests=_digests(top.table("digests")),
-        ingest=_ingest(top.table("ingest"), configured="ingest" in top.data),
+        slack=slack_table(top.table("slack")),
+        health=health_table(top.table("health")),
+        digests=digests_table(top.table("digests")),
+        ingest=ingest_table(top.table("ingest"), configured="ingest" in top.data),
     )
     file.raise_problems()
     return config
@@ -267,6 +235,8 @@ def _sources(top: Section, known: Mapping[str, SourceSchema]) -> dict[str, Sourc
                 options[key] = section.number(key, default, minimum=0.0)
             elif isinstance(default, tuple):
                 options[key] = section.text_list(key, default)
+            elif key.endswith("_env"):
+                options[key] = env_name(section, key, default)
             else:
                 options[key] = section.text(key, default)
         base_url = section.text("base_url", cls.base_url)
@@ -306,91 +276,3 @@ def _lexicon(section: Section) -> Mapping[str, float]:
         if value is not None:
             words[word.lower()] = value
     return MappingProxyType(words)
-
-
-def _slack(section: Section) -> SlackConfig:
-    section.check_keys(("channel", "token_env", "base_url", "webhook_env", "app_token_env", "mention"))
-    names = {}
-    for key, default in (
-        ("token_env", "SLACK_BOT_TOKEN"),
-        ("webhook_env", "SLACK_WEBHOOK_URL"),
-        ("app_token_env", "SLACK_APP_TOKEN"),
-    ):
-        names[key] = section.text(key, default)
-        if isinstance(names[key], str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", names[key]):
-            section.problem(key, "expected the NAME of an environment variable, not a secret")
-    base_url = section.text("base_url", SLACK_API)
-    if not base_url.endswith("/"):
-        base_url += "/"
-    channel = section.text("channel", "#pr-alerts")
-    mention = section.text("mention", "")
-    if isinstance(mention, str) and mention and not _MENTION.fullmatch(mention):
-        example = '"<!here>", "<!subteam^S0123ABCD>" or "<@U0123ABCD>"'
-        section.problem("mention", f"expected Slack mentions like {example}, got {mention!r}")
-        mention = ""
-    return SlackConfig(
-        channel=channel, token_env=names["token_env"], base_url=base_url, webhook_env=names["webhook_env"],
-        app_token_env=names["app_token_env"], mention=mention,
-    )  # fmt: skip
-
-
-# One or more of: @here, @channel, a user group, a user; separated by spaces.
-_MENTION = re.compile(r"(?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>)"
-                      r"(?: (?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>))*")  # fmt: skip
-
-
-def _listen(section: Section, default: str) -> tuple[str, int]:
-    listen = section.text("listen", default)
-    host, _, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
-    if not host or not port.isdigit() or int(port) > 65535:
-        section.problem("listen", f'expected "HOST:PORT" like "{default}", got {listen!r}')
-        host, _, port = default.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def _health(section: Section) -> HealthConfig:
-    section.check_keys(("enabled", "listen"))
-    host, port = _listen(section, "127.0.0.1:9110")
-    return HealthConfig(enabled=section.flag("enabled", True), host=host, port=port)
-
-
-def _ingest(section: Section, configured: bool) -> IngestConfig:
-    """[ingest]: present means on (unless enabled = false); absent means off."""
-    section.check_keys(("enabled", "listen", "token_env", "max_body"))
-    host, port = _listen(section, "127.0.0.1:9111")
-    token_env = section.text("token_env", "MONITOR_INGEST_TOKEN")
-    if isinstance(token_env, str) and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
-        section.problem("token_env", "expected the NAME of an environment variable, not a secret")
-    max_body = section.integer("max_body", 5 * 1024 * 1024, minimum=1024)
-    return IngestConfig(
-        enabled=configured and bool(section.flag("enabled", True)),
-        host=host,
-        port=port,
-        token_env=token_env,
-        max_body=max_body,
-    )
-
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-
-
-def _digests(section: Section) -> DigestConfig:
-    section.check_keys(("daily", "weekly"))
-    daily_text = section.text("daily", "09:00")
-    weekly_text = section.text("weekly", "mon 09:00")
-    daily = weekly = None
-    if daily_text:
-        match = _TIME.fullmatch(daily_text.strip())
-        if match is None:
-            section.problem("daily", f'expected a time like "09:00", or "" for none, got {daily_text!r}')
-        else:
-            daily = (int(match.group(1)), int(match.group(2)))
-    if weekly_text:
-        day, _, at = weekly_text.strip().partition(" ")
-        match = _TIME.fullmatch(at.strip())
-        if day.lower()[:3] not in _DAYS or match is None:
-            section.problem("weekly", f'expected a day and time like "mon 09:00", or "" for none, got {weekly_text!r}')
-        else:
-            weekly = (day.lower()[:3], int(match.group(1)), int(match.group(2)))
-    return DigestConfig(daily=daily, weekly=weekly)

@@ -5,27 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.clock import Clock
 from monitor.config import Config
+from monitor.config.exposure import exposure_warnings
 from monitor.engine.core import Engine
 from monitor.engine.poll import SourceHealth
-from monitor.errors import InvalidFiles
-from monitor.loading import load_all
+from monitor.errors import Refused
 from monitor.rules import Rule
 from monitor.rules.detectors import Failure
 from monitor.sentiment import Scorer
-from monitor.service.health import HealthServer, Metrics, Snapshot
+from monitor.service.health import HealthServer, Snapshot
 from monitor.service.jobs import Jobs
+from monitor.service.listen import Listener, cannot_bind
 from monitor.service.listeners import Listeners
-from monitor.service.shard import Shard, for_shard
+from monitor.service.metrics import Metrics
+from monitor.service.reload import Reload
+from monitor.service.shard import Shard
 from monitor.service.systemd import Notifier
 from monitor.service.watch import FileWatch
 from monitor.service.wiring import Runtime, build_sources, make_delivery
@@ -40,7 +43,7 @@ SHUTDOWN_TIMEOUT = 10.0
 WATCH_INTERVAL = 2.0
 
 
-class Daemon(Jobs, Listeners):
+class Daemon(Jobs, Listeners, Reload):
     """Runs until stopped: polls, rule ticks and alert delivery, with reload on SIGHUP."""
 
     def __init__(
@@ -67,10 +70,12 @@ class Daemon(Jobs, Listeners):
             if str(config.database) != ":memory:":
                 self.lock.acquire()
                 undo.callback(self.lock.release)
-            self.store = Store.open(config.database)
+            self.store = Store.open(config.database, check=True)  # PRAGMA quick_check: damage stops us here
             undo.callback(self.store.close)
             self.scorer = Scorer.of(config)
             undo.callback(self.scorer.close)
+            if delivery is None:
+                self._refuse_another_destination(config)
             self.delivery = delivery or make_delivery(config)
             self._remember_channel()
             self.outbox = OutboxWorker(self.store, self.delivery, clock)
@@ -86,15 +91,30 @@ class Daemon(Jobs, Listeners):
         self.watch = FileWatch(config_path, config.rules_dir) if config_path is not None else None
         self.notifier = Notifier()
         self.metrics = Metrics(self.snapshot)
-        self.health_server = HealthServer(self.snapshot, self.metrics)
+        self.health_server = HealthServer(self.snapshot, self.metrics.render)
         self.socket_mode: SocketMode | None = None
-        self.ingest_runner: web.AppRunner | None = None
-        self.ingest_port: int | None = None
-        self.storage_failing = False
+        self.buttons: str | None = None
+        self.buttons_retry: asyncio.Task[None] | None = None
+        self.ingest: Listener | None = None
+        self.storage_error: str | None = None
+
+    def _refuse_another_destination(self, config: Config) -> None:
+        """Alerts waiting in the outbox were written for Slack: without its token they are never printed
+        to the console in its place (and deleted as delivered). A start without it is refused."""
+        slack = config.slack
+        console = not os.environ.get(slack.token_env) and not os.environ.get(slack.webhook_env)
+        waiting = self.store.outbox_size() if console else 0
+        if waiting:
+            raise Refused(
+                f"{slack.token_env} is not set (nor {slack.webhook_env}), and {waiting} alert(s) wait in the outbox"
+                f" of {config.database} for Slack: set {slack.token_env} in the daemon's environment (under systemd,"
+                " its EnvironmentFile) and start again; waiting alerts are never printed to the console instead"
+            )
 
     def snapshot(self) -> Snapshot:
         """The daemon's state now, for health and metrics."""
         runtime = self.runtime
+        listeners = {"health": self.health_server.listener, "ingest": self.ingest}
         return Snapshot(
             now=self.clock(),
             started_at=self.started_at,
@@ -105,6 +125,9 @@ class Daemon(Jobs, Listeners):
             outbox_oldest=self.store.outbox_oldest(),
             alerts_sent=self.outbox.sent,
             delivery_failures=self.outbox.failures,
+            storage_error=self.storage_error,
+            buttons=self.buttons,
+            listeners={name: listener.guard.counts for name, listener in listeners.items() if listener is not None},
         )
 
     def status_line(self) -> str:
@@ -121,80 +144,15 @@ class Daemon(Jobs, Listeners):
         if getattr(self.delivery, "channel_id", "") is None:
             self.delivery.channel_id = self.store.last_channel()  # type: ignore[attr-defined]
 
-    def _engine(self, config: Config, rules: list[Rule]) -> Engine:
-        engine = Engine(config, rules, self.store, self.scorer)
+    def _engine(self, config: Config, rules: list[Rule], built: Engine | None = None) -> Engine:
+        """The engine for config and rules (built: made already, off the event loop), primed from the store."""
+        engine = built or Engine(config, rules, self.store, self.scorer)
         engine.watching = True
         for exclusion in self.store.exclusions():  # added from Slack: on top of config's
             engine.pipeline.exclude_more(exclusion.brand, [exclusion.term])
         read = engine.load_history(self.clock())
         logger.debug("history loaded: %d mentions", read)
         return engine
-
-    def _runtime(self, config: Config, rules: list[Rule], engine: Engine) -> Runtime:
-        sources = build_sources(config, self.session, self.clock)
-        health = {name: SourceHealth(name) for name in sources}
-
-        def failures() -> dict[str, Failure]:  # silence rules read the sources' health
-            return {n: Failure(h.failing_since, h.last_error) for n, h in health.items() if h.failing_since is not None}
-
-        engine.source_failures = failures
-        return Runtime(config, rules, engine, sources, health)
-
-    async def reload(self) -> bool:
-        """Re-read config and rules; swap them in only if all are valid."""
-
-        if self.config_path is None:
-            return False
-        try:
-            config, rules = load_all(str(self.config_path))
-            if self.shard is not None:
-                config = for_shard(config, self.shard)
-        except ValueError as exc:  # the reloaded config leaves this shard no brand
-            logger.error("reload refused, keeping the running config and rules: %s", exc)
-            return False
-        except InvalidFiles as exc:
-            for problem in exc.problems:
-                logger.error("reload refused, keeping the running config and rules: %s", problem)
-            return False
-        # Let polls in flight land first: the new engine's counts are rebuilt from the store.
-        self.notifier.reloading()
-        self.scheduler.pause()
-        busy = {t for t in self.in_flight if not t.done()}
-        if busy:
-            await asyncio.wait(busy, timeout=SHUTDOWN_TIMEOUT)
-        slack_changed = config.slack != self.runtime.config.slack
-        if slack_changed:
-            await self.stop_socket_mode()
-            await self._close_delivery()
-            self.delivery = make_delivery(config)
-            self._remember_channel()
-            self.outbox.delivery = self.delivery
-            # Slack settings were fixed (a channel, a base URL): waiting alerts go now, not at their backoff.
-            self.store.retry_outbox_now(self.clock())
-            self.outbox_wake.set()
-        if (config.sentiment, config.brand_lexicons) != (
-            self.runtime.config.sentiment,
-            self.runtime.config.brand_lexicons,
-        ):
-            self.scorer.close()  # its scoring workers, if a bulk ingest started them
-            self.scorer = Scorer.of(config)
-        old_ingest = self.runtime.config.ingest
-        self.runtime = self._runtime(config, rules, self._engine(config, rules))
-        if config.ingest != old_ingest:
-            await self.stop_ingest()
-            await self.start_ingest()
-        if slack_changed:
-            await self.start_socket_mode()
-        if self.runtime.engine.close_orphans(self.clock()):
-            self.outbox_wake.set()
-        self.watch = FileWatch(self.config_path, config.rules_dir)
-        self.schedule()
-        self.scheduler.resume()
-        self.notifier.ready(self.status_line())
-        logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
-                       len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
-        self.reloaded.set()
-        return True
 
     async def watch_loop(self) -> None:
         """Reload when config or a rule file was edited (checked every WATCH_INTERVAL seconds)."""
@@ -205,14 +163,39 @@ class Daemon(Jobs, Listeners):
                 logger.info("config or rule files changed: reloading")
                 self.reload_requested.set()
 
+    def _runtime(self, config: Config, rules: list[Rule], engine: Engine, previous: Runtime | None = None) -> Runtime:
+        """The runtime for config; after a reload (previous), each source whose settings are unchanged
+        is the same object (its rate limits, sweeps and session), and every source keeps its health:
+        failing_since, last_success and the poll counters carry on (silence rules read failing_since)."""
+        sources = build_sources(config, self.session, self.clock)
+        health = {name: SourceHealth(name) for name in sources}
+        if previous is not None:
+            for name in sources:
+                same = previous.config.sources.get(name) == config.sources[name]
+                if same and name in previous.sources and previous.config.user_agent == config.user_agent:
+                    sources[name] = previous.sources[name]
+                if name in previous.health:
+                    health[name] = previous.health[name]
+                    health[name].paused = False  # paused until the config is reloaded
+                    if not same:
+                        health[name].not_before = 0.0  # new settings: no backoff earned by the old ones
+
+        def failures() -> dict[str, Failure]:  # silence rules read the sources' health
+            return {n: Failure(h.failing_since, h.last_error) for n, h in health.items() if h.failing_since is not None}
+
+        engine.source_failures = failures
+        return Runtime(config, rules, engine, sources, health)
+
     async def run(self) -> int:
         """Run until stop is set; then shut down within a bounded time."""
+        for key, warning in exposure_warnings(self.runtime.config):
+            logger.warning("%s: %s", key, warning)
         health = self.runtime.config.health
         if health.enabled:
             try:
                 await self.health_server.start(health.host, health.port)
             except OSError as exc:
-                logger.error("health.listen: cannot listen on %s:%d: %s", health.host, health.port, exc.strerror)
+                logger.error("health.listen: cannot listen on %s:%d: %s", health.host, health.port, cannot_bind(exc))
                 await self.close()
                 return 2
         if not await self.start_ingest():

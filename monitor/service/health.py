@@ -1,18 +1,28 @@
-"""Health and metrics over HTTP on loopback: /healthz for probes, /metrics for Prometheus."""
+"""Health over HTTP on loopback: /healthz for probes (and /metrics, service/metrics.py), on a bounded listener.
+
+/healthz tells the truth in one of three states:
+
+- `ok` (200): every enabled source polled successfully within 3 of its intervals plus a minute (at
+  least 5 minutes), the database can be written, the outbox drains and, when configured, Slack's
+  Socket Mode is connected.
+- `starting` (200): nothing is wrong yet, but some source has not had a successful poll since start.
+  Each source has a start-up grace of the same 3 intervals plus a minute (at least 5 minutes;
+  `starting_until` says when the longest ends), after which "no successful poll since start" is a reason.
+- `degraded` (503), with the reasons: a source paused, failing past its grace, or silent too long;
+  every source failing (at once: no grace when nothing works); the database not writable; the outbox
+  not draining; Socket Mode not connected.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from monitor.engine.poll import SourceHealth
+from monitor.service.listen import Counts, Listener
 
 logger = logging.getLogger(__name__)
 OUTBOX_STUCK_AFTER = 600.0  # an alert waiting this long means delivery is not draining
@@ -32,127 +42,134 @@ class Snapshot:
     outbox_oldest: float | None
     alerts_sent: int
     delivery_failures: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    storage_error: str | None = None  # why the database cannot be written, while it cannot
+    buttons: str | None = None  # Socket Mode: None when not configured, "" when connected, else why not
+    listeners: Mapping[str, Counts] = field(default_factory=dict)
 
 
-def health_report(snap: Snapshot) -> tuple[bool, list[str]]:
-    """(healthy, reasons): every enabled source succeeded recently and the outbox is draining."""
-    reasons = []
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The verdict of /healthz."""
+
+    status: str  # ok | starting | degraded
+    reasons: list[str]
+    starting_until: float | None = None  # while starting: when the last start-up grace ends
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing is known to be wrong (ok, or starting)."""
+        return self.status != "degraded"
+
+
+def stale_after(interval: float) -> float:
+    """How long a source may go without a successful poll (also its start-up grace)."""
+    return max(MIN_STALENESS, 3 * interval + 60)
+
+
+def health_report(snap: Snapshot) -> Report:
+    """ok, starting or degraded, with the reasons (see the module's docstring)."""
+    reasons: list[str] = []
+    if snap.storage_error is not None:
+        reasons.append(f"storage: the database cannot be written ({snap.storage_error})")
+    failing = {n: h for n, h in snap.sources.items() if h.paused or h.failing_since is not None}
+    if failing and len(failing) == len(snap.sources):
+        reasons.append(f"every source is failing ({len(failing)} of {len(snap.sources)})")
+    grace: list[float] = []
     for name, health in snap.sources.items():
-        stale_after = max(MIN_STALENESS, 3 * snap.intervals.get(name, 300.0) + 60)
+        limit = stale_after(snap.intervals.get(name, 300.0))
         if health.paused:
             reasons.append(f"{name}: paused: {health.last_error}")
         elif health.last_success is None:
-            if snap.now - snap.started_at > stale_after:
+            if snap.now - snap.started_at > limit:
                 reasons.append(f"{name}: no successful poll since start" + _because(health))
-        elif snap.now - health.last_success > stale_after:
+            elif name in failing and len(failing) == len(snap.sources):
+                reasons.append(f"{name}: failing since start" + _because(health))
+            else:
+                grace.append(snap.started_at + limit)
+        elif snap.now - health.last_success > limit:
             ago = int(snap.now - health.last_success)
             reasons.append(f"{name}: last successful poll {ago}s ago" + _because(health))
+        elif name in failing and len(failing) == len(snap.sources):
+            reasons.append(f"{name}: failing" + _because(health))
     if snap.outbox_oldest is not None and snap.now - snap.outbox_oldest > OUTBOX_STUCK_AFTER:
         age = int(snap.now - snap.outbox_oldest)
         reasons.append(f"outbox not draining: {snap.outbox_depth} alert(s) waiting, oldest {age}s")
-    return not reasons, reasons
+    if snap.buttons:
+        reasons.append(f"slack: Socket Mode not connected, buttons do not work ({snap.buttons})")
+    if reasons:
+        return Report("degraded", reasons)
+    if grace:
+        return Report("starting", [], max(grace))
+    return Report("ok", [])
 
 
 def _because(health: SourceHealth) -> str:
     return f" ({health.last_error})" if health.last_error else ""
 
 
-class Metrics:
-    """Prometheus metrics of one daemon (its own registry, so several can live in one process)."""
-
-    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
-        self.registry = CollectorRegistry()
-        self.poll_seconds = Histogram(
-            "monitor_poll_duration_seconds", "Time a poll took, pages included.", ["source"],
-            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry,
-        )  # fmt: skip
-        self.mentions = Counter(
-            "monitor_mentions_ingested_total", "Mentions stored (new, after filters and dedup).",
-            ["brand", "platform"], registry=self.registry,
-        )  # fmt: skip
-        self.tick_seconds = Histogram(
-            "monitor_rule_tick_duration_seconds", "Time a rule tick took.",
-            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5), registry=self.registry,
-        )  # fmt: skip
-        self.registry.register(_StateCollector(snapshot))
-
-    def render(self) -> bytes:
-        """The exposition text."""
-        return generate_latest(self.registry)
-
-
-class _StateCollector(Collector):
-    """Counters and gauges read from the daemon's state at scrape time."""
-
-    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
-        self.snapshot = snapshot
-
-    def collect(self) -> Iterator[Any]:
-        snap = self.snapshot()
-        polls = CounterMetricFamily("monitor_polls", "Polls per source and outcome.", labels=["source", "outcome"])
-        last = GaugeMetricFamily("monitor_source_last_success_timestamp_seconds", "Last good poll.", labels=["source"])
-        up = GaugeMetricFamily("monitor_source_up", "1 while a source's polls succeed.", labels=["source"])
-        for name, health in snap.sources.items():
-            polls.add_metric([name, "ok"], health.polls)
-            polls.add_metric([name, "error"], health.errors)
-            last.add_metric([name], health.last_success or 0.0)
-            up.add_metric([name], 0.0 if health.failing_since is not None or health.paused else 1.0)
-        yield from (polls, last, up)
-        yield GaugeMetricFamily("monitor_incidents_open", "Incidents open now.", value=snap.incidents_open)
-        yield GaugeMetricFamily("monitor_outbox_depth", "Alerts waiting for delivery.", value=snap.outbox_depth)
-        age = 0.0 if snap.outbox_oldest is None else max(0.0, snap.now - snap.outbox_oldest)
-        yield GaugeMetricFamily("monitor_outbox_oldest_age_seconds", "Age of the oldest waiting alert.", value=age)
-        yield CounterMetricFamily("monitor_alerts_sent", "Alerts delivered.", value=snap.alerts_sent)
-        yield CounterMetricFamily(
-            "monitor_alert_delivery_failures", "Failed delivery attempts.", value=snap.delivery_failures
-        )
-
-
 class HealthServer:
-    """The aiohttp server for /healthz and /metrics."""
+    """The aiohttp application for /healthz and /metrics, on a bounded listener."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot], metrics: Metrics) -> None:
+    def __init__(self, snapshot: Callable[[], Snapshot], render_metrics: Callable[[], bytes]) -> None:
         self.snapshot = snapshot
-        self.metrics = metrics
-        self.runner: web.AppRunner | None = None
-        self.port = 0
+        self.render_metrics = render_metrics
+        self.listener: Listener | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (0 when it does not)."""
+        return self.listener.port if self.listener is not None else 0
+
+    def app(self) -> web.Application:
+        """A new application (one per listener: aiohttp freezes an application once it serves)."""
         app = web.Application()
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.serve_metrics)
-        self.app = app
+        return app
+
+    async def bind(self, host: str, port: int) -> Listener:
+        """A listener on host:port serving this app (OSError when the address cannot be taken)."""
+        listener = Listener(self.app(), "health")
+        await listener.start(host, port)
+        return listener
 
     async def start(self, host: str, port: int) -> None:
         """Listen on host:port (port 0: any free port, then in .port)."""
-        self.runner = web.AppRunner(self.app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, host, port)
-        await site.start()
-        self.port = int(self.runner.addresses[0][1])
-        logger.info("health and metrics on http://%s:%d/healthz and /metrics", host, self.port)
+        self.use(await self.bind(host, port))
+
+    def use(self, listener: Listener) -> None:
+        """Serve from this listener from now on (the caller stops the one it replaces)."""
+        self.listener = listener
+        logger.info("health and metrics on http://%s:%d/healthz and /metrics", listener.host, listener.port)
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self.runner is not None:
-            await self.runner.cleanup()
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            await listener.stop()
 
     async def healthz(self, request: web.Request) -> web.Response:
-        """200 when healthy, 503 with the reasons otherwise."""
+        """200 when ok or starting, 503 with the reasons when degraded."""
         snap = self.snapshot()
-        healthy, reasons = health_report(snap)
+        report = health_report(snap)
         body = {
-            "status": "ok" if healthy else "failing",
-            "reasons": reasons,
+            "status": report.status,
+            "reasons": report.reasons,
+            "starting_until": report.starting_until,
             "sources": {
                 name: {"last_success": h.last_success, "failing_since": h.failing_since, "last_error": h.last_error,
-                       "paused": h.paused}
+                       "paused": h.paused, "polls": h.polls}
                 for name, h in snap.sources.items()
             },
+            "storage": "failing" if snap.storage_error is not None else "ok",
+            "socket_mode": None if snap.buttons is None else "failing" if snap.buttons else "connected",
             "incidents_open": snap.incidents_open,
             "outbox_depth": snap.outbox_depth,
         }  # fmt: skip
-        return web.json_response(body, status=200 if healthy else 503)
+        return web.json_response(body, status=200 if report.healthy else 503)
 
     async def serve_metrics(self, request: web.Request) -> web.Response:
         """Prometheus exposition format."""
-        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return web.Response(body=self.render_metrics(), headers={"Content-Type": CONTENT_TYPE_LATEST})

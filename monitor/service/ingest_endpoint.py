@@ -9,12 +9,18 @@ this module knows nothing of the engine.
 Answers: 200 {"accepted": n, "stored": k, "rejected": [{"line": i, "error": "..."}]} (`line` is the
 1-based line in JSON Lines, or the 1-based position in an array; `stored` is what accept returned);
 422 with the same shape when every item was rejected; 400 for a body that cannot be read at all;
-401 without the right bearer token; 413 over the size cap; 415 for a content type that is neither
-JSON nor JSON Lines; 503 when accept failed (nothing was stored: send the batch again).
+401 without the right bearer token; 408 when the body does not arrive within BODY_TIMEOUT; 413 over
+the size cap; 415 for a content type that is neither JSON nor JSON Lines; 503 when accept failed
+(nothing was stored: send the batch again).
+
+In JSON Lines each line is decoded on its own, so a line that is not UTF-8, or is nested deeper than
+Python's parser goes, rejects that item alone. Decoding, parsing and validating run in a worker
+thread: a 100,000-item batch never holds up the event loop (health probes, polls, other requests).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -33,6 +39,7 @@ TOKEN_ENV = "MONITOR_INGEST_TOKEN"
 MAX_BODY = 5 * 1024 * 1024
 MAX_REJECTED = 1000  # rejections listed in one answer; `rejected_total` counts them all
 MAX_ERROR = 200  # characters of one rejection's reason
+BODY_TIMEOUT = 60.0  # seconds to receive a whole body once its headers are in
 JSON_TYPES = ("application/json",)
 LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json-lines",
                "text/plain", "application/octet-stream", "")  # fmt: skip
@@ -50,16 +57,34 @@ class IngestError(ValueError):
     """The endpoint cannot be set up (no token in the environment)."""
 
 
+class StorageUnavailable(Exception):
+    """Raised by accept when the database cannot be written: a 503, and the caller has logged why."""
+
+
+def read_token(token_env: str) -> bytes:
+    """The bearer token from the environment; IngestError naming the variable (never a value) when unset."""
+    token = os.environ.get(token_env, "")
+    if not token:
+        raise IngestError(f"the ingest endpoint needs a bearer token in the environment variable {token_env}")
+    return token.encode()
+
+
 def ingest_app(
     accept: Accept, token_env: str = TOKEN_ENV, max_body: int = MAX_BODY, vet: Vet | None = None
 ) -> web.Application:
     """The aiohttp application serving POST /ingest; the bearer token is read from token_env now."""
-    token = os.environ.get(token_env, "")
-    if not token:
-        raise IngestError(f"the ingest endpoint needs a bearer token in the environment variable {token_env}")
+    handler = _Handler(accept, read_token(token_env), max_body, vet)
     app = web.Application(client_max_size=max_body)
-    app.router.add_post(INGEST_PATH, _Handler(accept, token.encode(), max_body, vet).handle)
+    app[HANDLER] = handler
+    app.router.add_post(INGEST_PATH, handler.handle)
     return app
+
+
+def reconfigure(app: web.Application, token_env: str, max_body: int) -> None:
+    """Take a new token and size cap in the running app (a reload that keeps the address); IngestError
+    when the token is unset, leaving the app as it was."""
+    handler = app[HANDLER]
+    handler.token, handler.max_body = read_token(token_env), max_body
 
 
 def _answer(status: int, **body: Any) -> web.Response:
@@ -67,6 +92,8 @@ def _answer(status: int, **body: Any) -> web.Response:
 
 
 class _Handler:
+    """POST /ingest: its token and size cap can be replaced while it serves (reconfigure)."""
+
     def __init__(self, accept: Accept, token: bytes, max_body: int, vet: Vet | None = None) -> None:
         self.accept = accept
         self.token = token
@@ -81,6 +108,7 @@ class _Handler:
     async def handle(self, request: web.Request) -> web.Response:
         """Authenticate, read under the cap, validate per item, hand the good ones over."""
         if not self.authorized(request):
+            # Logged by cause at most a few times a minute (service/logs.py), however many come.
             logger.warning("ingest: refused a request from %s without the right bearer token", request.remote)
             return web.json_response({"error": "missing or wrong bearer token"}, status=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="monitor"'})  # fmt: skip
@@ -88,22 +116,28 @@ class _Handler:
         if kind not in JSON_TYPES + LINES_TYPES:
             return _answer(415, error=f"unsupported content type {kind!r}: send application/json (an array) "
                                       "or application/x-ndjson (JSON Lines)")  # fmt: skip
-        body = await self.read(request)
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await self.read(request)
+        except TimeoutError:
+            return _answer(408, error=f"the body did not arrive within {BODY_TIMEOUT:.0f} s: send it again")
+        except ConnectionError:
+            # The sender went away mid-body: nothing to log (aiohttp logged a traceback for each one
+            # raised from here), and an answer no one reads.
+            logger.debug("ingest: the client disconnected before its body arrived")
+            return _answer(400, error="the connection was lost before the body arrived")
         if body is None:
             return _answer(413, error=f"the body is larger than {self.max_body} bytes: send smaller batches")
         try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return _answer(400, error="the body is not UTF-8")
-        try:
-            objects = parse_body(text, as_array=kind in JSON_TYPES)
+            items, rejected = await asyncio.to_thread(read_items, body, kind in JSON_TYPES, self.vet)
         except ValueError as exc:
             return _answer(400, error=str(exc))
-        items, rejected = validate(objects, self.vet)
         stored = 0
         if items:
             try:
                 stored = await self.accept(items)
+            except StorageUnavailable:
+                return _answer(503, error="the mentions could not be stored: send the batch again")
             except Exception:
                 logger.exception("ingest: storing %d mentions failed", len(items))
                 return _answer(503, error="the mentions could not be stored: send the batch again")
@@ -126,16 +160,30 @@ class _Handler:
         return b"".join(chunks)
 
 
-def parse_body(text: str, as_array: bool) -> list[tuple[int, Any]]:
+HANDLER = web.AppKey("ingest_handler", _Handler)
+
+
+def read_items(body: bytes, as_array: bool, vet: Vet | None = None) -> tuple[list[Item], list[dict[str, Any]]]:
+    """The body's valid items and rejections (validate after parse_body); ValueError for an unreadable body."""
+    return validate(parse_body(body, as_array), vet)
+
+
+def parse_body(body: bytes | str, as_array: bool) -> list[tuple[int, Any]]:
     """(position, parsed object or the ValueError of its line) for each item; ValueError for an unreadable body.
 
-    application/json is a JSON array of objects (or one object); JSON Lines is one object a line,
-    blank lines ignored. A body without a content type that starts with "[" is read as an array.
+    application/json is a JSON array of objects (or one object), which must be UTF-8 as a whole; JSON
+    Lines is one object a line, blank lines ignored, each line decoded on its own. A body without a
+    content type that starts with "[" is read as an array.
     """
-    stripped = text.strip()
-    if as_array or stripped.startswith("["):
+    raw = body.encode() if isinstance(body, str) else body
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark
+    if as_array or raw.lstrip().startswith(b"["):
         try:
-            data = json.loads(stripped)
+            data = json.loads(raw.decode("utf-8").strip())
+        except UnicodeDecodeError:
+            raise ValueError("the body is not UTF-8") from None
+        except RecursionError:
+            raise ValueError("the body is not JSON: nested too deeply") from None
         except ValueError as exc:
             raise ValueError(f"the body is not JSON: {_reason(exc)}") from None
         if isinstance(data, dict):
@@ -144,15 +192,24 @@ def parse_body(text: str, as_array: bool) -> list[tuple[int, Any]]:
             raise ValueError("expected a JSON array of mention objects")
         return list(enumerate(data, start=1))
     items: list[tuple[int, Any]] = []
-    # split("\n"), not splitlines(): U+2028 and friends may stand unescaped inside a JSON string.
-    for number, line in enumerate(text.split("\n"), start=1):
+    # split on the byte, not splitlines(): U+2028 and friends may stand unescaped inside a JSON string.
+    for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
-        try:
-            items.append((number, json.loads(line)))
-        except ValueError as exc:
-            items.append((number, ValueError(f"not JSON: {_reason(exc)}")))
+        items.append((number, _parse_line(line)))
     return items
+
+
+def _parse_line(line: bytes) -> Any:
+    """One JSON Lines item, or the ValueError that rejects it alone."""
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return ValueError(f"not UTF-8 (byte {exc.start + 1} of the line)")
+    except RecursionError:
+        return ValueError("not JSON: nested too deeply")
+    except ValueError as exc:
+        return ValueError(f"not JSON: {_reason(exc)}")
 
 
 def validate(objects: list[tuple[int, Any]], vet: Vet | None = None) -> tuple[list[Item], list[dict[str, Any]]]:

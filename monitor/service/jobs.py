@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
@@ -22,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.alerts.digests import build_digest
 from monitor.clock import Clock, scheduler_time
 from monitor.engine.poll import poll_once
-from monitor.service.health import Metrics
+from monitor.service.metrics import Metrics
 from monitor.service.systemd import Notifier
 from monitor.service.wiring import Runtime
 from monitor.slack.outbox import OutboxWorker
@@ -33,6 +34,7 @@ logger = logging.getLogger("monitor.service.daemon")
 TICK_SOON = 0.5  # seconds from a poll that stored news to the rule tick that judges it
 STORAGE_RETRY = 5.0  # seconds before the outbox tries the database again after a failed write
 Job = Callable[..., Coroutine[Any, Any, None]]
+JobSpec = tuple[Job, Any, tuple[Any, ...], float | None, int | None]
 
 
 class Jobs:
@@ -48,7 +50,7 @@ class Jobs:
     stop: asyncio.Event
     outbox_wake: asyncio.Event
     in_flight: set[asyncio.Task[Any]]
-    storage_failing: bool
+    storage_error: str | None  # why the database cannot be written, while it cannot
     status_line: Callable[[], str]  # the one-line status systemd shows
 
     def _tracked(self, coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -60,6 +62,12 @@ class Jobs:
                 await coro(*args)
             except sqlite3.Error as exc:
                 self.storage_failed(exc)
+            except asyncio.CancelledError:
+                if not self.stop.is_set():
+                    raise
+                # Cut off by a shutdown that waited SHUTDOWN_TIMEOUT for it: said here in one line, not
+                # by APScheduler as a traceback per job. Its cursor did not move: nothing is lost.
+                logger.info("shutdown: %s%s cut off", coro.__name__, f" {args}" if args else "")
             finally:
                 if task is not None:
                     self.in_flight.discard(task)
@@ -72,16 +80,16 @@ class Jobs:
         Logged once until a poll stores again; polls fetch the same pages again (their cursors did not
         advance) and alerts wait in the outbox.
         """
-        if not self.storage_failing:
-            self.storage_failing = True
+        if self.storage_error is None:
             logger.error("%s: cannot write to the database (%s): nothing was half-written; polls and alerts"
                          " wait and retry until it can be written again (free disk space, check permissions)",
                          self.runtime.config.database, exc)  # fmt: skip
+        self.storage_error = str(exc)  # /healthz is degraded until a write succeeds
 
     def storage_ok(self) -> None:
         """A write succeeded: log the recovery once."""
-        if self.storage_failing:
-            self.storage_failing = False
+        if self.storage_error is not None:
+            self.storage_error = None
             logger.warning("%s: the database can be written again", self.runtime.config.database)
 
     async def poll(self, source_name: str, brand_id: str, query: str) -> None:
@@ -163,39 +171,47 @@ class Jobs:
         self.notifier.status(self.status_line())
 
     def schedule(self) -> None:
-        """(Re)create every job from the current runtime."""
-        self.scheduler.remove_all_jobs()
-        runtime = self.runtime
-        poll = self._tracked(self.poll)
+        """Create the jobs the runtime needs. A job that exists already keeps its next run (a reload polls
+        nothing early); one whose interval changed runs next at its last run plus the new interval (or
+        now, if that is past). New polls are staggered from now, 0.2 s apart; jobs no longer needed go."""
+        wanted = self._wanted_jobs()
+        existing = {job.id: job for job in self.scheduler.get_jobs()}
+        for job_id in existing.keys() - wanted.keys():
+            self.scheduler.remove_job(job_id)
         stagger = 0.0
-        for name, source in runtime.sources.items():
-            interval = runtime.config.sources[name].interval.total_seconds()
+        for job_id, (func, trigger, args, first, grace) in wanted.items():
+            job = existing.get(job_id)
+            if job is None:
+                if first is None:
+                    first, stagger = stagger, stagger + 0.2
+                kwargs = {} if first < 0 else {"next_run_time": scheduler_time(first)}
+                self.scheduler.add_job(func, trigger, args=args, id=job_id, max_instances=1, coalesce=True,
+                                       misfire_grace_time=grace, **kwargs)  # fmt: skip
+            elif str(job.trigger) != str(trigger):
+                job.modify(trigger=trigger, next_run_time=_next_run(job, trigger))
+
+    def _wanted_jobs(self) -> dict[str, JobSpec]:
+        """id -> (function, trigger, args, first run in seconds from now (None: staggered; -1: the
+        trigger's own), misfire grace) for every job the runtime needs."""
+        runtime, wanted = self.runtime, dict[str, JobSpec]()
+        poll = self._tracked(self.poll)
+        for name in runtime.sources:
+            trigger = IntervalTrigger(seconds=runtime.config.sources[name].interval.total_seconds())
             for brand in runtime.config.brands:
                 for query in brand.queries:
-                    self.scheduler.add_job(
-                        poll, IntervalTrigger(seconds=interval), args=(name, brand.id, query),
-                        id=f"poll:{name}:{brand.id}:{query}", max_instances=1, coalesce=True,
-                        next_run_time=scheduler_time(stagger), misfire_grace_time=None,
-                    )  # fmt: skip
-                    stagger += 0.2
-            del source
-        self.scheduler.add_job(
-            self._tracked(self.tick), IntervalTrigger(seconds=runtime.config.tick.total_seconds()),
-            id="tick", max_instances=1, coalesce=True, next_run_time=scheduler_time(stagger + 0.5),
-            misfire_grace_time=None,
-        )  # fmt: skip
+                    wanted[f"poll:{name}:{brand.id}:{query}"] = (poll, trigger, (name, brand.id, query), None, None)
+        polls = len(wanted)
+        tick = IntervalTrigger(seconds=runtime.config.tick.total_seconds())
+        wanted["tick"] = (self._tracked(self.tick), tick, (), polls * 0.2 + 0.5, None)
         digests = runtime.config.digests
         for period, when in (("daily", digests.daily), ("weekly", digests.weekly)):
             if when is None:
                 continue
             day, hour, minute = ("*", *when) if period == "daily" else when
             trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=runtime.config.zone)
-            self.scheduler.add_job(self._tracked(self.digest), trigger, args=(period,), id=f"digest:{period}",
-                                   max_instances=1, coalesce=True, misfire_grace_time=3600)  # fmt: skip
-        self.scheduler.add_job(
-            self._tracked(self.retention), IntervalTrigger(days=1), id="retention", max_instances=1,
-            coalesce=True, next_run_time=scheduler_time(60.0), misfire_grace_time=None,
-        )  # fmt: skip
+            wanted[f"digest:{period}"] = (self._tracked(self.digest), trigger, (period,), -1.0, 3600)
+        wanted["retention"] = (self._tracked(self.retention), IntervalTrigger(days=1), (), 60.0, None)
+        return wanted
 
     async def outbox_loop(self) -> None:
         """Deliver alerts as they are written, and retry waiting ones when their time comes."""
@@ -212,3 +228,16 @@ class Jobs:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox_wake.wait(), timeout)
+
+
+def _next_run(job: Any, trigger: Any) -> datetime | None:
+    """For a job whose trigger changed: an interval job runs at its last run plus the new interval (now
+    at the earliest), so a shorter interval is not a poll before its time; a cron job at its next time."""
+    if job.next_run_time is None:
+        return None
+    if isinstance(trigger, IntervalTrigger) and isinstance(job.trigger, IntervalTrigger):
+        last: datetime = job.next_run_time - job.trigger.interval
+        interval: timedelta = trigger.interval
+        return max(last + interval, scheduler_time(0.0))
+    result: datetime | None = trigger.get_next_fire_time(None, scheduler_time(0.0))
+    return result

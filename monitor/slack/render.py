@@ -17,11 +17,19 @@ SNIPPET = 280
 SEVERITY_EMOJI = {"low": ":large_blue_circle:", "medium": ":large_yellow_circle:", "high": ":red_circle:",
                   "critical": ":rotating_light:"}  # fmt: skip
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-# Terminal escapes (CSI and OSC), C0/C1 controls but tab and newline, and bidi overrides that reorder text.
+# Terminal escapes (CSI and OSC), C0/C1 controls but tab and newline, bidi overrides that reorder text,
+# and the invisible characters that hide or disguise text: zero-width spaces and joiners, the LRM, RLM
+# and ALM marks, word joiners and invisible operators, the byte order mark, soft hyphens, fillers, and
+# Unicode tag characters (text no one sees). Emoji joined by a zero-width joiner fall apart into their parts.
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u206a-\u206f"
+    "\u3164\ufeff\uffa0\U000e0000-\U000e007f"
+)
 _CONTROL = re.compile(
     r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+    rf"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{_INVISIBLE}]"
 )
+_HIDDEN = re.compile(rf"[{_INVISIBLE}\u202a-\u202e\u2066-\u2069]")
 _URL_UNSAFE = re.compile(r"[\s|<>\"`\\^{}]")
 _FENCE = re.compile(r"`{3,}")
 
@@ -60,7 +68,14 @@ def inline(text: Any, limit: int) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """The URL ready to put inside <…|…>, or None if it is not a plain http(s) URL."""
+    """The URL ready to put inside <…|…>, or None if it is not a plain http(s) URL (or hides characters
+    in its host: a link is never made to a look-alike of the domain it shows)."""
+    try:
+        host = urlsplit(url.strip()).netloc
+    except ValueError:
+        return None
+    if _HIDDEN.search(host):
+        return None
     url = _CONTROL.sub("", url).strip()
     try:
         parts = urlsplit(url)
@@ -79,6 +94,22 @@ def link(url: str, label: str) -> str:
     if target is None:
         return inline(url, 200)
     return f"<{target}|{inline(label, 200).replace('|', '¦') or 'link'}>"
+
+
+def domain(url: str) -> str:
+    """The host a link leads to, as a label: non-ASCII names in their punycode form (xn--...), so a
+    look-alike of a known domain does not pass for it; "link" when there is none."""
+    target = safe_url(url)
+    try:
+        host = urlsplit(target.replace("&amp;", "&")).hostname if target else None
+    except ValueError:
+        host = None
+    if not host:
+        return "link"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def code(text: str, limit: int) -> str:
@@ -119,7 +150,8 @@ def _mention_line(m: dict[str, Any]) -> str:
     parts = [f"*{inline(m.get('platform', ''), 40)}*", f"{author}{_reach(m.get('author_followers'))}", _score(m)]
     if isinstance(m.get("similar"), int) and m["similar"] > 0:
         parts.append(f"+{m['similar']} near-identical")
-    parts.append(link(str(m.get("url") or ""), "open"))
+    url = str(m.get("url") or "")
+    parts.append(link(url, domain(url)))  # the reader sees where the link goes
     text = " ".join(str(m.get(k) or "") for k in ("title", "text"))
     snippet = inline(text, SNIPPET)
     return cut(" · ".join(p for p in parts if p) + (f"\n> {snippet}" if snippet else ""), SECTION_LIMIT)

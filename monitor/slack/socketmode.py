@@ -41,20 +41,25 @@ class SocketMode:
         self.ping_interval = ping_interval
         self.client: SocketModeClient | None = None
         self.busy: set[asyncio.Task[Any]] = set()
+        self.error = ""  # why the last start failed
+        self.refused = False  # Slack refused the token (as opposed to: could not be reached)
 
-    async def start(self) -> bool:
-        """Open the connection; False (said once, clearly) when Slack refuses the token."""
+    async def start(self, quiet: bool = False) -> bool:
+        """Open the connection; False when Slack refuses the token or cannot be reached (said clearly,
+        unless quiet: a retry after a failure already said). The reason is left in .error."""
         try:
             response = await self.web_client.apps_connections_open(app_token=self.app_token)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
-            logger.error("slack: Socket Mode is off, buttons will not work: %s%s", error,
-                         f" ({ADVICE[error]})" if error in ADVICE else "")  # fmt: skip
-            await self._close_web_client()
-            return False
+            refused = bool(exc.response.get("error")) and exc.response.status_code < 500  # not Slack's own trouble
+            self.error, self.refused = error + (f" ({ADVICE[error]})" if error in ADVICE else ""), refused
         except (SlackClientError, *SLACK_ERRORS) as exc:
-            logger.error("slack: Socket Mode is off, buttons will not work: cannot reach Slack (%s)",
-                         type(exc).__name__)  # fmt: skip
+            self.error, self.refused = f"cannot reach Slack ({type(exc).__name__})", False
+        else:
+            self.error = ""
+        if self.error:
+            (logger.debug if quiet else logger.error)("slack: Socket Mode is off, buttons will not work: %s",
+                                                      self.error)  # fmt: skip
             await self._close_web_client()
             return False
         client = SocketModeClient(self.app_token, web_client=self.web_client, ping_interval=self.ping_interval)

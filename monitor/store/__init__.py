@@ -1,7 +1,8 @@
 """The database (sqlite-utils, WAL): schema and migrations, mentions, cursors, incidents, outbox.
 
-All SQL lives in this package; other modules call named methods. It also owns the daemon lock and
-the keys that find copies of one story (`copies`). Imports only the foundation modules and config.
+All SQL lives in this package; other modules call named methods. It also owns the database file
+itself (`files`: made whole, quick_check), the daemon lock (`lock`: by name and by identity) and the
+keys that find copies of one story (`copies`). Imports only the foundation modules and config.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import sqlite_utils
 
 from monitor.errors import StoreError
 from monitor.store.actions import Action, ActionsTable, Exclusion, RuleStats
+from monitor.store.files import prepare, quick_check
 from monitor.store.lock import DaemonLock
 from monitor.store.maintenance import Maintenance
 from monitor.store.mentions import MentionsTable
 from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch
-from monitor.store.schema import MIGRATIONS
+from monitor.store.schema import migrate
 from monitor.store.state import DaemonState
 
 __all__ = [
@@ -33,34 +35,43 @@ class Store(MentionsTable, DaemonState, ActionsTable, Maintenance):
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        self._durable = 0
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        """Open (creating and migrating as needed) the database at path, or ":memory:".
+    def open(cls, path: Path | str, check: bool = False) -> Store:
+        """Open (creating it whole, or migrating it, as needed) the database at path, or ":memory:";
+        with check, run PRAGMA quick_check first (the daemon does, at start).
 
-        StoreError, one line naming the file and what to do, when it is not a SQLite database (or
-        is damaged), or cannot be written.
+        StoreError, one line naming the file and what to do, when it is not a SQLite database, is
+        damaged or empty, or cannot be written.
         """
         try:
-            return cls._open(path)
+            return cls._open(path, check)
         except sqlite3.DatabaseError as exc:
             raise StoreError(_advice(path, exc)) from None
 
     @classmethod
-    def _open(cls, path: Path | str) -> Store:
+    def _open(cls, path: Path | str, check: bool) -> Store:
         if str(path) == ":memory:":
             db = sqlite_utils.Database(memory=True)
         else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            prepare(Path(path))
             db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=10, check_same_thread=False))
-            if not db.table_names():
-                # Only possible before the file is first written: lets retention give space back.
-                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            db.enable_wal()
-            db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA busy_timeout = 10000")
-        store = cls(db)
-        store.migrate()
+        try:
+            if check and str(path) != ":memory:":
+                quick_check(db, path)
+            if str(path) != ":memory:":
+                if not db.table_names():
+                    # Only possible before the file is first written: lets retention give space back.
+                    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.enable_wal()
+                db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA busy_timeout = 10000")
+            store = cls(db)
+            store.migrate()
+        except BaseException:
+            db.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -69,11 +80,7 @@ class Store(MentionsTable, DaemonState, ActionsTable, Maintenance):
 
     def migrate(self) -> None:
         """Apply migrations newer than PRAGMA user_version, each in its own transaction."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.atomic():
-                migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+        migrate(self.db)
 
     @property
     def schema_version(self) -> int:
@@ -85,6 +92,21 @@ class Store(MentionsTable, DaemonState, ActionsTable, Maintenance):
         """One atomic transaction (nested calls become savepoints)."""
         with self.db.atomic():
             yield
+
+    @contextmanager
+    def durable(self) -> Iterator[None]:
+        """Commits made inside reach the disk before they return (synchronous=FULL), so they survive a
+        power cut; outside, NORMAL (WAL): a commit survives a crash of the process, and the last ones
+        may be lost with the power. Not to be entered inside a transaction."""
+        if self._durable == 0:
+            self.db.execute("PRAGMA synchronous = FULL")
+        self._durable += 1
+        try:
+            yield
+        finally:
+            self._durable -= 1
+            if self._durable == 0:
+                self.db.execute("PRAGMA synchronous = NORMAL")
 
 
 def _advice(path: Path | str, exc: sqlite3.DatabaseError) -> str:

@@ -167,3 +167,12 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_6,
     _migration_7,
 ]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply migrations newer than PRAGMA user_version, each in its own transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")

@@ -196,3 +196,35 @@ async def test_requests_go_only_to_the_hosts_config_names(
     assert {(u.host, u.port) for u in urls} <= allowed
     assert {u.scheme for u in urls} == {"http"}
     assert len({u.port for u in urls}) == len(BY_NAME)  # every source made requests, each to its own host
+
+
+# Secrets of the shapes platforms hand out, pasted where a variable's NAME belongs.
+PASTED = ["Xk3jAbC9dEfGh2LmNoPq", "3f9a0c2e8d7b41f6a5c3e2d1b0a99887", "AKIAIOSFODNN7EXAMPLE", "abcd-efgh-ijkl-mnop"]
+
+
+@pytest.mark.parametrize("secret", PASTED)
+def test_a_secret_pasted_into_any_env_key_is_refused_and_never_echoed(
+    tmp_path: Path, secret: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.commands import main
+    from monitor.sources import SOURCES
+
+    keys = [("slack", k) for k in ("token_env", "webhook_env", "app_token_env")] + [("ingest", "token_env")]
+    keys += [(f"sources.{name}", k) for name, cls in SOURCES.items() for k in cls.options if k.endswith("_env")]
+    tables: dict[str, list[str]] = {}
+    for table, key in keys:
+        tables.setdefault(table, []).append(f'{key} = "{secret}"')
+    (tmp_path / "rules").mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text('[monitor]\ndatabase = "m.db"\n[[brands]]\nid = "a"\nname = "A"\nqueries = ["a"]\n' + "".join(
+        f"[{table}]\n" + "\n".join(lines) + "\n" for table, lines in tables.items()))  # fmt: skip
+    for command in ("check", "run"):
+        assert main([command, "--config", str(config)], clock=Clock(T0)) == 2
+        captured = capsys.readouterr()
+        said = captured.out + captured.err
+        assert secret not in said
+        problems = [line for line in captured.err.splitlines() if "expected the NAME of an environment" in line]
+        assert len(problems) == len(keys), said  # one line per key, each naming it
+        for table, key in keys:
+            assert any(f": {table}.{key}: expected the NAME" in line for line in problems), (table, key)
+    assert not (tmp_path / "m.db").exists()  # refused before anything started

@@ -144,12 +144,15 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "{b} new {t} is insanely good", "{b} absolutely crushed it", "this {b} update slaps",
         "{b} is dead simple to set up", "{b} killed it with the new {t}", "can't complain about {b}",
         "no complaints about {b} so far", "{b} is not bad at all", "{b} fixed the bug in a day, impressive",
-        "{b} cut the price in half, wow", "{b} is ridiculously fast", "{b}'s outage response was honest and quick, respect",
+        "{b} cut the price in half, wow", "{b} is ridiculously fast",
+        "{b}'s outage response was honest and quick, respect",
         "{b} destroys the competition on price", "nothing beats {b}", "{b} never lets me down",
     ]),
     ("headline", "negative", [
-        "{b} hit by outage, customers locked out", "{b} fined over data leak", "{b} shares slide after price hike backlash",
-        "{b} customers report double charges", "{b} outage disrupts {t} for millions", "Regulator probes {b} over billing errors",
+        "{b} hit by outage, customers locked out", "{b} fined over data leak",
+        "{b} shares slide after price hike backlash",
+        "{b} customers report double charges", "{b} outage disrupts {t} for millions",
+        "Regulator probes {b} over billing errors",
         "{b} recalls faulty devices after fires", "{b} accused of ignoring customer complaints",
         "{b} users furious over new privacy terms", "{b} delays deliveries as backlog grows",
         "{b} suffers second major outage in a week", "Hackers steal {n}m records from {b}",
@@ -252,7 +255,9 @@ def generate(seed: int = 14) -> list[dict[str, str]]:
                                        n=rng.choice([2, 3, 4, 5, 12, 20, 45, 90]))  # fmt: skip
                 platform = rng.choice(HEADLINE_PLATFORMS if category == "headline" else PLATFORMS[:6])
                 if category in ("news", "howto", "trap") and rng.random() < 0.4:
-                    platform = rng.choice(("newsapi", "gdelt", "rss") if category == "news" else ("stackexchange", "rss"))
+                    platform = rng.choice(
+                        ("newsapi", "gdelt", "rss") if category == "news" else ("stackexchange", "rss")
+                    )
                 text = rough(decorate(text, label, category, brand, platform, rng), rng)
                 if rng.random() < 0.15 and label != "neutral":  # a second sentence, for length
                     other = rng.choice([t for c, lab, ts in TEMPLATES if lab == label for t in ts])
@@ -267,8 +272,97 @@ def generate(seed: int = 14) -> list[dict[str, str]]:
     return rows
 
 
+# Composed mentions: what happened (the situation) decides the label, whatever the frame around it.
+# The same frames ("great,", "love how", "thanks", "10/10") carry sarcasm around a complaint and praise
+# around good news, so a frame's cheerful words carry no label by themselves; what happened does.
+NEGATIVE_SITUATIONS = [
+    "lost my order again", "charged me twice for one month", "has been down since lunch", "deleted my photos",
+    "kept me on hold for an hour", "cancelled my flight with no notice", "raised the price again",
+    "logged me out for the third time today", "sent the wrong size again", "ignored all four of my emails",
+    "still hasn't refunded me", "broke the export button", "leaked my email to spammers", "went offline mid-demo",
+    "froze my account for no reason", "took two weeks to answer a ticket", "lost my luggage", "is timing out again",
+    "doubled the delivery fee", "removed the feature I actually used", "made me reset my password three times",
+    "closed my ticket without reading it", "delivered a box full of broken glass", "is stuck on a loading screen",
+    "sent my parcel to the wrong city", "put ads in the paid plan", "dropped support for my phone",
+    "hit me with a surprise fee", "crashed during my presentation", "overbooked my flight and bumped me",
+    "renewed my plan after I cancelled", "wiped my saved settings", "sold my data to advertisers",
+    "shut off my service by mistake", "returned 502 errors all morning", "took my money and never shipped",
+    "has no one answering the phone", "made the app slower with every update", "is down on payday",
+    "forgot half my order", "lost three days of my files", "locked me out of my own account",
+    "blamed me for their billing mistake", "changed the terms without telling anyone", "is unreachable again",
+    "let someone else into my account", "made cancelling take seven steps", "sent a bill for a closed account",
+    "delayed my delivery for the fifth time", "hung up on me after an hour", "deleted my playlist",
+    "drained my battery overnight", "made me wait 40 minutes for a cold burger", "broke checkout on black friday",
+    "has had its status page green through a whole outage", "bricked my device with an update",
+    "charged roaming on a plan that includes roaming", "answered my complaint with a coupon for more of the same",
+    "cut my storage in half at the same price", "kept the deposit with no explanation",
+]  # fmt: skip
+POSITIVE_SITUATIONS = [
+    "refunded me the same day", "fixed the bug within an hour", "delivered a day early", "made setup painless",
+    "cut the price in half", "answered my ticket in minutes", "found my lost bag and drove it to my door",
+    "upgraded my seat for free", "restored my deleted files", "waived the late fee without me asking",
+    "has had zero outages all year", "never lets me down", "has a killer new feature", "had a sick deal on today",
+    "went down in price again", "is dead easy to set up", "crushed the launch", "fixed the crash in a day",
+    "has no hidden fees at all", "sent a replacement before I even returned the broken one",
+    "made the app twice as fast", "credited my account for the outage", "explained the outage honestly",
+    "kept my data safe through the whole migration", "gave me a human on the phone in two minutes",
+    "shipped the feature we asked for", "remembered my birthday with a discount", "made my commute cheaper",
+    "beat every other quote by a mile", "sorted my mortgage in a week", "blocked a scam before it hit me",
+    "made returns painless", "added dark mode and it looks great", "has the friendliest drivers in town",
+    "got my parcel across the country overnight", "lowered the fees for small shops", "has rock solid uptime",
+    "actually listens to feedback", "made moving my number effortless", "has support that really cares",
+]  # fmt: skip
+NEUTRAL_SITUATIONS = [
+    "is moving its office to Leeds", "published its roadmap", "released version 5", "is hiring in Berlin",
+    "launched a bug bounty program", "published a crash course for new users", "is shutting down the v1 API as planned",
+    "held a fire drill at headquarters", "killed the beta channel and merged it into stable",
+    "wrote up how they run incident drills", "changed its logo", "announced a conference in May",
+    "named a new chief technology officer", "is opening a store downtown", "updated its privacy page wording",
+    "added a Portuguese version of the app", "posted its quarterly numbers", "is sponsoring a local marathon",
+    "moved its blog to a new address", "has a new API endpoint for exports", "will livestream its keynote",
+    "switched its support hours to 8am-6pm", "is testing a new app layout with some users",
+    "merged its two mobile apps into one", "reorganised its help centre", "started a podcast",
+]  # fmt: skip
+# {B} brand, {s} situation. Frames for any situation.
+FRAMES = [
+    "{B} {s}", "{B} {s}.", "so {B} {s}", "just found out {B} {s}", "update: {B} {s}", "{B} {s} today",
+    "well, {B} {s}", "apparently {B} {s}", "heads up: {B} {s}",
+]  # fmt: skip
+# Cheerful frames: sarcasm around a complaint, praise around good news.
+CHEERFUL = [
+    "great, {B} {s}. thanks", "wow {B} {s}, amazing", "love how {B} {s}", "{B} {s}. love that for me",
+    "{B} {s}. perfect timing", "{B} {s}. brilliant.", "{B} {s}, fantastic service as always",
+    "so happy {B} {s}", "really loving that {B} {s}", "shoutout to {B}, who {s}", "10/10, {B} {s}",
+    "oh wonderful, {B} {s}", "thank you {B}! you {s}", "nice one {B}, {s}", "gotta love it when {B} {s}",
+    "cool cool cool. {B} {s}", "what a day: {B} {s} 🙃", "yay, {B} {s}", "incredible. {B} {s}",
+]  # fmt: skip
+QUESTION_FRAMES = ["is it just me or {B} {s}?", "anyone else notice {B} {s}?", "did {B} really {s_bare}?"]
+
+
+def compose(seed: int = 15, per_situation: int = 6) -> list[dict[str, str]]:
+    """Mentions composed from a situation and a frame, labelled by the situation."""
+    rng = random.Random(seed)
+    rows: list[dict[str, str]] = []
+    for label, situations in (("negative", NEGATIVE_SITUATIONS), ("positive", POSITIVE_SITUATIONS),
+                              ("neutral", NEUTRAL_SITUATIONS)):  # fmt: skip
+        for situation in situations:
+            frames = (
+                FRAMES + (CHEERFUL if label != "neutral" else []) + (QUESTION_FRAMES if label != "positive" else [])
+            )
+            for frame in rng.sample(frames, per_situation):
+                brand = rng.choice(BRANDS)
+                text = frame.replace(
+                    "{s_bare}", situation.split(" ", 1)[-1] if situation.startswith("has ") else situation
+                )
+                text = text.format(B=brand, s=situation)
+                platform = rng.choice(PLATFORMS[:6])
+                text = rough(decorate(text, label, "composed", brand, platform, rng), rng)
+                rows.append({"text": text[:280], "label": label, "category": f"composed-{label}", "platform": platform})
+    return rows
+
+
 def main() -> int:
-    for row in generate():
+    for row in generate() + compose():
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0
 

@@ -339,6 +339,31 @@ CHEERFUL = [
 QUESTION_FRAMES = ["is it just me or {B} {s}?", "anyone else notice {B} {s}?", "did {B} really {s_bare}?"]
 
 
+# How-to questions: neutral, however much they look like the "is X down?" kind.
+FEATURES = ["SSO", "two-factor login", "dark mode", "webhooks", "CSV export", "a public API", "team accounts",
+            "custom domains", "Apple Pay", "offline mode", "a Linux client", "audit logs", "shared folders",
+            "recurring payments", "a student plan", "international shipping", "gift cards",
+            "a family plan"]  # fmt: skip
+ACTIONS = ["change my username", "export my data", "add a second user", "move my account to another email",
+           "pause my subscription", "set up alerts", "print a shipping label", "connect it to Zapier",
+           "get an invoice with my VAT number", "change the default currency", "restore an old version",
+           "switch to annual billing", "delete a project", "transfer a domain in", "set a spending limit"]  # fmt: skip
+HOWTO_FRAMES = ["does {B} support {f}?", "can I {a} in {B}?", "is there a way to {a} with {B}?",
+                "how do I {a} on {B}?", "does anyone know if {B} has {f}?", "{B}: how to {a}?",
+                "is {f} available on {B} yet?", "what's the easiest way to {a} in {B}?"]  # fmt: skip
+
+
+def howto(seed: int = 16, count: int = 240) -> list[dict[str, str]]:
+    """Neutral how-to questions from frames, features and actions."""
+    rng = random.Random(seed)
+    rows: list[dict[str, str]] = []
+    for _ in range(count):
+        brand, platform = rng.choice(BRANDS), rng.choice(["stackexchange", "reddit", "x", "hackernews", "mastodon"])
+        text = rng.choice(HOWTO_FRAMES).format(B=brand, f=rng.choice(FEATURES), a=rng.choice(ACTIONS))
+        rows.append({"text": rough(text, rng), "label": "neutral", "category": "howto", "platform": platform})
+    return rows
+
+
 def compose(seed: int = 15, per_situation: int = 6) -> list[dict[str, str]]:
     """Mentions composed from a situation and a frame, labelled by the situation."""
     rng = random.Random(seed)
@@ -362,7 +387,7 @@ def compose(seed: int = 15, per_situation: int = 6) -> list[dict[str, str]]:
 
 
 def main() -> int:
-    for row in generate() + compose():
+    for row in generate() + compose() + howto():
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return 0
 

@@ -1,22 +1,23 @@
-"""Trains the learned sentiment head and writes monitor/sentiment/model.npz (CI never runs this).
+"""Trains the learned sentiment model and writes monitor/sentiment/model.npz (CI never runs this).
 
     pip install -e '.[training]'
-    MONITOR_SEMEVAL=/path/to/datastories-semeval2017-task4 python training/train.py [--search]
+    MONITOR_SEMEVAL=/path/to/datastories-semeval2017-task4 python training/train.py [--search] [--embedding]
 
 Data: SemEval-2017 Task 4 A, 2013-2016 (about 50k human-labelled tweets; the 2017 test set is never
 read here) and the brand-mention training split: training/brand_train.jsonl (from templates) and
-training/brand_written.jsonl (written one by one). The frozen brand test
-split (bench/brand_test.jsonl) and TweetEval's test split are never read here: bench/sentiment_eval.py
-measures on them.
+training/brand_written.jsonl (written one by one). The frozen brand test split (bench/brand_test.jsonl)
+and TweetEval's test split are never read here: bench/sentiment_eval.py measures on them.
 
-Features (monitor/sentiment/model.py reads the same): the mean of the post's WordLlama token vectors
-(standardised), its words and word pairs seen in at least MIN_DF training posts (binary), and
-VADER's plain and lexicon-adjusted compound scores. A multinomial logistic regression (scikit-learn)
-learns the head. Its embedding weights are folded into the embedding table (one row of three logits
-per token), so the runtime needs neither the table nor scikit-learn.
+Features (monitor/sentiment/model.py reads the same): the post's words and word pairs seen in at least
+MIN_DF training posts (binary), and VADER's plain and lexicon-adjusted compound scores. A multinomial
+logistic regression (scikit-learn, classes weighted to balance) learns the weights; the runtime reads
+them with numpy alone.
 
---search picks the regularisation, the brand posts' weight and the word features' scale on held-out
-data: SemEval's 2016 dev-test set and 30% of training/brand_written.jsonl (never the test sets).
+--search picks the brand posts' weight (and C) on held-out data: SemEval's 2016 dev-test set and 30% of
+training/brand_written.jsonl (never the test sets), then trains on everything. --embedding adds the
+mean of the post's WordLlama token vectors (the `wordllama` wheel's, standardised) to the search, to
+measure that block again; the runtime does not read such a model, so it implies --search and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-from tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,90 +41,81 @@ sys.path.insert(0, str(ROOT / "training"))
 import corpora  # noqa: E402
 
 from monitor.sentiment import lexicon  # noqa: E402
-from monitor.sentiment.model import (  # noqa: E402
-    EMBEDDING_FILE,
-    LABELS,
-    MODEL_FILE,
-    TOKENIZER_FILE,
-    dense_features,
-    file_sha,
-    grams,
-    normalise,
-    wordllama_file,
-    words,
-)
+from monitor.sentiment.model import LABELS, MODEL_FILE, dense_features, grams, normalise, words  # noqa: E402
 from monitor.sentiment.vader import FastVader  # noqa: E402
 
 BRAND_TRAIN = ROOT / "training" / "brand_train.jsonl"  # generated from templates (make_brand_train.py)
 BRAND_WRITTEN = ROOT / "training" / "brand_written.jsonl"  # written one by one
 MIN_DF = 3
-# Chosen by --search (see the note in training/DATA.md); the defaults train the shipped model.
+# Chosen by --search (training/DATA.md has its figures); the defaults train the shipped model.
 C = 0.25
-BRAND_WEIGHT = 8.0
-GRAM_SCALE = 1.0
+BRAND_WEIGHT = 16.0
 SEARCH_C = (0.25,)
-SEARCH_BRAND_WEIGHTS = (4.0, 8.0)
+SEARCH_BRAND_WEIGHTS = (4.0, 8.0, 16.0)
+Rows = list[tuple[str, str]]
 
 
 class Featurizer:
-    """Turns texts into the three feature blocks."""
+    """Texts to feature matrices: grams (binary), dense VADER features, optionally WordLlama vectors."""
 
-    def __init__(self) -> None:
-        self.tokenizer = Tokenizer.from_file(str(wordllama_file(TOKENIZER_FILE)))
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        self.embedding = load_file(str(wordllama_file(EMBEDDING_FILE)))["embedding.weight"].astype(np.float32)
+    def __init__(self, embedding: bool = False) -> None:
         self.vader = FastVader()
         self.lexical = FastVader()
         self.lexical.lexicon.update(lexicon.WORDS)
+        self.embedding: np.ndarray | None = None
+        if embedding:
+            import importlib.util
 
-    def mean_vectors(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.embedding.shape[1]), dtype=np.float32)
-        for start in range(0, len(texts), 4096):
-            chunk = texts[start : start + 4096]
-            for row, encoding in enumerate(self.tokenizer.encode_batch(chunk, add_special_tokens=False)):
+            from safetensors.numpy import load_file
+            from tokenizers import Tokenizer
+
+            spec = importlib.util.find_spec("wordllama")
+            assert spec is not None and spec.submodule_search_locations, "pip install wordllama"
+            root = Path(next(iter(spec.submodule_search_locations)))
+            self.tokenizer = Tokenizer.from_file(str(root / "tokenizers" / "l2_supercat_tokenizer_config.json"))
+            self.tokenizer.no_padding()
+            self.embedding = load_file(str(root / "weights" / "l2_supercat_256.safetensors"))["embedding.weight"]
+
+    def matrix(
+        self, raw: list[str], vocabulary: dict[str, int], scaler: list[np.ndarray] | None = None
+    ) -> sparse.csr_matrix:
+        """One row a text; with WordLlama vectors, standardised by scaler (filled on first use)."""
+        texts = [normalise(t) for t in raw]
+        rows, cols = [], []
+        for i, text in enumerate(texts):
+            for gram in set(grams(words(text))):
+                j = vocabulary.get(gram)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        ones = np.ones(len(rows), dtype=np.float32)
+        blocks = [
+            sparse.csr_matrix((ones, (rows, cols)), shape=(len(texts), len(vocabulary))),
+            sparse.csr_matrix(np.array(
+                [dense_features(self.vader.compound(t), self.lexical.compound(lexicon.rewrite(t))) for t in raw],
+                dtype=np.float32,
+            )),
+        ]  # fmt: skip
+        if self.embedding is not None and scaler is not None:
+            vectors = np.zeros((len(texts), self.embedding.shape[1]), dtype=np.float32)
+            for row, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
                 if encoding.ids:
-                    out[start + row] = self.embedding[encoding.ids].mean(axis=0)
-        return out
-
-    def dense(self, raw: list[str]) -> np.ndarray:
-        return np.array(
-            [dense_features(self.vader.compound(t), self.lexical.compound(lexicon.rewrite(t))) for t in raw],
-            dtype=np.float32,
-        )
+                    vectors[row] = self.embedding[encoding.ids].astype(np.float32).mean(axis=0)
+            if not scaler:
+                scaler += [vectors.mean(axis=0), vectors.std(axis=0) + 1e-6]
+            blocks.append(sparse.csr_matrix((vectors - scaler[0]) / scaler[1]))
+        return sparse.hstack(blocks).tocsr()
 
 
-def load_brand(path: Path) -> list[tuple[str, str]]:
+def load_brand(path: Path) -> Rows:
     return [(row["text"], row["label"]) for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
-
-
-def build(featurizer: Featurizer, raw: list[str], vocabulary: dict[str, int], gram_scale: float) -> sparse.csr_matrix:
-    texts = [normalise(t) for t in raw]
-    vectors = featurizer.mean_vectors(texts)
-    rows, cols = [], []
-    for i, text in enumerate(texts):
-        for gram in set(grams(words(text))):
-            j = vocabulary.get(gram)
-            if j is not None:
-                rows.append(i)
-                cols.append(j)
-    gram_matrix = sparse.csr_matrix(
-        (np.full(len(rows), gram_scale, dtype=np.float32), (rows, cols)), shape=(len(texts), len(vocabulary))
-    )
-    return vectors, gram_matrix, featurizer.dense(raw)
 
 
 def vocabulary_of(raw: list[str]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for text in raw:
         counts.update(set(grams(words(normalise(text)))))
-    kept = sorted(g for g, n in counts.items() if n >= MIN_DF)
-    return {g: i for i, g in enumerate(kept)}
-
-
-def stack(vectors: np.ndarray, mean: np.ndarray, std: np.ndarray, gram_matrix: sparse.csr_matrix,
-          dense: np.ndarray) -> sparse.csr_matrix:  # fmt: skip
-    return sparse.hstack([sparse.csr_matrix((vectors - mean) / std), gram_matrix, sparse.csr_matrix(dense)]).tocsr()
+    return {g: i for i, g in enumerate(sorted(g for g, n in counts.items() if n >= MIN_DF))}
 
 
 def fit(x: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray, c: float) -> LogisticRegression:
@@ -148,10 +138,41 @@ def macro(truth: np.ndarray, guess: np.ndarray) -> tuple[float, float, float]:
     return float(np.mean(f1s)), float(np.mean(recalls)), recalls[0]
 
 
+def search(semeval: Rows, validation: Rows, templated: Rows, written: Rows, embedding: bool) -> tuple[float, float]:
+    """(C, brand weight) with the best SemEval dev-test macro recall + held-out brand macro F1."""
+    order = np.random.default_rng(14).permutation(len(written))
+    held = {int(i) for i in order[: len(written) * 3 // 10]}
+    brand_fit = templated + [b for i, b in enumerate(written) if i not in held]
+    brand_held = [b for i, b in enumerate(written) if i in held]
+    train = semeval + brand_fit
+    featurizer = Featurizer(embedding)
+    vocabulary = vocabulary_of([t for t, _ in train])
+    scaler: list[np.ndarray] = []
+    x = featurizer.matrix([t for t, _ in train], vocabulary, scaler)
+    x_sem = featurizer.matrix([t for t, _ in validation], vocabulary, scaler)
+    x_brand = featurizer.matrix([t for t, _ in brand_held], vocabulary, scaler)
+    y, y_sem, y_brand = (
+        np.array([LABELS.index(label) for _, label in rows]) for rows in (train, validation, brand_held)
+    )
+    best: tuple[float, tuple[float, float]] | None = None
+    for bw in SEARCH_BRAND_WEIGHTS:
+        for c in SEARCH_C:
+            model = fit(x, y, np.array([1.0] * len(semeval) + [bw] * len(brand_fit)), c)
+            sem, brand = macro(y_sem, model.predict(x_sem)), macro(y_brand, model.predict(x_brand))
+            print(f"{'with' if embedding else 'without'} WordLlama vectors, brand weight {bw}, C {c}: SemEval "
+                  f"dev-test macro recall {sem[1]:.3f}; held-out written brand mentions ({len(brand_held)}) "
+                  f"macro F1 {brand[0]:.3f}, negative recall {brand[2]:.3f}", file=sys.stderr)  # fmt: skip
+            if best is None or sem[1] + brand[0] > best[0]:
+                best = (sem[1] + brand[0], (c, bw))
+    assert best is not None
+    return best[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--semeval", help="datastories-semeval2017-task4 clone or bare mirror")
-    parser.add_argument("--search", action="store_true", help="choose C, brand weight and gram scale first")
+    parser.add_argument("--search", action="store_true", help="choose the brand weight and C first")
+    parser.add_argument("--embedding", action="store_true", help="measure WordLlama vectors as a feature block")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     args = parser.parse_args()
 
@@ -159,104 +180,44 @@ def main() -> int:
     semeval = corpora.semeval(corpora.SEMEVAL_TRAIN, args.semeval)
     validation = corpora.semeval(corpora.SEMEVAL_VALIDATION, args.semeval)
     templated, written = load_brand(BRAND_TRAIN), load_brand(BRAND_WRITTEN)
+    print(f"SemEval {len(semeval)} + {len(validation)} dev-test, brand {len(templated)} + {len(written)} written",
+          file=sys.stderr)  # fmt: skip
+    c, brand_weight = C, BRAND_WEIGHT
+    if args.search or args.embedding:
+        c, brand_weight = search(semeval, validation, templated, written, args.embedding)
+        print(f"chosen: C {c}, brand weight {brand_weight}", file=sys.stderr)
+        if args.embedding:
+            return 0
+
     brand = templated + written
-    print(f"SemEval train {len(semeval)}, validation {len(validation)}, brand train {len(brand)}", file=sys.stderr)
-    featurizer = Featurizer()
-    label_index = {label: i for i, label in enumerate(LABELS)}
-
-    c, brand_weight, gram_scale = C, BRAND_WEIGHT, GRAM_SCALE
-    if args.search:
-        rng = np.random.default_rng(14)
-        order = rng.permutation(len(written))
-        held = {int(i) for i in order[: len(written) * 3 // 10]}
-        brand_fit = templated + [b for i, b in enumerate(written) if i not in held]
-        brand_held = [b for i, b in enumerate(written) if i in held]
-        train = semeval + brand_fit
-        vocabulary = vocabulary_of([t for t, _ in train])
-        best: tuple[float, tuple[float, float, float]] | None = None
-        for scale in (1.0,):
-            blocks = build(featurizer, [t for t, _ in train], vocabulary, scale)
-            mean, std = blocks[0].mean(axis=0), blocks[0].std(axis=0) + 1e-6
-            x = stack(blocks[0], mean, std, blocks[1], blocks[2])
-            y = np.array([label_index[label] for _, label in train])
-            xv_sem = stack(*_with(build(featurizer, [t for t, _ in validation], vocabulary, scale), mean, std))
-            yv_sem = np.array([label_index[label] for _, label in validation])
-            xv_brand = stack(*_with(build(featurizer, [t for t, _ in brand_held], vocabulary, scale), mean, std))
-            yv_brand = np.array([label_index[label] for _, label in brand_held])
-            for bw in SEARCH_BRAND_WEIGHTS:
-                weights = np.array([1.0] * len(semeval) + [bw] * len(brand_fit))
-                for cc in SEARCH_C:
-                    model = fit(x, y, weights, cc)
-                    sem = macro(yv_sem, model.predict(xv_sem))
-                    brd = macro(yv_brand, model.predict(xv_brand))
-                    score = sem[1] + brd[0]  # SemEval's metric (macro recall) + brand macro F1
-                    print(f"scale {scale} brand weight {bw} C {cc}: SemEval dev-test macro recall {sem[1]:.3f}, "
-                          f"brand held-out macro F1 {brd[0]:.3f} neg recall {brd[2]:.3f}", file=sys.stderr)  # fmt: skip
-                    if best is None or score > best[0]:
-                        best = (score, (cc, bw, scale))
-        assert best is not None
-        c, brand_weight, gram_scale = best[1]
-        print(f"chosen: C {c}, brand weight {brand_weight}, gram scale {gram_scale}", file=sys.stderr)
-
     train = semeval + validation + brand
-    raw = [t for t, _ in train]
-    vocabulary = vocabulary_of(raw)
-    vectors, gram_matrix, dense = build(featurizer, raw, vocabulary, gram_scale)
-    mean, std = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
-    x = stack(vectors, mean, std, gram_matrix, dense)
-    y = np.array([label_index[label] for _, label in train])
-    weights = np.array([1.0] * (len(semeval) + len(validation)) + [brand_weight] * len(brand))
-    model = fit(x, y, weights, c)
+    vocabulary = vocabulary_of([t for t, _ in train])
+    x = Featurizer().matrix([t for t, _ in train], vocabulary)
+    y = np.array([LABELS.index(label) for _, label in train])
+    model = fit(x, y, np.array([1.0] * (len(semeval) + len(validation)) + [brand_weight] * len(brand)), c)
     accuracy = float(np.mean(model.predict(x) == y))
     print(f"trained on {len(train)} posts, {len(vocabulary)} grams; training accuracy {accuracy:.3f}", file=sys.stderr)
-    write(args.out, model, featurizer, vocabulary, mean, std, gram_scale, (c, brand_weight, len(train)))
+    write(args.out, model, vocabulary, {"C": c, "brand_weight": brand_weight, "posts": len(train), "min_df": MIN_DF})
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 
 
-def _with(blocks: tuple[np.ndarray, sparse.csr_matrix, np.ndarray], mean: np.ndarray, std: np.ndarray) -> tuple:
-    return blocks[0], mean, std, blocks[1], blocks[2]
-
-
-def write(
-    out: Path,
-    model: LogisticRegression,
-    featurizer: Featurizer,
-    vocabulary: dict[str, int],
-    mean: np.ndarray,
-    std: np.ndarray,
-    gram_scale: float,
-    settings: tuple[float, float, int],
-) -> None:
-    """Folds the standardisation and the embedding table into the head and saves the result."""
+def write(out: Path, model: LogisticRegression, vocabulary: dict[str, int], settings: dict[str, float]) -> None:
+    """Saves the weights, named by a hash of them."""
     assert list(model.classes_) == [0, 1, 2]
-    coef = model.coef_.T.astype(np.float64)  # (features, 3)
-    dim, n_grams = featurizer.embedding.shape[1], len(vocabulary)
-    w_embed, w_grams, w_dense = coef[:dim], coef[dim : dim + n_grams], coef[dim + n_grams :]
-    scaled = w_embed / std[:, None]
-    tokens = (featurizer.embedding.astype(np.float64) @ scaled).astype(np.float32)
-    bias = (model.intercept_ - mean @ scaled).astype(np.float32)
-    digest = hashlib.sha256(tokens.tobytes() + w_grams.tobytes() + w_dense.tobytes() + bias.tobytes()).hexdigest()
+    coef = model.coef_.T.astype(np.float32)  # (features, 3)
+    w_grams, w_dense = coef[: len(vocabulary)], coef[len(vocabulary) :]
+    bias = model.intercept_.astype(np.float32)
+    names = "\n".join(vocabulary)
+    digest = hashlib.sha256(names.encode() + w_grams.tobytes() + w_dense.tobytes() + bias.tobytes()).hexdigest()
     np.savez_compressed(
         out,
-        tokens=tokens,
-        gram_vocabulary=np.array(list(vocabulary)),
-        grams=(w_grams * gram_scale).astype(np.float32),
-        dense=w_dense.astype(np.float32),
+        gram_vocabulary=np.array(names),
+        grams=w_grams,
+        dense=w_dense,
         bias=bias,
         version=np.array(f"learned-1.{digest[:8]}"),
-        tokenizer_sha=np.array(file_sha(wordllama_file(TOKENIZER_FILE))),
-        settings=np.array(
-            json.dumps(
-                {
-                    "C": settings[0],
-                    "brand_weight": settings[1],
-                    "posts": settings[2],
-                    "gram_scale": gram_scale,
-                    "min_df": MIN_DF,
-                }
-            )
-        ),
+        settings=np.array(json.dumps(settings)),
     )
 
 

@@ -27,10 +27,13 @@ LANGUAGES = (
 MIN_CONFIDENCE = 0.5
 _LETTER = re.compile(r"[^\W\d_]")
 
-# A fast path for the many posts that plainly read as English: ASCII, two or more different English
-# function words that no other language here has, and none of the other languages' function words.
-# Of the labelled sets' English mentions about a quarter take it; none of the other-language posts do.
-_ENGLISH = frozenset("the and was to of it that this for not with you have but my they be at are".split())
+# A fast path for the many posts that plainly read as English: ASCII, an English function word that no
+# other language here has, and none of the other languages' function words. Two thirds of the labelled
+# sets' English mentions take it (95% of the demo's); none of the other-language posts do.
+_ENGLISH = frozenset(
+    "the and was to of it that this for not with you have but my they be at are your our we has had been just why "
+    "what how from its anyone everyone again still now their them there when who would could should will can".split()
+)
 _OTHERS = frozenset(
     " ".join([
         "der die das und ist nicht ich ein eine mit auf für sie es zu den von sich auch wir",  # de
@@ -40,10 +43,11 @@ _OTHERS = frozenset(
         "het een niet dat met voor op van zijn maar ook wel heb dit",  # nl
         "o os as é um não em com mas muito eu",  # pt
         "och att jag inte på är som det nie się na jest że ve bir bu da tidak dan yang itu ini",  # sv pl tr id
+        "og ikke jeg ja ei ole",  # da no fi
     ]).split()
 ) - _ENGLISH  # fmt: skip
 _ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
-_ENGLISH_BYTES = frozenset(w.encode() for w in _ENGLISH)
+_ENGLISH_BYTES = frozenset(w.encode() for w in _ENGLISH - _OTHERS)
 _OTHERS_BYTES = frozenset(w.encode() for w in _OTHERS if w.isascii())
 
 
@@ -51,7 +55,7 @@ def _plainly_english(text: str) -> bool:
     if not text.isascii():
         return False
     found = set(text.encode("ascii").translate(_ASCII_WORDS).split())
-    return len(found & _ENGLISH_BYTES) >= 2 and found.isdisjoint(_OTHERS_BYTES)
+    return not found.isdisjoint(_ENGLISH_BYTES) and found.isdisjoint(_OTHERS_BYTES)
 
 
 _LOCK = threading.Lock()

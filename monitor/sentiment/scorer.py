@@ -69,8 +69,9 @@ class _Lexical:
         self.analyzer = analyzer
         self.words = _pattern(list(words))
         self.hidden = _pattern([*words, *([name] if name else [])])
-        self.added = _pattern([w for w in {**lexicon.WORDS, **words} if w.isalpha()], whole=False)
+        self.added = frozenset(w.lower() for w in {**lexicon.WORDS, **words} if w.isalpha())
         self.odd = tuple(w.lower() for w in words if not w.isalpha())  # "c'mon", "f***": looked up one by one
+        self.first = name.lower().split()[0] if name.split() else ""  # a cheap test before the pattern
 
     def compound(self, text: str) -> float:
         return float(self.analyzer.compound(lexicon.rewrite(text)))
@@ -80,15 +81,18 @@ class _Lexical:
         the text (most posts), as the two are then the same."""
         rewritten = lexicon.rewrite(text)
         compound = float(self.analyzer.compound(rewritten))
-        if rewritten == text and (self.added is None or not self.added.search(text)):
+        if rewritten == text:
             lowered = text.lower()
-            if not any(word in lowered for word in self.odd):
+            found = lowered.translate(_LETTERS).split() if lowered.isascii() else _WORD.findall(lowered)
+            if self.added.isdisjoint(found) and not any(word in lowered for word in self.odd):
                 return compound, compound
         return float(plain.compound(text)), compound
 
     def model_text(self, text: str) -> str:
         text = model.normalise(text)
-        return self.hidden.sub("", text) if self.hidden is not None else text
+        if self.hidden is None or (self.words is None and self.first not in text.lower()):
+            return text
+        return self.hidden.sub("", text)
 
     def override(self, text: str) -> float:
         """The share of the compound that the re-weighed words make (0 for a text without them)."""
@@ -103,14 +107,16 @@ def _analyzer(words: Mapping[str, float]) -> FastVader:
     return analyzer
 
 
-def _pattern(phrases: Sequence[str], whole: bool = True) -> re.Pattern[str] | None:
-    """Whole words or names (or, not whole, anywhere), any case, spaces as any whitespace, with a
-    possessive 's."""
+# Letters and the rest, as str.translate turns lowercase ASCII into words separated by spaces.
+_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """Whole words or names, any case, spaces as any whitespace, with a possessive 's."""
     if not phrases:
         return None
     alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
-    if not whole:
-        return re.compile(alternatives, re.IGNORECASE)
     return re.compile(rf"(?<![\w'])(?:{alternatives})(?:'s)?(?![\w'])", re.IGNORECASE)
 
 

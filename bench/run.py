@@ -119,7 +119,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.8",
+        ">= 0.5",  # issue 14: the learned scorer may cost up to half of plain VADER's rate
     )
     floor, ours = bench_ingest(n_ingest * 2, batch_size=n_ingest)
     row(
@@ -127,7 +127,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.8",
+        ">= 0.5",
     )
     tick = scale.tick_against_history((10_000, n_big))
     row(
@@ -150,7 +150,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.8",
+        ">= 0.5",
     )
     samples = sorted(live.latency(30))
     p99 = samples[min(len(samples) - 1, int(0.99 * len(samples)))] if samples else float("nan")

@@ -17,7 +17,6 @@ Same thresholds for the two VADER scorers (config's defaults, -0.05 / 0.05).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -155,6 +154,7 @@ def throughput(quick: bool) -> None:
     old = Scorer(SentimentConfig(scorer="vader"))
     learned = Scorer(SentimentConfig())
     learned.workers = old.workers = 1  # one core
+    brand_texts = [i["text"] for i in read(BRAND_TEST)]
     rates = {}
     for name, run in (
         ("plain VADER (library)", lambda: [vader.polarity_scores(t) for t in texts]),
@@ -162,34 +162,33 @@ def throughput(quick: bool) -> None:
         ("learned scorer, pairs() in polls of 100",
          lambda: [learned.pairs([(t, None, None) for t in texts[i : i + 100]]) for i in range(0, len(texts), 100)]),
         ("learned scorer, pair() one by one", lambda: [learned.pair(t) for t in texts]),
+        (f"same, the {len(brand_texts)} brand test mentions",
+         lambda: [learned.pair(t) for t in brand_texts]),
     ):  # fmt: skip
         best = float("inf")
         for _ in range(3):
             started = time.perf_counter()
             run()
             best = min(best, time.perf_counter() - started)
-        rates[name] = len(texts) / best
+        rates[name] = (len(brand_texts) if name.startswith("same") else len(texts)) / best
     print(f"\nscoring throughput, one core, {len(texts)} short posts (language gate included; goal >= 5,000/s)")
     for name, rate in rates.items():
         print(f"  {name:<42}{rate:>10,.0f}/s")
     code = (
-        "import resource; r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "from monitor.config import SentimentConfig; from monitor.sentiment import Scorer\n"
-        "import sys; scorer = Scorer(SentimentConfig(scorer=sys.argv[1])); scorer.pair('Acme is down')\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "def rss():\n"
+        "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS')) / 1024\n"
+        "from monitor.config import SentimentConfig; from monitor.sentiment import Scorer, language, model\n"
+        "start = rss(); language._identifier(); langid = rss(); model.load(); learned = rss()\n"
+        "print(start, langid - start, learned - langid)"
     )
-    peaks = {}
-    for kind in ("vader", "learned"):
-        out = subprocess.run([sys.executable, "-c", code, kind], capture_output=True, text=True, check=True, cwd=ROOT)
-        peaks[kind] = int(out.stdout.split()[-1]) / 1024
-    print(f"  peak RSS of a process that scores one post: {peaks['learned']:.0f} MB learned, "
-          f"{peaks['vader']:.0f} MB old scorer "
-          f"(+{peaks['learned'] - peaks['vader']:.0f} MB for the model)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    start, langid_mb, model_mb = (float(x) for x in out.stdout.split())
+    print(f"  RSS: {start:.0f} MB with the scorer's code imported, +{langid_mb:.0f} MB for the language model, "
+          f"+{model_mb:.0f} MB for the learned model")  # fmt: skip
 
 
 def main() -> int:
     quick = "--quick" in sys.argv
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     by = scorers()
     quality(f"{BRAND_TEST.name}: FROZEN brand test split", read(BRAND_TEST), by, categories=True)
     quality(f"{FIRST_SET.name}: the first hand-written set", read(FIRST_SET), by, categories=False)

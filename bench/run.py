@@ -75,6 +75,9 @@ def bench_ingest(n: int, batch_size: int = 100, rounds: int = 10) -> tuple[float
     step = max(batch_size, n // rounds // batch_size * batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         eng = engine(Path(tmp))
+        # The daemon loads its models once, at start: time it loaded (a post no fast path reads as English
+        # waits for the language model).
+        eng.scorer.pairs([("Acme Cloud: kein Kommentar", None, "acme")])
         if batch_size >= POOL_MIN:  # the daemon keeps its workers: time them warm, as they run
             eng.scorer.score_many([(m.full_text, None, "acme") for m in batch[:POOL_MIN]])
         for start in range(0, n, step):
@@ -150,7 +153,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.5",
+        ">= 0.8",
     )
     samples = sorted(live.latency(30))
     p99 = samples[min(len(samples) - 1, int(0.99 * len(samples)))] if samples else float("nan")

@@ -299,3 +299,21 @@ def test_large_batches_score_in_worker_processes_with_the_same_results() -> None
         scorer.close()
     assert pooled == [scorer.score(*item) for item in items]
     assert {s.label for s in pooled} >= {"negative", "neutral"}
+
+
+def test_brand_names_are_cut_from_the_model_text_as_the_pattern_cuts_them() -> None:
+    """The str.find path for ASCII names gives what the name pattern gives, on texts built to trip it."""
+    import random
+
+    from monitor.sentiment import model
+    from monitor.sentiment.scorer import _analyzer, _Lexical
+
+    rng = random.Random(14)
+    parts = ["acme", "Acme's", "ACME", "cloud", "Cloud's", "acmes", "xacme", "acme_x", "acme'", "'acme", "acme's!",
+             "the", ":", "@acme", "acme-cloud", "acme.", " ", "  ", "'s", "\n", "blue", "sun", "CLOUD"]  # fmt: skip
+    texts = ["".join(rng.choice(parts) + rng.choice(["", " ", "  "]) for _ in range(rng.randrange(1, 10)))
+             for _ in range(5000)]  # fmt: skip
+    for name in ("Acme", "Acme Cloud", "Blue  Sun"):
+        lexical = _Lexical(_analyzer({}), {}, name)
+        assert lexical.hidden is not None
+        assert [lexical.model_text(t) for t in texts] == [lexical.hidden.sub("", model.normalise(t)) for t in texts]

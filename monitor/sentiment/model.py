@@ -97,14 +97,17 @@ class Model:
         for k in range(w.dense.shape[0]):  # elementwise, not a matrix product: the same sums in any batch
             out += features[:, k : k + 1] * w.dense[k]
         index = w.gram_index
-        rows: list[int] = []
-        columns: list[int] = []
-        for row, text in enumerate(texts):
-            hits = sorted({index[g] for g in grams(words(text)) if g in index})  # sorted: the same sum anywhere
-            rows += [row] * len(hits)
-            columns += hits
-        if columns:
-            np.add.at(out, np.asarray(rows), w.grams[np.asarray(columns)])
+        found: list[int] = []
+        counts: list[int] = []
+        for text in texts:
+            hits = sorted({i for g in grams(words(text)) if (i := index.get(g)) is not None})  # sorted: same sums
+            found += hits
+            counts.append(len(hits))
+        if found:
+            rows = w.grams[np.asarray(found)]
+            has = np.asarray(counts) > 0
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[has]
+            out[has] += np.add.reduceat(rows, starts, axis=0)
         return out
 
 

@@ -72,6 +72,10 @@ class _Lexical:
         self.added = frozenset(w.lower() for w in {**lexicon.WORDS, **words} if w.isalpha())
         self.odd = tuple(w.lower() for w in words if not w.isalpha())  # "c'mon", "f***": looked up one by one
         self.first = name.lower().split()[0] if name.split() else ""  # a cheap test before the pattern
+        # An ASCII name is cut out of ASCII text by str.find, as the pattern would cut it where it is
+        # written with single spaces (anything left of it goes to the pattern).
+        plain = name.isascii() and name.split() and all(part.isalnum() for part in name.split())
+        self.simple = " ".join(name.lower().split()) if plain else ""
 
     def compound(self, text: str) -> float:
         return float(self.analyzer.compound(lexicon.rewrite(text)))
@@ -90,8 +94,16 @@ class _Lexical:
 
     def model_text(self, text: str) -> str:
         text = model.normalise(text)
-        if self.hidden is None or (self.words is None and self.first not in text.lower()):
+        if self.hidden is None:
             return text
+        if self.words is None:
+            lowered = text.lower()
+            if self.first not in lowered:
+                return text
+            if self.simple and lowered.isascii():  # the name alone, found without the pattern
+                cut = _cut(text, lowered, self.simple)
+                if self.first not in cut.lower():
+                    return cut
         return self.hidden.sub("", text)
 
     def override(self, text: str) -> float:
@@ -105,6 +117,25 @@ def _analyzer(words: Mapping[str, float]) -> FastVader:
     analyzer = FastVader()
     analyzer.lexicon.update({**lexicon.WORDS, **{w.lower(): float(v) for w, v in words.items()}})
     return analyzer
+
+
+def _cut(text: str, lowered: str, name: str) -> str:
+    """text without the whole-word occurrences of name (and a possessive 's), as _pattern's would."""
+    pieces, start, at = [], 0, lowered.find(name)
+    while at >= 0:
+        end = at + len(name)
+        before = lowered[at - 1] if at else " "
+        after = lowered[end] if end < len(lowered) else " "
+        if not (before.isalnum() or before in "_'") and not (after.isalnum() or after in "_'"):
+            pieces.append(text[start:at])
+            start = end
+        elif lowered.startswith("'s", end) and not (before.isalnum() or before in "_'"):
+            after2 = lowered[end + 2] if end + 2 < len(lowered) else " "
+            if not (after2.isalnum() or after2 in "_'"):
+                pieces.append(text[start:at])
+                start = end + 2
+        at = lowered.find(name, end)
+    return "".join(pieces) + text[start:] if pieces else text
 
 
 # Letters and the rest, as str.translate turns lowercase ASCII into words separated by spaces.

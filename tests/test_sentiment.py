@@ -83,7 +83,7 @@ def test_the_model_loads_from_the_package_with_numpy_alone() -> None:
     # No network and no home directory: nothing may be fetched or cached.
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "https_proxy": "http://127.0.0.1:9",
            "http_proxy": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1"}  # fmt: skip
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stderr
     version, grams, *training_only = run.stdout.split()
     assert version.startswith("learned-1.") and int(grams) > 10_000
@@ -182,7 +182,7 @@ def test_score_command_applies_brand_overrides(tmp_path: Path) -> None:
     path.write_text('[[brands]]\nid = "crashpad"\nqueries = ["crashpad"]\n[brands.lexicon]\ncrashed = 0\n')
     lines = "Crashpad crashed\n" + json.dumps({"text": "Crashpad crashed", "brand": "nobody"}) + "\n"
     run = subprocess.run([sys.executable, "-m", "monitor", "score", "--config", str(path), "--brand", "crashpad"],
-                         input=lines, capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+                         input=lines, capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     plain, other = (json.loads(line) for line in run.stdout.splitlines())
     assert plain["label"] == "neutral" and other["label"] == "negative"
 

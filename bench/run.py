@@ -75,6 +75,9 @@ def bench_ingest(n: int, batch_size: int = 100, rounds: int = 10) -> tuple[float
     step = max(batch_size, n // rounds // batch_size * batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         eng = engine(Path(tmp))
+        # The daemon loads its models once, at start: time it loaded (a post no fast path reads as English
+        # waits for the language model).
+        eng.scorer.pairs([("Acme Cloud: kein Kommentar", None, "acme")])
         if batch_size >= POOL_MIN:  # the daemon keeps its workers: time them warm, as they run
             eng.scorer.score_many([(m.full_text, None, "acme") for m in batch[:POOL_MIN]])
         for start in range(0, n, step):
@@ -119,7 +122,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.8",
+        ">= 0.5",  # issue 14: the learned scorer may cost up to half of plain VADER's rate
     )
     floor, ours = bench_ingest(n_ingest * 2, batch_size=n_ingest)
     row(
@@ -127,7 +130,7 @@ def main() -> int:
         f"{ours:,.0f}/s",
         f"{floor:,.0f}/s",
         f"{ours / floor:.2f}",
-        ">= 0.8",
+        ">= 0.5",
     )
     tick = scale.tick_against_history((10_000, n_big))
     row(

@@ -123,20 +123,20 @@ def test_text_report_groups_a_timeline_per_rule_with_a_summary(
     assert main(["backtest", "--config", str(config), "--input", str(SAMPLE)]) == 0
     out = capsys.readouterr().out.splitlines()
     head = out.index(next(line for line in out if line.startswith("== negative-spike:")))
-    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:56.
-    assert out[head] == "== negative-spike: 1 incident(s), 1.5 a week; longest 2h52m; busiest hour 12:00 (1 opened)"
+    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:49.
+    assert out[head] == "== negative-spike: 1 incident(s), 1.5 a week; longest 2h45m; busiest hour 12:00 (1 opened)"
     assert out[head + 1].startswith("  2026-11-20T12:04:00Z  opened    acme  count=6")
     assert "6 negative mentions in the last 20 minutes" in out[head + 1]
-    assert out[head + 6].startswith("  2026-11-20T14:56:00Z  resolved")
+    assert out[head + 6].startswith("  2026-11-20T14:49:00Z  resolved")
     assert "== crisis-volume: no incidents" in out
     assert any(line.startswith("note: negative-spike learns its baseline first") for line in out)
 
 
 def test_sweep_prints_incidents_a_week_per_value(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--sweep", "min_count=5,40"]) == 0
+    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--sweep", "min_count=5,44"]) == 0
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines() if "  " in line}
-    assert rows["incidents"] == ["a", "week", "min_count=5", "min_count=40"]
-    assert rows["negative-spike"] == ["1.5", "0.0"]  # the outage peaks at 36 an hour: 40 is too many
+    assert rows["incidents"] == ["a", "week", "min_count=5", "min_count=44"]
+    assert rows["negative-spike"] == ["1.5", "0.0"]  # the outage peaks at 42 negatives an hour: 44 is too many
     assert rows["influencer"] == ["-", "-"]  # no min_count field: not varied
     assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--sweep", "min_cont=5"]) == 2
     assert "'min_cont' is not a numeric detect field" in capsys.readouterr().err

@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def monitor(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # No timeout here (pytest-timeout bounds each test): subprocess's timed wait polls with time.sleep,
+    # which fails under CI's faketime run when the child is still exiting as its output closes.
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], input=stdin, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "monitor", *args], input=stdin, capture_output=True, text=True,
         env={**os.environ, **(env or {})}, cwd=ROOT,
     )  # fmt: skip
 

@@ -74,7 +74,7 @@ def test_shard_arguments_are_checked(tmp_path: Path) -> None:
 
 def test_run_refuses_a_bad_shard_in_one_line() -> None:
     result = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", "config.toml", "--shard", "3/2"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["monitor: --shard: i must be between 1 and n, got '3/2'"]
 
@@ -121,7 +121,7 @@ def test_status_merge_from_the_command_line(tmp_path: Path) -> None:
     _shard_db(tmp_path / "a.db", "acme", 2, incident=True)
     _shard_db(tmp_path / "b.db", "globex", 1, incident=False)
     command = [sys.executable, "-m", "monitor", "status", "--merge", str(tmp_path / "a.db"), str(tmp_path / "b.db")]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == ["shards: 2, brands with mentions: 2, mentions: 3", "open incidents: 1"]
     missing = subprocess.run([*command[:5], str(tmp_path / "nope.db")], capture_output=True, text=True, cwd=ROOT)

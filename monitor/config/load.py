@@ -56,14 +56,22 @@ class SourceConfig:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
+SCORERS = ("learned", "vader")
+
+
 @dataclass(frozen=True, slots=True)
 class SentimentConfig:
-    """Compound-score thresholds for labels and the languages VADER may score."""
+    """Which scorer, its label thresholds, the languages it may score and the words config re-weighs.
+
+    scorer "learned" (the default): labels are the model's most likely label and the thresholds are not
+    used. scorer "vader": VADER with the brand lexicon, labelled by the compound thresholds.
+    """
 
     positive: float = 0.05
     negative: float = -0.05
     languages: tuple[str, ...] = ("en",)
     lexicon: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    scorer: str = "learned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,14 +262,19 @@ def _sources(top: Section, known: Mapping[str, SourceSchema]) -> dict[str, Sourc
 
 
 def _sentiment(section: Section) -> SentimentConfig:
-    section.check_keys(("positive", "negative", "languages", "lexicon"))
+    section.check_keys(("positive", "negative", "languages", "lexicon", "scorer"))
     positive = section.number("positive", 0.05, minimum=-1.0, maximum=1.0)
     negative = section.number("negative", -0.05, minimum=-1.0, maximum=1.0)
     if positive < negative:
         section.problem("positive", f"must not be below negative ({negative:g}), got {positive:g}")
     languages = section.text_list("languages", ("en",))
+    scorer = section.text("scorer", "learned", choices=SCORERS)
     return SentimentConfig(
-        positive=positive, negative=negative, languages=tuple(languages), lexicon=_lexicon(section.table("lexicon"))
+        positive=positive,
+        negative=negative,
+        languages=tuple(languages),
+        lexicon=_lexicon(section.table("lexicon")),
+        scorer=scorer,
     )
 
 

@@ -1,28 +1,46 @@
-"""The scorer: VADER compound scores with the lexicons, labels from the configured thresholds, the language
-gate, and a process pool for large batches."""
+"""The scorer: the learned model over VADER (or VADER with the lexicons alone, scorer = "vader"), the
+language gate, per-brand overrides, explanations, the scorer's version, and a process pool for
+large batches."""
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import multiprocessing
 import os
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from monitor.config import Config, SentimentConfig
-from monitor.sentiment import lexicon
+from monitor.sentiment import language, lexicon, model
 from monitor.sentiment.language import guess_language
 from monitor.sentiment.vader import FastVader
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A sentiment score; both None when the text was not scored (a language VADER cannot read)."""
+    """A sentiment score; both None when the text was not scored (a language the scorer cannot read)."""
 
     compound: float | None
     label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a text got its label: the model's confidence in it and the words and phrases that weighed
+    most, each with how much the label's probability falls without it (negative: it pulled the other way)."""
+
+    compound: float | None
+    label: str | None
+    confidence: float | None
+    weights: tuple[tuple[str, float], ...]
+    version: str
 
 
 # A batch this large is scored in a process pool (one worker a core), in chunks of POOL_CHUNK: below
@@ -32,46 +50,175 @@ POOL_MIN = 4000
 POOL_CHUNK = 1000
 Item = tuple[str, str | None, str | None]  # (text, declared language, brand id)
 Pair = tuple[float | None, str | None]  # (compound, label), both None when unscored
+_TOKEN_EDGES = "\"'()[]{}<>.,;:!?*_~`"
+
+
+# How far a word config or a brand re-weighs moves the model's label: its share of VADER's compound
+# with the lexicons, times this, is added to the positive logit and taken from the negative one (half
+# each). A word of -3 alone in a post (compound -0.61) moves the odds of negative against positive about
+# e^5 = 150 times; `crash = 0` moves nothing.
+OVERRIDE_LOGITS = 8.0
+
+
+class _Lexical:
+    """VADER with the brand lexicon and one set of config and brand words (`words`), and what the
+    learned model does not read: those words (their weight reaches the label through OVERRIDE_LOGITS)
+    and the brand's name (a name is not an opinion: "Crashpad" must not read as "crash")."""
+
+    def __init__(self, analyzer: FastVader, words: Mapping[str, float], name: str = "") -> None:
+        self.analyzer = analyzer
+        self.words = _pattern(list(words))
+        self.hidden = _pattern([*words, *([name] if name else [])])
+        self.added = frozenset(w.lower() for w in {**lexicon.WORDS, **words} if w.isalpha())
+        self.odd = tuple(w.lower() for w in words if not w.isalpha())  # "c'mon", "f***": looked up one by one
+        self.first = name.lower().split()[0] if name.split() else ""  # a cheap test before the pattern
+        # An ASCII name is cut out of ASCII text by str.find, as the pattern would cut it where it is
+        # written with single spaces (anything left of it goes to the pattern).
+        plain = name.isascii() and name.split() and all(part.isalnum() for part in name.split())
+        self.simple = " ".join(name.lower().split()) if plain else ""
+
+    def compound(self, text: str) -> float:
+        return float(self.analyzer.compound(lexicon.rewrite(text)))
+
+    def compounds(self, text: str, plain: FastVader) -> tuple[float, float]:
+        """(plain VADER's compound, this one's): one VADER pass when no lexicon word or phrase is in
+        the text (most posts), as the two are then the same."""
+        rewritten = lexicon.rewrite(text)
+        compound = float(self.analyzer.compound(rewritten))
+        if rewritten == text:
+            lowered = text.lower()
+            found = lowered.translate(_LETTERS).split() if lowered.isascii() else _WORD.findall(lowered)
+            if self.added.isdisjoint(found) and not any(word in lowered for word in self.odd):
+                return compound, compound
+        return float(plain.compound(text)), compound
+
+    def model_text(self, text: str) -> str:
+        text = model.normalise(text)
+        if self.hidden is None:
+            return text
+        if self.words is None:
+            lowered = text.lower()
+            if self.first not in lowered:
+                return text
+            if self.simple and lowered.isascii():  # the name alone, found without the pattern
+                cut = _cut(text, lowered, self.simple)
+                if self.first not in cut.lower():
+                    return cut
+        return self.hidden.sub("", text)
+
+    def override(self, text: str) -> float:
+        """The share of the compound that the re-weighed words make (0 for a text without them)."""
+        if self.words is None or not self.words.search(text):
+            return 0.0
+        return self.compound(text) - self.compound(self.words.sub("", text))
+
+
+def _analyzer(words: Mapping[str, float]) -> FastVader:
+    analyzer = FastVader()
+    analyzer.lexicon.update({**lexicon.WORDS, **{w.lower(): float(v) for w, v in words.items()}})
+    return analyzer
+
+
+def _cut(text: str, lowered: str, name: str) -> str:
+    """text without the whole-word occurrences of name (and a possessive 's), as _pattern's would."""
+    pieces, start, at = [], 0, lowered.find(name)
+    while at >= 0:
+        end = at + len(name)
+        before = lowered[at - 1] if at else " "
+        after = lowered[end] if end < len(lowered) else " "
+        if not (before.isalnum() or before in "_'") and not (after.isalnum() or after in "_'"):
+            pieces.append(text[start:at])
+            start = end
+        elif lowered.startswith("'s", end) and not (before.isalnum() or before in "_'"):
+            after2 = lowered[end + 2] if end + 2 < len(lowered) else " "
+            if not (after2.isalnum() or after2 in "_'"):
+                pieces.append(text[start:at])
+                start = end + 2
+        at = lowered.find(name, end)
+    return "".join(pieces) + text[start:] if pieces else text
+
+
+# Letters and the rest, as str.translate turns lowercase ASCII into words separated by spaces.
+_LETTERS = {c: " " for c in range(128) if not chr(c).isalpha()}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """Whole words or names, any case, spaces as any whitespace, with a possessive 's."""
+    if not phrases:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternatives})(?:'s)?(?![\w'])", re.IGNORECASE)
 
 
 class Scorer:
-    """Scores texts exactly as the daemon does: VADER with the brand lexicon, config's additions and
-    each brand's overrides (one analyzer per lexicon, built once). Large batches (score_many) go to a
-    pool of worker processes, each holding the same Scorer, started on first need and kept."""
+    """Scores texts exactly as the daemon does. With the learned model (the default): its label and
+    compound = P(positive) - P(negative), from the post's words and VADER's compound scores, plain and
+    with the lexicons (the brand lexicon, config's [sentiment.lexicon] and the brand's [brands.lexicon]).
+    A word config or a brand re-weighs is left out of the model's reading of the text, so it counts as the
+    lexicon says: `crash = 0` makes "crash" carry nothing for that brand. Large batches (score_many) go
+    to a pool of worker processes, each holding the same Scorer, started on first need and kept."""
 
     def __init__(
-        self, config: SentimentConfig, brand_lexicons: Mapping[str, Mapping[str, float]] | None = None
+        self,
+        config: SentimentConfig,
+        brand_lexicons: Mapping[str, Mapping[str, float]] | None = None,
+        brand_names: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.brand_lexicons = {b: dict(words) for b, words in (brand_lexicons or {}).items()}
+        self.brand_names = dict(brand_names or {})
         self.workers = os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
-        self.analyzer = self._analyzer({**lexicon.WORDS, **config.lexicon})
-        self.by_brand = {
-            brand: self._analyzer({**lexicon.WORDS, **config.lexicon, **words})
-            for brand, words in (brand_lexicons or {}).items() if words
-        }  # fmt: skip
+        self.learned = config.scorer == "learned"
+        language.preload()
+        self.model = model.load() if self.learned else None
+        self.plain = FastVader()
+        self.analyzer = _analyzer(config.lexicon)  # VADER with the lexicons (scorer = "vader" scores with it)
+        self.lexical = _Lexical(self.analyzer, config.lexicon)
+        self.by_brand: dict[str, _Lexical] = {}
+        for brand in {*self.brand_lexicons, *self.brand_names}:
+            words = self.brand_lexicons.get(brand, {})
+            analyzer = _analyzer({**config.lexicon, **words}) if words else self.analyzer
+            self.by_brand[brand] = _Lexical(analyzer, {**config.lexicon, **words}, self.brand_names.get(brand, ""))
+        base = self.model.version if self.model is not None else "vader-1"
+        self.version = f"{base}+lexicon-{self._digest({}, '')}"
+        self.versions = {
+            brand: f"{base}+lexicon-{self._digest(self.brand_lexicons.get(brand, {}), self.brand_names.get(brand, ''))}"
+            for brand in self.by_brand
+        }
 
     @classmethod
     def of(cls, config: Config) -> Scorer:
-        """The scorer for a whole config: its sentiment settings and every brand's overrides."""
-        return cls(config.sentiment, config.brand_lexicons)
+        """The scorer for a whole config: its sentiment settings, every brand's overrides and names."""
+        return cls(config.sentiment, config.brand_lexicons, {b.id: b.name for b in config.brands})
 
-    @staticmethod
-    def _analyzer(words: Mapping[str, float]) -> FastVader:
-        analyzer = FastVader()
-        analyzer.lexicon.update({w.lower(): float(v) for w, v in words.items()})
-        return analyzer
+    def _digest(self, brand_words: Mapping[str, float], name: str) -> str:
+        """A short hash of everything besides the model that decides a score."""
+        parts = {
+            "words": sorted(lexicon.WORDS.items()),
+            "phrases": [(p.pattern, w) for p, w in lexicon.PHRASES],
+            "config": sorted(self.config.lexicon.items()),
+            "brand": sorted(brand_words.items()),
+            "name": name if self.learned else "",
+            "languages": [sorted(self.config.languages), language.LANGUAGES, language.MIN_CONFIDENCE],
+            "thresholds": [] if self.learned else [self.config.negative, self.config.positive],
+        }
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:8]
+
+    def version_of(self, brand: str | None) -> str:
+        """The version of the scores of a brand's mentions (brands with overrides have their own)."""
+        return self.versions.get(brand, self.version) if brand else self.version
 
     def readable(self, text: str, lang: str | None) -> bool:
-        """Whether VADER can read this text: declared or guessed language is one configured."""
+        """Whether the scorer can read this text: declared or identified language is one configured."""
         if lang:
             return lang.split("-")[0].lower() in self.config.languages
         guessed = guess_language(text)
         return guessed is None or guessed in self.config.languages
 
     def label(self, compound: float) -> str:
-        """negative / neutral / positive from the configured thresholds."""
+        """negative / neutral / positive from the configured thresholds (scorer = "vader")."""
         if compound <= self.config.negative:
             return "negative"
         if compound >= self.config.positive:
@@ -79,16 +226,70 @@ class Scorer:
         return "neutral"
 
     def score(self, text: str, lang: str | None = None, brand: str | None = None) -> Score:
-        """Compound score and label, or an unscored Score for a language VADER cannot read."""
+        """Compound score and label, or an unscored Score for a language the scorer cannot read."""
         return Score(*self.pair(text, lang, brand))
 
     def pair(self, text: str, lang: str | None = None, brand: str | None = None) -> Pair:
         """score() as a plain (compound, label) pair, as batches and worker processes pass them."""
-        if not self.readable(text, lang):
-            return None, None
-        analyzer = self.by_brand.get(brand, self.analyzer) if brand else self.analyzer
-        compound = analyzer.compound(lexicon.rewrite(text))
-        return compound, self.label(compound)
+        return self._pairs([(text, lang, brand)])[0]
+
+    def probabilities(self, texts: Sequence[str], brand: str | None = None) -> np.ndarray:
+        """The learned model's (n, 3) probabilities of negative, neutral and positive."""
+        assert self.model is not None, 'scorer = "vader" has no probabilities'
+        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        dense = [model.dense_features(*lexical.compounds(t, self.plain)) for t in texts]
+        logits = self.model.logits([lexical.model_text(t) for t in texts], dense)
+        if lexical.words is not None:
+            shifts = np.array([lexical.override(t) for t in texts], dtype=np.float32) * (OVERRIDE_LOGITS / 2)
+            logits[:, 2] += shifts
+            logits[:, 0] -= shifts
+        return model.softmax(logits)
+
+    def _pairs(self, items: Sequence[Item]) -> list[Pair]:
+        readable = [i for i, (text, lang, _) in enumerate(items) if self.readable(text, lang)]
+        pairs: list[Pair] = [(None, None)] * len(items)
+        if self.model is None:
+            for i in readable:
+                text, _, brand = items[i]
+                lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+                compound = lexical.compound(text)
+                pairs[i] = (compound, self.label(compound))
+            return pairs
+        by_brand: dict[str | None, list[int]] = {}
+        for i in readable:
+            brand = items[i][2]
+            by_brand.setdefault(brand if brand in self.by_brand else None, []).append(i)
+        for brand, indices in by_brand.items():
+            probabilities = self.probabilities([items[i][0] for i in indices], brand)
+            differences = (probabilities[:, 2].astype(np.float64) - probabilities[:, 0]).tolist()
+            labels = probabilities.argmax(axis=1).tolist()
+            for i, difference, label in zip(indices, differences, labels, strict=True):
+                pairs[i] = (round(difference, 4), model.LABELS[label])
+        return pairs
+
+    def explain(self, text: str, lang: str | None = None, brand: str | None = None, top: int = 5) -> Explanation:
+        """The score with the model's confidence and the words and phrases that weighed most, found by
+        scoring the text again without each word and each pair of adjacent words (one batch)."""
+        compound, label = self.pair(text, lang, brand)
+        version = self.version_of(brand)
+        if label is None or self.model is None:
+            return Explanation(compound, label, None, (), version)
+        tokens = text.split()
+        spans = [(i, i + 1) for i in range(len(tokens))] + [(i, i + 2) for i in range(len(tokens) - 1)]
+        variants = [text] + [" ".join(tokens[:a] + tokens[b:]) for a, b in spans]
+        column = model.LABELS.index(label)
+        probabilities = self.probabilities(variants, brand)[:, column]
+        confidence = float(probabilities[0])
+        drops = {span: confidence - float(p) for span, p in zip(spans, probabilities[1:], strict=True)}
+        found: list[tuple[str, float]] = []
+        for (a, b), drop in drops.items():
+            if b - a == 2 and abs(drop) <= max(abs(drops[(a, a + 1)]), abs(drops[(a + 1, b)])) + 0.05:
+                continue  # a pair is reported only when it weighs more than either of its words
+            words = " ".join(tokens[a:b]).strip(_TOKEN_EDGES)
+            if words:
+                found.append((words, round(drop, 3)))
+        found.sort(key=lambda item: -abs(item[1]))
+        return Explanation(compound, label, round(confidence, 3), tuple(found[:top]), version)
 
     def score_many(self, items: Sequence[Item]) -> list[Score]:
         """Score (text, lang, brand) items, in order; a large batch in the process pool, same results."""
@@ -97,12 +298,16 @@ class Scorer:
     def pairs(self, items: Sequence[Item]) -> list[Pair]:
         """score_many as (compound, label) pairs (the pipeline's path: no Score object per mention)."""
         if len(items) < POOL_MIN or self.workers < 2:
-            return [self.pair(*item) for item in items]
+            return self._pairs(items)
         if self._pool is None:
             # spawn, not fork: the daemon forks from a running event loop with threads.
-            config = (self.config.positive, self.config.negative, self.config.languages, dict(self.config.lexicon))
+            config = (self.config.positive, self.config.negative, self.config.languages, dict(self.config.lexicon),
+                      self.config.scorer)  # fmt: skip
             self._pool = ProcessPoolExecutor(
-                self.workers, multiprocessing.get_context("spawn"), _start_worker, (config, self.brand_lexicons)
+                self.workers,
+                multiprocessing.get_context("spawn"),
+                _start_worker,
+                (config, self.brand_lexicons, self.brand_names),
             )
             atexit.register(self.close)
         chunks = [items[i : i + POOL_CHUNK] for i in range(0, len(items), POOL_CHUNK)]
@@ -118,13 +323,15 @@ class Scorer:
 _WORKER: Scorer | None = None
 
 
-def _start_worker(config: tuple[Any, ...], brand_lexicons: dict[str, dict[str, float]]) -> None:
+def _start_worker(
+    config: tuple[Any, ...], brand_lexicons: dict[str, dict[str, float]], brand_names: dict[str, str]
+) -> None:
     global _WORKER  # one Scorer per worker process, built once
-    positive, negative, languages, words = config
-    _WORKER = Scorer(SentimentConfig(positive, negative, languages, words), brand_lexicons)
+    positive, negative, languages, words, scorer = config
+    _WORKER = Scorer(SentimentConfig(positive, negative, languages, words, scorer), brand_lexicons, brand_names)
     _WORKER.workers = 1
 
 
 def _score_chunk(items: Sequence[Item]) -> list[Pair]:
     assert _WORKER is not None
-    return [_WORKER.pair(*item) for item in items]
+    return _WORKER._pairs(items)

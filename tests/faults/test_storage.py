@@ -26,7 +26,8 @@ from tests.helpers.sources import T0
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=60,
+    # No timeout (pytest-timeout bounds the test): a timed wait polls with time.sleep, broken under faketime.
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
                           cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
 
 

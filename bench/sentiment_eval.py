@@ -136,7 +136,10 @@ def languages() -> None:
     lost = [t for t in english if guess_language(t) not in ("en", None)]
     missed = [i for i in others if guess_language(i["text"]) in ("en", None)]
     wrong = [i for i in others if guess_language(i["text"]) not in ("en", None, i["lang"])]
-    print(f"\nlanguage identification (fastText lid.176, {len(english)} English mentions, {len(others)} in other languages)")
+    print(
+        f"\nlanguage identification (fastText lid.176, {len(english)} English mentions,"
+        f" {len(others)} in other languages)"
+    )
     print(f"  English mentions left unscored: {len(lost)} ({len(lost) / len(english):.2%}; goal < 0.5%)")
     print(f"  other-language posts scored as English: {len(missed)} of {len(others)} "
           f"({', '.join(sorted(i['lang'] for i in missed)) or 'none'}); "

@@ -49,6 +49,7 @@ class ScoredMention:
     label: str | None
     backfill: bool = False
     copy_of: str | None = None
+    scorer: str | None = None  # the version of the scorer that gave compound and label (Scorer.version_of)
 
 
 def to_utc(value: Any) -> datetime:

@@ -76,6 +76,11 @@ def _rule_editor_commands(command: Command) -> None:
     )
     score = command("score", "score texts from stdin as the daemon does")
     score.add_argument("--brand", help="apply this brand's lexicon overrides (replay objects may name their own)")
+    score.add_argument("--explain", action="store_true", help="also the weightiest words and the confidence")
+    rescore = command("rescore", "score stored mentions again with the current scorer (the daemon may run)")
+    rescore.add_argument("--since", default="30d", help='how far back, like "30d" (default) or "14d"')
+    rescore.add_argument("--brand", help="only this brand's mentions")
+    rescore.add_argument("--shard", metavar="I/N", help="on a sharded install: shard I of N")
 
 
 def _operator_commands(command: Command, config: argparse.ArgumentParser) -> None:

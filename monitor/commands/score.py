@@ -31,7 +31,9 @@ def parse_line(line: str, brand: str | None) -> tuple[str, str | None, dict[str,
 
 
 def run(args: argparse.Namespace) -> int:
-    """One JSON object a line with compound and label; exit 2 for an unknown --brand."""
+    """One JSON object a line with compound and label (with --explain also the model's confidence in the
+    label, the words and phrases that weighed most toward it, and the scorer's version); exit 2 for an
+    unknown --brand."""
     config = load_config(args.config)
     if args.brand and config.brand(args.brand) is None:
         known = ", ".join(b.id for b in config.brands)
@@ -43,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
         if parsed is None:
             continue
         text, lang, extra, brand = parsed
+        if args.explain:
+            why = scorer.explain(text, lang, brand)
+            found = {"compound": why.compound, "label": why.label, "confidence": why.confidence}
+            print(json.dumps({**extra, "text": text, **found, "why": dict(why.weights), "scorer": why.version}))
+            continue
         score = scorer.score(text, lang, brand)
         print(json.dumps({**extra, "text": text, "compound": score.compound, "label": score.label}))
     return 0

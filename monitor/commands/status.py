@@ -7,13 +7,16 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from monitor.commands.formats import ago, when
 from monitor.commands.sharding import cut
 from monitor.config import Config
-from monitor.loading import load_config
+from monitor.engine.rescoring import history_check
+from monitor.loading import load_all
+from monitor.sentiment import Scorer
 from monitor.service.shard import merged_status, read_status
 from monitor.store import Store
 
@@ -48,8 +51,11 @@ def _sources(health: dict[str, Any], now: float) -> list[str]:
     return lines
 
 
-def status_text(config: Config, store: Store, health: dict[str, Any] | None, now: float) -> str:
-    """What `monitor status` prints: sources, open incidents, the outbox."""
+def status_text(
+    config: Config, store: Store, health: dict[str, Any] | None, now: float, scores: Sequence[str] = ()
+) -> str:
+    """What `monitor status` prints: sources, open incidents, the outbox, and history scored by another
+    scorer (`scores`, from engine.rescoring.history_check)."""
     if health is None:
         lines = [f"daemon: not answering on {config.health.host}:{config.health.port} (not running?)"]
     else:
@@ -66,6 +72,7 @@ def status_text(config: Config, store: Store, health: dict[str, Any] | None, now
         lines.append(f"dead letters: {dead} alert(s) Slack refused for good (not retried; newest first):")
         for item_id, incident_id, kind, failed_at, error in store.dead_letters(limit=5):
             lines.append(f"  #{item_id} {kind} {incident_id}  {ago(failed_at, now)}: {error}")
+    lines += [f"scores: {line}" for line in scores]
     return "\n".join(lines)
 
 
@@ -79,11 +86,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"monitor: {exc}", file=sys.stderr)
             return 2
         return 0
-    config = cut(load_config(args.config), args.shard)
-    store = Store.open(config.database)
+    config, rules = load_all(args.config)
+    config = cut(config, args.shard)
+    store, scorer = Store.open(config.database), Scorer.of(config)
     try:
         health = fetch_health(config)
-        print(status_text(config, store, health, args.clock()))
+        horizon = max((r.horizon.total_seconds() for r in rules), default=0.0)
+        scores = history_check(store, scorer, [b.id for b in config.brands], horizon, args.clock())
+        print(status_text(config, store, health, args.clock(), scores))
     finally:
         store.close()
     return 0 if health is not None and health.get("status") in ("ok", "starting") else 1

@@ -135,8 +135,9 @@ class Pipeline:
                 continue
             kept.append(mention)
         pairs = self.scorer.pairs([(m.full_text, m.lang, brand_id) for m in kept])
+        version = self.scorer.version_of(brand_id)
         return [
             ScoredMention(m, brand_id, compound, label,
-                          live_since is not None and m.created_at.timestamp() < live_since)
+                          live_since is not None and m.created_at.timestamp() < live_since, scorer=version)
             for m, (compound, label) in zip(kept, pairs, strict=True)
         ]  # fmt: skip

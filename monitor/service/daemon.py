@@ -18,6 +18,7 @@ from monitor.config import Config
 from monitor.config.exposure import exposure_warnings
 from monitor.engine.core import Engine
 from monitor.engine.poll import SourceHealth
+from monitor.engine.rescoring import history_check
 from monitor.errors import Refused
 from monitor.rules import Rule
 from monitor.rules.detectors import Failure
@@ -222,6 +223,10 @@ class Daemon(Jobs, Listeners, Reload):
                     len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
         for line in budget_lines(runtime.config, SOURCES):
             logger.info("%s", line)
+        horizon = max((r.horizon.total_seconds() for r in runtime.rules), default=0.0)
+        brands = [b.id for b in runtime.config.brands]
+        for line in history_check(self.store, self.scorer, brands, horizon, self.clock()):
+            logger.warning("%s", line)
         try:
             while not self.stop.is_set():
                 reload = asyncio.create_task(self.reload_requested.wait())

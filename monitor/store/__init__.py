@@ -22,6 +22,7 @@ from monitor.store.maintenance import Maintenance
 from monitor.store.mentions import MentionsTable
 from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch
 from monitor.store.schema import migrate
+from monitor.store.scores import ScoresTable
 from monitor.store.state import DaemonState
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Store(MentionsTable, DaemonState, ActionsTable, Maintenance):
+class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
     """The one owner of the SQLite database."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:

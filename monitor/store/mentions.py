@@ -21,8 +21,8 @@ from monitor.store.schema import MENTION_COLUMNS
 _ROWS_PER_INSERT = 25
 _INSERTS = [""] + [
     "INSERT OR IGNORE INTO mentions (brand, platform, id, text, title, author, author_followers, url, lang, likes,"
-    " replies, reposts, created_at, fetched_at, compound, label, backfill, url_key, title_key, copy_of) VALUES "
-    + ", ".join(["(" + ", ".join("?" * 20) + ")"] * n)
+    " replies, reposts, created_at, fetched_at, compound, label, backfill, url_key, title_key, copy_of, scorer)"
+    " VALUES " + ", ".join(["(" + ", ".join("?" * 21) + ")"] * n)
     for n in range(1, _ROWS_PER_INSERT + 1)
 ]
 

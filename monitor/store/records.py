@@ -60,13 +60,13 @@ def mention_row(scored: ScoredMention, fetched_at: float) -> tuple[Any, ...]:
     return (
         scored.brand, m.platform, m.id, m.text, m.title, m.author, m.author_followers, m.url, m.lang, m.likes,
         m.replies, m.reposts, m.created_at.timestamp(), fetched_at, scored.compound, scored.label,
-        int(scored.backfill), url_key or None, title_key or None, scored.copy_of,
+        int(scored.backfill), url_key or None, title_key or None, scored.copy_of, scored.scorer,
     )  # fmt: skip
 
 
 def scored(row: tuple[Any, ...]) -> ScoredMention:
     (brand, platform, id_, text, title, author, followers, url, lang, likes, replies, reposts,
-     created_at, compound, label, backfill, copy_of) = row  # fmt: skip
+     created_at, compound, label, backfill, copy_of, scorer) = row  # fmt: skip
     mention = Mention(
         platform=platform,
         id=id_,
@@ -81,7 +81,7 @@ def scored(row: tuple[Any, ...]) -> ScoredMention:
         replies=replies or 0,
         reposts=reposts or 0,
     )
-    return ScoredMention(mention, brand, compound, label, bool(backfill), copy_of)
+    return ScoredMention(mention, brand, compound, label, bool(backfill), copy_of, scorer)
 
 
 def incident_from_row(row: dict[str, Any]) -> IncidentRow:

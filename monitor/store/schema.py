@@ -8,7 +8,7 @@ import sqlite_utils
 
 MENTION_COLUMNS = (
     "brand, platform, id, text, title, author, author_followers, url, lang, likes, replies, reposts,"
-    " created_at, compound, label, backfill, copy_of"
+    " created_at, compound, label, backfill, copy_of, scorer"
 )
 
 
@@ -158,6 +158,14 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox_new RENAME TO outbox")
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    # The version of the scorer behind each mention's compound and label (Scorer.version_of), so that
+    # a new model or lexicon is never compared with scores it did not give: `monitor status` and
+    # `monitor check` say when history was scored by another version, `monitor rescore` brings it over.
+    # Rows stored before this have none (read as "unknown").
+    db.execute("ALTER TABLE mentions ADD COLUMN scorer TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -166,6 +174,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 ]
 
 

@@ -10,13 +10,10 @@ from collections.abc import Mapping
 from monitor.config import Config
 from monitor.config.exposure import exposure_warnings
 from monitor.config.toml import TomlFile
-from monitor.engine.rescoring import history_check
 from monitor.errors import Problem
 from monitor.loading import load_all
-from monitor.sentiment import Scorer
 from monitor.sources import SOURCES
 from monitor.sources.quota import credential_warnings, quota_warnings
-from monitor.store import Store
 
 
 def check_warnings(config: Config, environ: Mapping[str, str] | None = None) -> list[Problem]:
@@ -43,12 +40,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {config.slack.token_env} is not set: alerts will print to the console", file=sys.stderr)
     for warning in check_warnings(config):
         print(warning, file=sys.stderr)
-    if config.database.exists():  # a new install has none yet: nothing was scored
-        store, scorer = Store.open(config.database), Scorer.of(config)
-        try:
-            horizon = max((r.horizon.total_seconds() for r in rules), default=0.0)
-            for line in history_check(store, scorer, [b.id for b in config.brands], horizon, args.clock()):
-                print(f"{config.database}: warning: {line}", file=sys.stderr)
-        finally:
-            store.close()
     return 0

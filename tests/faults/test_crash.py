@@ -151,7 +151,7 @@ async def reach(point: str, hn: HoldingHackerNews, slack: HoldingSlack, stored: 
     elif point == STORED:
         await wait_for(stored, 30)
     elif point == RANDOM:
-        await asyncio.sleep(rng.uniform(0.05, 1.0))
+        await asyncio.sleep(rng.uniform(0.05, 0.6))
     return point
 
 

@@ -28,7 +28,7 @@ def monitor(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> s
 def test_check_accepts_the_shipped_files() -> None:
     result = monitor("check", "--config", "config.toml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok: 1 brand(s), 2 of 2 source(s) enabled, 6 rule(s)"
+    assert result.stdout.strip() == "ok: 1 brand(s), 2 of 2 source(s) enabled, 7 rule(s)"
 
 
 def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:

@@ -20,17 +20,21 @@ from monitor.rules.model import (
 )
 from monitor.rules.stats import negative_binomial_upper_tail
 
-# Shrinkage weights (in pseudo-observations): a slot of the week with two samples leans half on
-# the hour-of-day profile, and an hour of day leans on the overall mean, so sparse history still
-# gives a sane expectation.
-_SLOT_PRIOR = 2.0
+# Shrinkage. An hour-of-day or weekday factor leans on 1 as much as two hours of data would. A slot of
+# the week leans on its hour-of-day x weekday prior as a gamma with this shape (its own rate within
+# about +-35% of the prior unless its counts say otherwise): at two mentions an hour a slot's two
+# samples barely move it, at forty they decide.
 _HOUR_PRIOR = 2.0
+_SLOT_SHAPE = 8.0
 # Never expect less than one mention a day: with an expectation of zero any count is "significant".
 _FLOOR_PER_HOUR = 1.0 / 24.0
 # Overdispersion beyond this is a baseline too erratic to learn from, not a trait of the brand.
 _MAX_ALPHA = 1.0
-# A baseline hour this unlikely against the rest of its slot was a spike: it is left out.
+# A baseline hour this unlikely against the rest of its slot, and this many times its rate, was a
+# spike: it is left out. (An hour at twice its rate is as often a brand's ordinary busy hour as a small
+# crisis; left in, it teaches the dispersion how far this brand swings.)
 _SPIKE_HOUR_P = 1e-3
+_SPIKE_HOUR_RATIO = 3.0
 _SPIKE_PASSES = 4
 
 
@@ -78,32 +82,78 @@ def baseline_hours(
     return range(first_hour, end_hour)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seasonal:
+    """The pieces of a seasonal rate: the mean, each slot's prior rate from the hour-of-day and weekday
+    pattern, and each slot's own sum and number of hours."""
+
+    mean: float
+    prior: dict[tuple[int, int], float]
+    slot_sum: dict[tuple[int, int], float]
+    slot_n: dict[tuple[int, int], int]
+    by_hour: dict[int, float]
+
+    def rate(self, slot: tuple[int, int], less: float = 0.0, fewer: int = 0) -> float:
+        """The slot's rate (with less counted over fewer hours left out): its prior, moved toward its own
+        average as far as its counts can tell the two apart (a gamma-Poisson posterior mean)."""
+        prior = self.prior[slot]
+        if prior <= 0:
+            return 0.0
+        n = self.slot_n.get(slot, 0) - fewer
+        return prior * (_SLOT_SHAPE + self.slot_sum.get(slot, 0) - less) / (_SLOT_SHAPE + n * prior)
+
+
+def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seasonal:
+    """Hour-of-day and weekday factors (multiplicative, fitted by a few rounds of proportional fitting,
+    each shrunk toward 1) and every slot's sums."""
+    slots = [hour_slot(h, zone) for h in hours]
+    values = [counts.hour(h) for h in hours]
+    mean = sum(values) / len(hours)
+    hod_sum: dict[int, float] = {}
+    dow_sum: dict[int, float] = {}
+    slot_sum: dict[tuple[int, int], float] = {}
+    slot_n: dict[tuple[int, int], int] = {}
+    for slot, n in zip(slots, values, strict=True):
+        dow_sum[slot[0]] = dow_sum.get(slot[0], 0) + n
+        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + n
+        slot_sum[slot] = slot_sum.get(slot, 0) + n
+        slot_n[slot] = slot_n.get(slot, 0) + 1
+    hod: dict[int, float] = dict.fromkeys(range(24), 1.0)
+    dow: dict[int, float] = dict.fromkeys(range(7), 1.0)
+    if mean > 0:
+        for _ in range(3):
+            fitted: dict[int, float] = {}
+            for (d, hh), k in slot_n.items():
+                fitted[hh] = fitted.get(hh, 0.0) + k * mean * dow[d]
+            hod = {hh: (hod_sum.get(hh, 0) + _HOUR_PRIOR * mean) / (fitted.get(hh, 0.0) + _HOUR_PRIOR * mean)
+                   for hh in range(24)}  # fmt: skip
+            fitted = {}
+            for (d, hh), k in slot_n.items():
+                fitted[d] = fitted.get(d, 0.0) + k * mean * hod[hh]
+            dow = {d: (dow_sum.get(d, 0) + _HOUR_PRIOR * mean) / (fitted.get(d, 0.0) + _HOUR_PRIOR * mean)
+                   for d in range(7)}  # fmt: skip
+    prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
+    by_hour = {hh: mean * hod[hh] for hh in range(24)}
+    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour)
+
+
 def expected_rates(
     counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
 ) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
     """Hourly rates learned from these hour buckets.
 
-    Returns the overall mean, the rate per (weekday, hour) slot and per hour of day; slots and hours
-    missing from the dicts fall back to the coarser rate.
+    Returns the overall mean, the rate per (weekday, hour) slot and per hour of day (empty without
+    seasonality). A slot of the week has a couple of samples in a fortnight, too few to trust alone at
+    a few mentions an hour (two quiet Monday nights say little about the third): its rate leans on the
+    brand's hour-of-day and weekday pattern, and moves toward its own average as far as its counts can
+    tell the two apart, so a peak that comes every Thursday at 16:00 is learned and a pair of zeros is not.
     """
     total = sum(counts.hour(h) for h in hours)
     mean = total / len(hours) if hours else 0.0
     if not seasonal or not hours:
         return mean, {}, {}
-    hod_sum: dict[int, float] = {}
-    hod_n: dict[int, int] = {}
-    slot_sum: dict[tuple[int, int], float] = {}
-    slot_n: dict[tuple[int, int], int] = {}
-    for h in hours:
-        slot = hour_slot(h, zone)
-        n = counts.hour(h)
-        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + n
-        hod_n[slot[1]] = hod_n.get(slot[1], 0) + 1
-        slot_sum[slot] = slot_sum.get(slot, 0) + n
-        slot_n[slot] = slot_n.get(slot, 0) + 1
-    by_hour = {hh: (hod_sum[hh] + _HOUR_PRIOR * mean) / (hod_n[hh] + _HOUR_PRIOR) for hh in hod_sum}
-    by_slot = {s: (slot_sum[s] + _SLOT_PRIOR * by_hour[s[1]]) / (slot_n[s] + _SLOT_PRIOR) for s in slot_sum}
-    return mean, by_slot, by_hour
+    parts = _seasonal(counts, hours, zone)
+    return mean, {slot: parts.rate(slot) for slot in parts.prior}, parts.by_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,24 +182,23 @@ def _held_out_rates(
     A slot of the week has only a couple of samples in a fortnight: against rates that include the
     hour itself, a spike would raise its own expectation and ordinary swings would look smaller.
     """
-    mean, by_slot, _ = expected_rates(counts, hours, seasonal, zone)
-    slot_n: dict[tuple[int, int], int] = {}
-    for h in hours:
-        slot = hour_slot(h, zone)
-        slot_n[slot] = slot_n.get(slot, 0) + 1
     pairs = []
+    if seasonal and hours:
+        parts = _seasonal(counts, hours, zone)
+        for h in hours:
+            n, slot = counts.hour(h), hour_slot(h, zone)
+            e = max(parts.rate(slot, n, 1), _FLOOR_PER_HOUR)
+            # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
+            # learned from hundreds of hours and hardly varies: only the former's share counts.
+            others, prior = parts.slot_n[slot] - 1, parts.prior[slot]
+            e_var = others * e * prior**2 / (_SLOT_SHAPE + others * prior) ** 2 if prior > 0 else 0.0
+            pairs.append((n, e, e_var))
+        return pairs
+    mean = sum(counts.hour(h) for h in hours) / len(hours) if hours else 0.0
     for h in hours:
         n = counts.hour(h)
-        slot = hour_slot(h, zone)
-        if seasonal and slot in by_slot:
-            k = slot_n[slot]  # undo this hour's share of the slot's shrunk average
-            e = (by_slot[slot] * (k + _SLOT_PRIOR) - n) / (k - 1 + _SLOT_PRIOR)
-            samples = k - 1 + _SLOT_PRIOR
-        else:
-            e = (mean * len(hours) - n) / max(1, len(hours) - 1)
-            samples = max(1, len(hours) - 1)
-        e = max(e, _FLOOR_PER_HOUR)
-        pairs.append((n, e, e / samples))
+        e = max((mean * len(hours) - n) / max(1, len(hours) - 1), _FLOOR_PER_HOUR)
+        pairs.append((n, e, e / max(1, len(hours) - 1)))
     return pairs
 
 
@@ -173,21 +222,28 @@ def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[in
     auto = detect.dispersion == "auto" and len(hours) >= 24
     kept = list(hours)
     alpha = 0.0
-    # A spike inflates the dispersion it is judged by, which can hide its own shoulders: judge again
-    # with the dispersion of what is left, until nothing more is left out.
+
+    def spike(n: int, e: float, alpha: float) -> bool:
+        return (
+            n >= detect.min_count
+            and n >= _SPIKE_HOUR_RATIO * e
+            and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P
+        )
+
+    pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
+    if auto:
+        # A spike inflates the dispersion it is judged by (an 8-hour crisis can make every later one look
+        # like an ordinary swing): the first judgement is by the dispersion of the hours that are not
+        # spikes even by Poisson's measure; then judge again with the dispersion of what is left, until
+        # nothing more is left out.
+        alpha = _dispersion([pair for pair in pairs if not spike(pair[0], pair[1], 0.0)])
     for _ in range(_SPIKE_PASSES):
-        pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
-        alpha = _dispersion(pairs) if auto else 0.0
-        keep = [
-            h for h, (n, e, _) in zip(kept, pairs, strict=True)
-            if not (n >= detect.min_count and n >= 2 * e
-                    and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P)
-        ]  # fmt: skip
+        keep = [h for h, (n, e, _) in zip(kept, pairs, strict=True) if not spike(n, e, alpha)]
         if len(keep) == len(kept):
             break
         kept = keep
-    else:
-        alpha = _dispersion(_held_out_rates(counts, kept, detect.seasonal, zone)) if auto else 0.0
+        pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
+        alpha = _dispersion(pairs) if auto else 0.0
     mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
     return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))
 
@@ -215,6 +271,18 @@ def _window_count(counts: BucketCounts, base: Baseline, now: float, window: floa
     return count, expected
 
 
+def window_levels(detect: SpikeDetect) -> list[float]:
+    """The p-value each window is tested at: max_p_value shared out in proportion to window length.
+
+    A 10-minute window takes six independent looks an hour where a 1-hour window takes one; with each
+    window's share proportional to its length, every window brings the same false-alarm rate per hour,
+    and together they bring what max_p_value alone brings one window of their summed length. One
+    window is tested at max_p_value itself.
+    """
+    lengths = [w.total_seconds() for w in detect.windows]
+    return [detect.max_p_value * length / sum(lengths) for length in lengths]
+
+
 def evaluate_spike(
     detect: SpikeDetect,
     counts: BucketCounts,
@@ -226,15 +294,20 @@ def evaluate_spike(
 ) -> Evaluation:
     """The count in each of the rule's windows against the seasonal expectation (negative binomial tail).
 
-    The main window decides; a fast window catches a sudden start sooner and a long window a slow climb.
-    The figures are those of the window that fired with the smallest p-value, else the main window's.
+    Every window is tested against the same baseline and the rule fires as soon as one passes: a short
+    window sees a sudden start within minutes, the main one a spike that builds over the hour, a long one
+    a slow climb. Looking more often must not fire more often on noise, so max_p_value is shared out
+    between the windows by their length (see window_levels).
+    The figures are those of the longest window that fired (the most posts, and the count that grows
+    from one update to the next), else the main window's.
     With explain False (nobody reads a quiet evaluation's figures) the p-value of a window that cannot
     fire anyway (under min_count or min_ratio) is not computed and is left out of the figures.
     """
     base = _baseline(detect, counts, now, history_start, zone, watched)
     learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
     tested = []
-    for window in detect.windows:
+    levels = window_levels(detect)
+    for window, level in zip(detect.windows, levels, strict=True):
         seconds = window.total_seconds()
         count, expected = _window_count(counts, base, now, seconds, zone)
         ratio = count / expected if expected > 0 else math.inf
@@ -242,11 +315,11 @@ def evaluate_spike(
         # The same overdispersion for every window: swings come by the day as well as by the hour, and
         # a day's swing does not average out over a window of a few hours.
         p_value = negative_binomial_upper_tail(count, expected, base.alpha) if may_fire or explain else None
-        fires = may_fire and p_value is not None and p_value <= detect.max_p_value
-        tested.append((fires, p_value, count, expected, ratio, seconds))
+        fires = may_fire and p_value is not None and p_value <= level
+        tested.append((fires, p_value, count, expected, ratio, seconds, level))
     fired = [t for t in tested if t[0]] if not learning else []
-    chosen = min(fired, key=lambda t: t[1] or 0.0) if fired else tested[0]
-    _, p_value, count, expected, ratio, seconds = chosen
+    chosen = max(fired, key=lambda t: t[5]) if fired else tested[0]
+    _, p_value, count, expected, ratio, seconds, level = chosen
     figures: dict[str, Any] = {"count": count, "expected": round(expected, 3), "ratio": round(ratio, 3)}
     if p_value is not None:
         figures["p_value"] = float(f"{p_value:.3g}")
@@ -262,8 +335,9 @@ def evaluate_spike(
         reasons.append(f"count {count} < min_count {detect.min_count}")
     if ratio < detect.min_ratio:
         reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
-    if p_value is not None and p_value > detect.max_p_value:
-        reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
+    if p_value is not None and p_value > level:
+        share = f" (this window's share of max_p_value {detect.max_p_value:g})" if len(detect.windows) > 1 else ""
+        reasons.append(f"p {p_value:.2g} > {level:.2g}{share}" if share else f"p {p_value:.2g} > max_p_value {level:g}")
     return Evaluation(False, count, figures, "; ".join(reasons))
 
 
@@ -364,7 +438,7 @@ def evaluate_silence(
         figures["failing"] = {name: {"since": f.since, "error": f.error} for name, f in failing.items()}
         return Evaluation(True, count, figures, "", quiet)
     if count:  # not quiet: no need to learn what was expected
-        return Evaluation(False, count, figures, f"{count} mentions")
+        return Evaluation(False, count, figures, f"not quiet: {count} mention{'s' if count != 1 else ''}")
     if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
         return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
     if watched is not None and not all(h in watched for h in window_hours):

@@ -8,12 +8,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Brand, Config
-from monitor.durations import format_duration
 from monitor.engine import Engine
 from monitor.errors import InvalidFiles, Problem
 from monitor.mention import Mention, ScoredMention, from_replay
@@ -21,6 +20,7 @@ from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule
 from monitor.sentiment import Scorer
 from monitor.store import Store
+from monitor.wording import duration_words
 
 
 def read_replay(path: Path) -> list[tuple[Mention, str | None]]:
@@ -168,7 +168,7 @@ def timeline(records: list[dict[str, Any]], rules: list[Rule], span: tuple[float
         busiest, n = max(sorted(hours.items()), key=lambda kv: kv[1])
         lines.append(
             f"== {rule.name}: {len(opened)} incident(s), {len(opened) / weeks:.1f} a week;"
-            f" longest {format_duration(timedelta(seconds=int(longest)))};"
+            f" longest {duration_words(longest)};"
             f" busiest hour {busiest:02d}:00 ({n} opened)"
         )
         lines.extend(f"  {text_line(r)}" for r in own)

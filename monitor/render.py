@@ -111,7 +111,13 @@ def _reach(followers: Any) -> str:
 
 
 def _score(m: dict[str, Any]) -> str:
-    return f"score {m['compound']:+.2f}" if isinstance(m.get("compound"), (int, float)) else ""
+    """The post's tone in a word (its score is in the event for whoever wants it)."""
+    compound = m.get("compound")
+    if not isinstance(compound, (int, float)) or isinstance(compound, bool):
+        return ""
+    if compound <= -0.6:
+        return "very negative"
+    return "negative" if compound <= -0.05 else "positive" if compound >= 0.05 else "neutral"
 
 
 def _mention_line(m: dict[str, Any]) -> str:
@@ -148,22 +154,33 @@ def fallback(event: dict[str, Any]) -> str:
     return cut(f"{prefix[kind]} {inline(event['rule'], 200)} for {name}: {summary}", FALLBACK_LIMIT)
 
 
-def _figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
+def details(event: dict[str, Any]) -> str:
+    """The raw figures, for whoever wants them: one line, kept out of the sentences a PR reader reads."""
+    figures = event.get("figures") or {}
     p_value, share = figures.get("p_value"), figures.get("negative_share")
     fields = [
-        ("Count", figures.get("count")),
-        ("Expected", figures.get("expected", figures.get("threshold"))),
-        ("Ratio", figures.get("ratio")),
-        ("p-value", f"{p_value:.2g}" if isinstance(p_value, float) else p_value),
-        ("Sentiment mean", figures.get("sentiment_mean")),
-        ("Negative share", f"{share:.0%}" if isinstance(share, (int, float)) else share),
+        ("count", figures.get("count")),
+        ("expected", figures.get("expected", figures.get("threshold"))),
+        ("ratio", figures.get("ratio")),
+        ("p", f"{p_value:.2g}" if isinstance(p_value, float) else p_value),
+        ("sentiment mean", figures.get("sentiment_mean")),
+        ("negative share", f"{share:.0%}" if isinstance(share, (int, float)) else share),
+        ("window", event.get("window")),
+        ("dispersion", figures.get("dispersion")),
     ]
-    shown = [
-        mrkdwn(f"*{name}*\n{inline(_number(value, 2), 100)}", FIELD_LIMIT)
-        for name, value in fields
-        if value is not None
-    ]
-    return [{"type": "section", "fields": shown}] if shown else []
+    shown = [f"{name} {_plain(_number(value, 3))}" for name, value in fields if value is not None]
+    if event.get("platforms"):
+        shown.append(", ".join(f"{_plain(p)} {_plain(n)}" for p, n in list(event["platforms"].items())[:20]))
+    return " · ".join(shown)
+
+
+def _details(event: dict[str, Any]) -> list[dict[str, Any]]:
+    text = details(event)
+    return [_context(f"Details: {inline(text, 2000)}")] if text else []
+
+
+def _about(event: dict[str, Any]) -> str:
+    return str(event.get("about") or ", ".join(str(t) for t in event.get("terms") or []))
 
 
 # Snooze buttons: action id -> seconds. The incident id rides in every button's value.
@@ -229,7 +246,6 @@ def render_blocks(event: dict[str, Any], mention: str = "") -> tuple[str, list[d
 
 def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     kind = event["event"]
-    figures = event.get("figures") or {}
     summary = safe_text(str(event.get("summary", "")), 1000)
     blocks: list[dict[str, Any]] = []
     if kind == "digest":
@@ -249,13 +265,8 @@ def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         grown = f" (up {growth:.0%} since the last post)" if isinstance(growth, (int, float)) else ""
         again = ":warning: *Firing again.* " if event.get("reopened") else ""
         blocks.append(_section(f"{again}*Update:* {summary}{grown}"))
-    blocks.extend(_figures(figures))
-    context = [f"window {inline(event.get('window', ''), 20)}"]
-    if event.get("platforms"):
-        context.append(_platforms(event["platforms"]))
-    blocks.append(_context(" | ".join(context)))
-    if event.get("terms"):
-        blocks.append(_section("*What it's about:* " + ", ".join(inline(t, 60) for t in event["terms"][:20])))
+    if _about(event):
+        blocks.append(_section("*About:* " + inline(_about(event), 1000)))
     top = event.get("top") or []
     if top:
         blocks.append({"type": "divider"})
@@ -272,6 +283,7 @@ def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         for reply in (drafts.get("replies") or [])[:10]:
             where = inline(reply.get("platform", ""), 40)
             blocks.append(_section(f"*Reply on {where}*\n{code(str(reply.get('text', '')), 2500)}"))
+    blocks.extend(_details(event))
     if kind == "opened":
         done = _done(event)
         blocks = _fit([*blocks[: MAX_BLOCKS - len(done) - 1], *done])
@@ -309,7 +321,8 @@ def render_console(event: dict[str, Any]) -> str:
     kind = event["event"]
     if kind == "digest":
         return _digest_console(event)
-    rule, brand, at = _plain(event["rule"]), _plain(event.get("brand_name") or event["brand"]), _plain(event["at"])
+    rule, brand = _plain(event["rule"]), _plain(event.get("brand_name") or event["brand"])
+    at = _plain(event.get("when") or event["at"])
     lines = []
     if kind == "opened":
         lines.append(f"=== {_plain(event.get('severity', '')).upper()} · {rule} · {brand} · {at} ===")
@@ -321,17 +334,10 @@ def render_console(event: dict[str, Any]) -> str:
     lines.append(f"    {_plain(event.get('summary', ''))}")
     if kind == "resolved":
         return "\n".join(lines) + "\n"
-    figures = event.get("figures") or {}
-    shown = [f"{k}={_plain(f'{figures[k]:.2g}' if k == 'p_value' and isinstance(figures[k], float) else figures[k])}"
-             for k in ("count", "expected", "ratio", "p_value", "sentiment_mean", "negative_share")
-             if figures.get(k) is not None]  # fmt: skip
     if isinstance(event.get("growth"), (int, float)):
-        shown.append(f"growth={event['growth']:+.0%}")
-    lines.append("    " + "  ".join(shown))
-    if event.get("platforms"):
-        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {_plain(n)}" for p, n in event["platforms"].items()))
-    if event.get("terms"):
-        lines.append("    about: " + ", ".join(_plain(t) for t in event["terms"]))
+        lines.append(f"    up {event['growth']:.0%} since the last post")
+    if _about(event):
+        lines.append(f"    about: {_plain(_about(event))}")
     for m in (event.get("top") or [])[: 5 if kind == "opened" else 3]:
         similar = f" (+{m['similar']} near-identical)" if isinstance(m.get("similar"), int) and m["similar"] > 0 else ""
         score = f" {_score(m)}" if _score(m) else ""
@@ -345,6 +351,8 @@ def render_console(event: dict[str, Any]) -> str:
         lines.append(f"    holding statement ({_plain(drafts.get('topic'))}): {_plain(drafts.get('holding', ''))}")
         for reply in drafts.get("replies") or []:
             lines.append(f"    reply draft ({_plain(reply.get('platform'))}): {_plain(reply.get('text', ''))}")
+    if details(event):
+        lines.append(f"    details: {details(event)}")
     return "\n".join(lines) + "\n"
 
 

@@ -86,8 +86,8 @@ def _backtest(args: argparse.Namespace) -> int:
         timeline,
     )
     from monitor.mention import to_utc
-    from monitor.rules.detectors import Evaluation
     from monitor.store import Store
+    from monitor.tracing import tracer
 
     config, rules = load_all(args.config, args.rules)
     if args.input:
@@ -121,12 +121,7 @@ def _backtest(args: argparse.Namespace) -> int:
                 ready = first + min(warm, rule.detect.baseline).total_seconds()  # type: ignore[union-attr]
                 print(f"note: {rule.name} learns its baseline first: it can fire from {iso(ready)} on")
 
-    def trace(rule: Rule, brand: str, now: float, result: Evaluation) -> None:
-        if result.count or result.firing:
-            figures = " ".join(f"{k}={v}" for k, v in result.figures.items())
-            verdict = "FIRING" if result.firing else f"quiet: {result.reason}"
-            print(f"  trace {iso(now)} {rule.name} {brand} {figures} {verdict}", file=trace_out)
-
+    trace = tracer(args.trace, trace_out) if args.trace else None
     if args.sweep:
         try:
             field, values = sweep_values(args.sweep, rules)
@@ -137,7 +132,7 @@ def _backtest(args: argparse.Namespace) -> int:
             print(line)
         return 0
     records = []
-    for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace if args.trace else None):
+    for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace):
         record = event_record(event)
         if args.format == "jsonl":
             print(json.dumps(record), flush=False)
@@ -242,10 +237,13 @@ def _db(args: argparse.Namespace) -> int:
 def _silences(args: argparse.Namespace) -> int:
     from monitor.durations import parse_duration
     from monitor.ops import silences_text
+    from monitor.rules.calendar import expected_text
     from monitor.store import Store
 
     config = load_config(args.config)
     now = args.clock()
+    if args.action == "add" and args.expected:
+        return _expected(args, config, now)
     store = Store.open(config.database)
     try:
         if args.action == "add":
@@ -277,8 +275,46 @@ def _silences(args: argparse.Namespace) -> int:
             print(f"exclusion #{args.id} removed (the running daemon applies this on reload)")
         else:
             print(silences_text(store.silences(), now, store.exclusions()))
+            print(expected_text(config.rules_dir, [b.id for b in config.brands], now, config.zone))
     finally:
         store.close()
+    return 0
+
+
+def _expected(args: argparse.Namespace, config: Config, now: float) -> int:
+    """`silences add --expected`: an announced surge, appended to the rules folder's expected.toml."""
+    from datetime import datetime
+
+    from monitor.durations import parse_duration
+    from monitor.rules.calendar import add_expected
+
+    brands = [b.id for b in config.brands]
+    if args.brand != "*" and args.brand not in brands:
+        print(f"--brand: unknown brand {args.brand!r} (known: {', '.join(sorted(brands))})", file=sys.stderr)
+        return 2
+    if args.terms or args.rule != "*":
+        print("--expected: marks a surge for the rules that stay quiet for one; no --rule or --terms", file=sys.stderr)
+        return 2
+    try:
+        length = parse_duration(args.duration)
+        start = datetime.fromisoformat(args.start) if args.start else None
+    except ValueError as exc:
+        print(f"--for/--from: {exc}", file=sys.stderr)
+        return 2
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=config.zone)  # a plain time is the configured zone's
+    begin = start.timestamp() if start is not None else now
+    try:
+        path = add_expected(config.rules_dir, args.brand, begin, length, args.comment, config.zone, brands)
+    except InvalidFiles as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{config.rules_dir}: {exc}", file=sys.stderr)
+        return 2
+    print(f"expected surge added to {path} (rules with quiet_when_expected stay quiet for {args.brand} then;"
+          " a running daemon reloads its rules when the file changes)")  # fmt: skip
     return 0
 
 
@@ -343,7 +379,11 @@ def parser() -> argparse.ArgumentParser:
     backtest.add_argument("--brand", help="count every input mention for this brand id")
     backtest.add_argument("--since", help="replay mentions created at or after this time (ISO 8601 or epoch)")
     backtest.add_argument("--until", help="replay mentions created before this time")
-    backtest.add_argument("--trace", action="store_true", help="print every evaluation with mentions in it, and why")
+    backtest.add_argument(
+        "--trace", nargs="?", const="changes", choices=("changes", "all"),
+        help="print evaluations and why they fired or not: those above the expected count and every change of"
+        " state (--trace all: every evaluation)",
+    )  # fmt: skip
     backtest.add_argument(
         "--sweep", metavar="FIELD=V1,V2", help="incidents a week for each value of a numeric detect field"
     )
@@ -383,7 +423,13 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--terms", help="comma-separated: only mentions with one of these stop counting")
     add.add_argument("--for", dest="duration", required=True, help='how long, like "4h" or "2d"')
     add.add_argument("--author", default=os.environ.get("USER", ""), help="who (default: $USER)")
-    add.add_argument("--comment", default="", help="why")
+    add.add_argument("--comment", default="", help="why (with --expected: what is announced)")
+    add.add_argument(
+        "--expected", action="store_true",
+        help="mark an announced surge (a launch) for --brand: rules with quiet_when_expected stay quiet during it"
+        " (written to the rules folder's expected.toml)",
+    )  # fmt: skip
+    add.add_argument("--from", dest="start", help="with --expected: when it starts (ISO 8601; default now)")
     end = silence_actions.add_parser("end", help="end a silence now")
     end.add_argument("--config", default="config.toml")
     end.add_argument("id", type=int)

@@ -167,3 +167,19 @@ def test_events_do_not_depend_on_how_far_ahead_the_replay_is_stored(
     monkeypatch.setattr(monitor.backtest, "REPLAY_CHUNK", 7)
     chunked = backtest(capsys, "--config", str(config), "--input", str(SAMPLE))
     assert chunked == whole and len(whole) >= 3
+
+
+def test_trace_shows_what_is_worth_reading(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--trace", "all"]) == 0
+    everything = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  trace ")]
+    assert main(["backtest", "--config", str(config), "--input", str(SAMPLE), "--trace"]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  trace ")]
+    # Every evaluation is tens of thousands of lines for 414 mentions; by default a few hundred.
+    assert len(everything) > 40_000 and len(shown) < len(everything) / 50, (len(everything), len(shown))
+    spike = [line for line in shown if " negative-spike acme " in line]
+    assert "quiet: learning" in spike[0] and "quiet: learning" not in spike[1]  # the state changes are there
+    assert any("FIRING" in line for line in spike) and "quiet: 1 mentions" not in "\n".join(shown)
+    for line in spike[1:]:
+        figures = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        firing_changed = "FIRING" in line or "count 0" in line or "learning" in line
+        assert firing_changed or int(figures["count"]) > float(figures["expected"]), line

@@ -311,6 +311,17 @@ def test_a_peak_every_week_is_usual() -> None:
     assert not result.firing and result.figures["expected"] > 10, result.figures
 
 
+def test_a_crisis_does_not_teach_its_weekday_or_hour_to_be_busy() -> None:
+    # Three quiet days at one an hour, then on the fourth a three-hour crisis at fifteen an hour, just
+    # before now: the only hours of that weekday the baseline has. Two hours on, the usual is still one.
+    counts = history({h: 1 for h in range(24)}, days=3, end=NOW - 6 * HOUR)
+    for hour in (5, 4, 3):
+        for i in range(15):
+            counts.add(NOW - hour * HOUR + i * 200, live=False)
+    result = evaluate_spike(SpikeDetect(min_history=timedelta(days=1)), counts, NOW, None, UTC)
+    assert result.figures["baseline_spike_hours"] == 3 and result.figures["expected"] < 1.5, result.figures
+
+
 def test_silence_fires_when_a_busy_brand_goes_quiet() -> None:
     counts = history({h: 3 for h in range(24)}, end=NOW - 7 * HOUR)
     detect = SilenceDetect(quiet_for=timedelta(hours=6), min_expected=5)

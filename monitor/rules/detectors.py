@@ -20,12 +20,15 @@ from monitor.rules.model import (
 )
 from monitor.rules.stats import negative_binomial_upper_tail
 
-# Shrinkage. An hour-of-day or weekday factor leans on 1 as much as two hours of data would. A slot of
+# Shrinkage. An hour-of-day factor leans on 1 as much as two hours of data would, a weekday factor as
+# much as a day would (a day is its 24 hours, an hour of day its 14 samples). A slot of
 # the week leans on its hour-of-day x weekday prior as a gamma with this shape (its own rate within
 # about +-35% of the prior unless its counts say otherwise): at two mentions an hour a slot's two
 # samples barely move it, at forty they decide.
 _HOUR_PRIOR = 2.0
+_DAY_PRIOR = 24.0
 _SLOT_SHAPE = 8.0
+_FACTOR_CAP = 4.0
 # Never expect less than one mention a day: with an expectation of zero any count is "significant".
 _FLOOR_PER_HOUR = 1.0 / 24.0
 # Overdispersion beyond this is a baseline too erratic to learn from, not a trait of the brand.
@@ -105,17 +108,23 @@ class _Seasonal:
 
 def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seasonal:
     """Hour-of-day and weekday factors (multiplicative, fitted by a few rounds of proportional fitting,
-    each shrunk toward 1) and every slot's sums."""
+    each shrunk toward 1) and every slot's sums.
+
+    The factors are the brand's shape, not its incidents: an hour counts toward them at most
+    _FACTOR_CAP times the mean (a crisis at 03:00 last Monday must not make every night, or every
+    Monday, look busy), and a weekday leans on 1 as much as a day of data would.
+    """
     slots = [hour_slot(h, zone) for h in hours]
     values = [counts.hour(h) for h in hours]
     mean = sum(values) / len(hours)
+    cap = max(5.0, _FACTOR_CAP * mean)
     hod_sum: dict[int, float] = {}
     dow_sum: dict[int, float] = {}
     slot_sum: dict[tuple[int, int], float] = {}
     slot_n: dict[tuple[int, int], int] = {}
     for slot, n in zip(slots, values, strict=True):
-        dow_sum[slot[0]] = dow_sum.get(slot[0], 0) + n
-        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + n
+        dow_sum[slot[0]] = dow_sum.get(slot[0], 0) + min(n, cap)
+        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + min(n, cap)
         slot_sum[slot] = slot_sum.get(slot, 0) + n
         slot_n[slot] = slot_n.get(slot, 0) + 1
     hod: dict[int, float] = dict.fromkeys(range(24), 1.0)
@@ -130,7 +139,7 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
             fitted = {}
             for (d, hh), k in slot_n.items():
                 fitted[d] = fitted.get(d, 0.0) + k * mean * hod[hh]
-            dow = {d: (dow_sum.get(d, 0) + _HOUR_PRIOR * mean) / (fitted.get(d, 0.0) + _HOUR_PRIOR * mean)
+            dow = {d: (dow_sum.get(d, 0) + _DAY_PRIOR * mean) / (fitted.get(d, 0.0) + _DAY_PRIOR * mean)
                    for d in range(7)}  # fmt: skip
     prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
     by_hour = {hh: mean * hod[hh] for hh in range(24)}

@@ -321,7 +321,9 @@ class Engine:
         """Why an opening or update must not alert now ("" when it may); resolutions always go out."""
         if kind not in ("opened", "updated"):
             return ""
-        expected = rule.calendar.expected(brand, now) if rule.alert.quiet_when_expected else None
+        expected = None
+        if rule.alert.quiet_when_expected:
+            expected = rule.calendar.expected(brand, now, rule.longest_window.total_seconds())
         if expected is not None:
             return f"expected ({expected.what or 'announced'}, until {iso(expected.end)})"
         silence = self.muting.silenced(rule.name, brand)

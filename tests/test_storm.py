@@ -98,7 +98,8 @@ def test_an_announced_launch_is_no_storm_and_an_unannounced_one_is() -> None:
     def launch() -> Iterator[tuple[Mention, str]]:
         return stream((LAUNCH, CRISIS, timedelta(hours=3), 50.0))
 
-    announced = Calendar((Expected("acme", CRISIS.timestamp() - 600, CRISIS.timestamp() + 4 * 3600, "queues"),))
+    # Announced for exactly the three hours it runs: the hour after, the storm's window still holds it.
+    announced = Calendar((Expected("acme", CRISIS.timestamp(), CRISIS.timestamp() + 3 * 3600, "queues"),))
     quiet = openings(run_backtest(CONFIG, rules("negative-spike", "mention-storm", calendar=announced), launch()))
     assert quiet == {}  # a positive surge is not a negative spike, and this one was expected
     loud = openings(run_backtest(CONFIG, rules("negative-spike", "mention-storm"), launch()))

@@ -1,7 +1,7 @@
 """Expected surges: launches, campaigns and live events a brand announced, from the rules folder's
-expected.toml. Rules with `quiet_when_expected = true` (the shipped mention-storm) stay quiet for a brand
-while one of its expected surges runs; every other rule alerts as usual (a launch that goes wrong is
-still a negative spike)."""
+expected.toml. Rules with `quiet_when_expected = true` (the shipped mention-storm) stay quiet for a
+brand while one of its expected surges runs, and while their longest window still holds some of it;
+every other rule alerts as usual (a launch that goes wrong is still a negative spike)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,6 @@ class Expected:
     end: float
     what: str = ""
 
-    def covers(self, brand: str, now: float) -> bool:
-        """Whether this surge is the brand's and runs at now."""
-        return self.brand in ("*", brand) and self.start <= now < self.end
-
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
@@ -39,9 +35,11 @@ class Calendar:
 
     entries: tuple[Expected, ...] = ()
 
-    def expected(self, brand: str, now: float) -> Expected | None:
-        """The expected surge of the brand running at now, if any."""
-        return next((e for e in self.entries if e.covers(brand, now)), None)
+    def expected(self, brand: str, now: float, window: float = 0.0) -> Expected | None:
+        """The brand's expected surge running at now or within the window before it, if any (a window
+        that still holds the surge's posts is about the surge)."""
+        return next((e for e in self.entries if e.brand in ("*", brand) and e.start <= now and e.end > now - window),
+                    None)  # fmt: skip
 
 
 def load_calendar(directory: Path, brands: Iterable[str]) -> Calendar:

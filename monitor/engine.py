@@ -17,18 +17,17 @@ from monitor.config import Brand, Config
 from monitor.incidents import hold, step
 from monitor.mention import Mention, ScoredMention
 from monitor.pipeline import Pipeline
+from monitor.rules.baseline import baseline_hours, learn_baseline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
     Failure,
-    baseline_hours,
     evaluate_influencer,
     evaluate_keyword,
     evaluate_share,
     evaluate_silence,
     evaluate_spike,
     evaluate_volume,
-    learn_baseline,
 )
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import (

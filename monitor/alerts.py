@@ -14,9 +14,9 @@ from monitor.explain import top_mentions
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
+from monitor.rules.terms import over_represented
 from monitor.rules.topics import load_topics
 from monitor.store import IncidentRow
-from monitor.terms import over_represented
 from monitor.wording import about_words
 
 

@@ -84,10 +84,10 @@ def _backtest(args: argparse.Namespace) -> int:
         sweep,
         sweep_values,
         timeline,
+        tracer,
     )
     from monitor.mention import to_utc
     from monitor.store import Store
-    from monitor.tracing import tracer
 
     config, rules = load_all(args.config, args.rules)
     if args.input:

@@ -10,7 +10,7 @@ from monitor.backtest import read_replay, run_backtest
 from monitor.config import Brand, Config
 from monitor.mention import Mention, ScoredMention
 from monitor.rules import load_rules
-from monitor.terms import over_represented, terms_of
+from monitor.rules.terms import over_represented, terms_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "monitor" / "demo" / "sample.jsonl"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monitor.backtest import TraceFilter
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule, SpikeDetect
-from monitor.tracing import TraceFilter
 
 RULE = Rule("negative-spike", "spike", Path("negative-spike.toml"), SpikeDetect())
 

@@ -368,8 +368,10 @@ def storm_report(results: list[dict[str, Any]]) -> None:
     for size, storm, negative in leads:
         ahead = storm is not None and (negative is None or negative - storm >= 10)
         good += ahead
-        lead = "negative-spike did not open" if negative is None else (
-            f"{negative - storm:+.0f} min" if storm is not None else "")  # fmt: skip
+        if storm is None:
+            lead = "neither opened" if negative is None else "the storm did not open"
+        else:
+            lead = "negative-spike did not open" if negative is None else f"{negative - storm:+.0f} min"
         print(f"  {size:g}x  mention-storm {_fmt(storm if storm is not None else math.nan):>4}  negative-spike"
               f" {_fmt(negative if negative is not None else math.nan):>4}  storm ahead by {lead}")  # fmt: skip
     print(f"  the storm rule opened at least 10 minutes ahead (or alone) in {good} of {len(leads)} crises")

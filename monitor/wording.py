@@ -119,16 +119,17 @@ MIN_POSTS = 3
 def about_words(terms: Sequence[str], mentions: Sequence[ScoredMention]) -> str:
     """The "about" line: the distinctive terms, then the platform and the author when one dominates.
 
-    "down, outage · mostly on Hacker News (12 of 16) · 5 of them from sam_r"
+    "down, outage · mostly on Hacker News (75%) · 5 posts from sam_r". (A share, not "12 of 16": the
+    headline's count leaves out an author's repeats, these posts do not.)
     """
     parts = [", ".join(terms)] if terms else []
     total = len(mentions)
     platforms = Counter(m.mention.platform for m in mentions).most_common(2)
     if platforms and len(platforms) > 1 and platforms[0][1] >= max(MIN_POSTS, PLATFORM_SHARE * total):
-        parts.append(f"mostly on {platform_name(platforms[0][0])} ({platforms[0][1]} of {total})")
+        parts.append(f"mostly on {platform_name(platforms[0][0])} ({platforms[0][1] / total:.0%})")
     elif platforms and len(platforms) == 1 and total >= MIN_POSTS:
         parts.append(f"all on {platform_name(platforms[0][0])}")
     authors = Counter(m.mention.author for m in mentions if m.mention.author).most_common(1)
     if authors and authors[0][1] >= max(MIN_POSTS, AUTHOR_SHARE * total):
-        parts.append(f"{authors[0][1]} of them from {authors[0][0]}")
+        parts.append(f"{authors[0][1]} posts from {authors[0][0]}")
     return " · ".join(parts)

@@ -30,7 +30,7 @@ def event(kind: str = "opened", **overrides: Any) -> dict[str, Any]:
         "figures": {"count": 37, "expected": 6.1, "ratio": 6.07, "p_value": 1.2e-12, "sentiment_mean": -0.52,
                     "negative_share": 0.8},
         "platforms": {"hackernews": 20, "reddit": 17}, "terms": ["outage", "login"],
-        "about": "outage, login · mostly on Hacker News (20 of 37)",
+        "about": "outage, login · mostly on Hacker News (54%)",
         "top": [{"platform": "reddit", "id": "t3_a", "author": "jane", "author_followers": 1200,
                  "text": "Acme is down", "title": "", "url": "https://www.reddit.com/r/x/comments/a/",
                  "compound": -0.81, "similar": 3}],
@@ -122,7 +122,7 @@ def test_opened_alert_blocks_in_order() -> None:
     assert types == ["header", "section", "section", "divider", "section", "section", "divider", "section",
                      "section", "context", "actions"]  # fmt: skip
     assert blocks[1]["text"]["text"].startswith("*37 negative posts in the last hour (since 13:05 UTC); usually")
-    assert blocks[2]["text"]["text"] == "*About:* outage, login · mostly on Hacker News (20 of 37)"
+    assert blocks[2]["text"]["text"] == "*About:* outage, login · mostly on Hacker News (54%)"
     assert blocks[7]["text"]["text"].startswith("*Holding statement* (outage)\n```We're aware.```")
     details = blocks[9]["elements"][0]["text"]
     assert details.startswith("Details: count 37 · expected 6.100 · ratio 6.070 · p 1.2e-12")
@@ -214,7 +214,7 @@ def test_console_rendering_strips_control_characters() -> None:
     assert out.startswith("=== HIGH · negative-spike · Acme Cloud")
     assert "holding statement (outage): We're aware." in out
     assert "reply draft (reddit): Hi jane, sorry." in out
-    assert "    about: outage, login · mostly on Hacker News (20 of 37)" in out
+    assert "    about: outage, login · mostly on Hacker News (54%)" in out
     assert out.rstrip().endswith(
         "details: count 37 · expected 6.100 · ratio 6.070 · p 1.2e-12 · sentiment mean -0.520"
         " · negative share 80% · window 1h · hackernews 20, reddit 17"

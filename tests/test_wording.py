@@ -100,11 +100,11 @@ def _post(platform: str, author: str, text: str = "down") -> ScoredMention:
 
 def test_about_names_the_platform_and_author_when_they_dominate() -> None:
     many = [_post("hackernews", f"user{i}", str(i)) for i in range(12)] + [_post("reddit", f"r{i}") for i in range(4)]
-    assert about_words(["down", "outage"], many) == "down, outage · mostly on Hacker News (12 of 16)"
+    assert about_words(["down", "outage"], many) == "down, outage · mostly on Hacker News (75%)"
     spread = [_post(p, f"u{i}{p}") for i in range(4) for p in ("reddit", "hackernews", "mastodon")]
     assert about_words(["down"], spread) == "down"
     one_voice = [_post("reddit", "sam_r", str(i)) for i in range(5)] + [_post("mastodon", f"u{i}") for i in range(5)]
-    assert about_words([], one_voice) == "5 of them from sam_r"
+    assert about_words([], one_voice) == "5 posts from sam_r"
 
 
 def test_a_duration_in_an_alert_is_never_in_seconds() -> None:

@@ -50,7 +50,7 @@ def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert sorted(result.stderr.splitlines()) == [
         f"{rules / 'broken.toml'}:3: not valid TOML: Expected ']' at the end of a table declaration",
-        f"{rules / 'spike.toml'}:24: detect.min_ratio: must be between 1 and inf, got 0.5",
+        f"{rules / 'spike.toml'}:22: detect.min_ratio: must be between 1 and inf, got 0.5",
     ]
 
 

@@ -5,7 +5,8 @@ its own layer and those above it in this list (tests/test_layout.py checks it):
 
 - foundation modules: `clock` (the one source of "now"), `durations`, `errors`, `mention` (the record
   every source produces, and the replay format), `sanitize` (a mention made safe to store),
-  `textmatch` (whole-word terms, handles and hashtags, brand queries)
+  `textmatch` (whole-word terms, handles and hashtags, brand queries), `wording` (numbers, times and
+  durations as a reader says them)
 - `config/`: config.toml -> frozen dataclasses; the TOML positions behind FILE:LINE: key errors
 - `sentiment/`: language gate, VADER, lexicon, the scorer
 - `store/`: SQLite (sqlite-utils): schema, mentions, cursors, incidents, outbox, the daemon lock

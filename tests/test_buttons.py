@@ -122,7 +122,7 @@ async def test_acknowledge_updates_the_alert_and_stops_mentions(
         assert "Acknowledged by <@U0PRLEAD> at Wed 25 Nov 10:11 UTC" in blocks_text(redrawn)
         assert action_ids(redrawn) == ["snooze_1h", "snooze_4h", "snooze_24h", "noise"]
         assert MENTION not in blocks_text(redrawn) and MENTION not in redrawn["text"]
-        assert "14 negative mentions" in blocks_text(redrawn)  # the alert itself is intact
+        assert "14 negative posts" in blocks_text(redrawn)  # the alert itself is intact
         ack = daemon.store.actions_on(incident)["ack"]
         assert (ack.user, ack.at) == ("U0PRLEAD", T0 + 700)
 

@@ -30,7 +30,7 @@ def monitor(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> s
 def test_check_accepts_the_shipped_files() -> None:
     result = monitor("check", "--config", "config.toml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok: 1 brand(s), 2 of 2 source(s) enabled, 6 rule(s)"
+    assert result.stdout.strip() == "ok: 1 brand(s), 2 of 2 source(s) enabled, 7 rule(s)"
 
 
 def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_check_lists_each_problem_on_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert sorted(result.stderr.splitlines()) == [
         f"{rules / 'broken.toml'}:3: not valid TOML: Expected ']' at the end of a table declaration",
-        f"{rules / 'spike.toml'}:24: detect.min_ratio: must be between 1 and inf, got 0.5",
+        f"{rules / 'spike.toml'}:22: detect.min_ratio: must be between 1 and inf, got 0.5",
     ]
 
 

@@ -69,7 +69,7 @@ async def test_spike_alert_thread_update_and_resolve(
     assert chart["bytes"].startswith(b"\x89PNG") and chart["thread_ts"] == root["ts"] and chart["channel"] == "C0123"
     assert chart["title"] == "negative-spike · Acme Cloud · last 48 hours"
     assert "negative-spike" in root["blocks"][0]["text"]["text"]
-    assert "14 negative mentions in the last 20 minutes" in fake_slack.text_of(root)
+    assert "14 negative posts in the last hour (since 09:10 UTC)" in fake_slack.text_of(root)
     assert "Update:" in fake_slack.text_of(update) and "Resolved" in fake_slack.text_of(resolved)
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import Failure, evaluate_silence, evaluate_spike, evaluate_volume
+from monitor.rules.detectors import Failure, evaluate_silence, evaluate_spike, evaluate_volume, window_levels
 from monitor.rules.model import SilenceDetect, SpikeDetect, VolumeDetect
 from monitor.rules.stats import negative_binomial_upper_tail, poisson_upper_tail
 
@@ -248,6 +248,78 @@ def test_the_fast_window_fires_before_the_hour_fills() -> None:
     assert not evaluate_spike(slow, counts, NOW, None, UTC).firing
     result = evaluate_spike(fast, counts, NOW, None, UTC)
     assert result.firing and result.window == 1200 and result.figures["window_seconds"] == 1200
+
+
+def test_several_windows_fire_on_the_first_that_is_significant() -> None:
+    counts = history({h: 6 for h in range(24)})
+    for i in range(5):  # the usual trickle over the hour
+        counts.add(NOW - HOUR + i * 600)
+    windows = (timedelta(minutes=10), timedelta(minutes=20))
+    detect = SpikeDetect(min_ratio=2.0, max_p_value=1e-5, more_windows=windows)
+    assert not evaluate_spike(detect, counts, NOW - 600, None, UTC).firing
+    for i in range(10):  # ten in five minutes, where one is usual: the 10-minute window sees it at once
+        counts.add(NOW - 300 + i * 30)
+    result = evaluate_spike(detect, counts, NOW, None, UTC)
+    assert result.firing and result.window == 600, result.figures
+    hour_only = SpikeDetect(min_ratio=2.0, max_p_value=1e-5)
+    assert not evaluate_spike(hour_only, counts, NOW, None, UTC).firing  # 15 in the hour against 6: not yet
+    # Ten minutes on, the burst has grown and the hour fires too: the figures speak of the longest window.
+    for i in range(12):
+        counts.add(NOW + i * 50)
+    later = evaluate_spike(detect, counts, NOW + 600, None, UTC)
+    assert later.firing and later.window == 3600 and later.figures["count"] == 26
+
+
+def test_more_windows_share_one_false_alarm_budget() -> None:
+    detect = SpikeDetect(max_p_value=9e-5, more_windows=(timedelta(minutes=10), timedelta(minutes=20)))
+    levels = window_levels(detect)
+    # In proportion to length: a 10-minute window takes six looks an hour, each at a sixth of the hour's level.
+    assert [round(x, 12) for x in levels] == [6e-5, 1e-5, 2e-5]
+    assert window_levels(SpikeDetect(max_p_value=1e-5)) == [1e-5]
+    # Looking more often must not fire more often on noise: a count the hour alone would fire on at
+    # max_p_value is judged at its share once shorter windows are tested beside it.
+    counts = history({h: 6 for h in range(24)})
+    add_window(counts, 20)  # 20 spread over the hour against 6: p = 5.2e-6
+    alone = evaluate_spike(SpikeDetect(min_ratio=2.0, max_p_value=5.5e-6), counts, NOW, None, UTC)
+    shared = SpikeDetect(min_ratio=2.0, max_p_value=5.5e-6, more_windows=(timedelta(minutes=10),))
+    result = evaluate_spike(shared, counts, NOW, None, UTC)
+    assert alone.firing and 5.5e-6 * 6 / 7 < alone.figures["p_value"] <= 5.5e-6, alone.figures
+    assert not result.firing and "share of max_p_value" in result.reason, result.reason
+
+
+def test_a_slot_with_two_quiet_samples_still_expects_its_hours_usual() -> None:
+    # Two mentions an hour, every hour; the two Tuesday 14:00 hours before happened to be silent. Two
+    # zeros at two an hour are chance (1 in 55), not a quiet slot: the rate leans on the brand's pattern.
+    counts = history({h: 2 for h in range(24)})
+    for week in (1, 2):
+        slot = NOW - HOUR - week * 7 * 86400
+        for ts in [t for t in list(counts.hours) if t == int(slot // HOUR)]:
+            del counts.hours[ts]
+    result = evaluate_spike(SpikeDetect(), counts, NOW, None, UTC)
+    # (Leaning half on the hour of day, as the rate did before, expected under 1.)
+    assert 1.1 < result.figures["expected"] <= 2.0, result.figures
+
+
+def test_a_peak_every_week_is_usual() -> None:
+    counts = history({h: 2 for h in range(24)})
+    for week in (1, 2):  # every Tuesday 14:00, twenty
+        slot = NOW - HOUR - week * 7 * 86400
+        for i in range(18):
+            counts.add(slot + 60 + i * 100, live=False)
+    add_window(counts, 20)
+    result = evaluate_spike(SpikeDetect(min_ratio=2.0, max_p_value=1e-5), counts, NOW, None, UTC)
+    assert not result.firing and result.figures["expected"] > 10, result.figures
+
+
+def test_a_crisis_does_not_teach_its_weekday_or_hour_to_be_busy() -> None:
+    # Three quiet days at one an hour, then on the fourth a three-hour crisis at fifteen an hour, just
+    # before now: the only hours of that weekday the baseline has. Two hours on, the usual is still one.
+    counts = history({h: 1 for h in range(24)}, days=3, end=NOW - 6 * HOUR)
+    for hour in (5, 4, 3):
+        for i in range(15):
+            counts.add(NOW - hour * HOUR + i * 200, live=False)
+    result = evaluate_spike(SpikeDetect(min_history=timedelta(days=1)), counts, NOW, None, UTC)
+    assert result.figures["baseline_spike_hours"] == 3 and result.figures["expected"] < 1.5, result.figures
 
 
 def test_silence_fires_when_a_busy_brand_goes_quiet() -> None:

@@ -22,6 +22,7 @@ LAYERS = [
         "monitor.mention",
         "monitor.sanitize",
         "monitor.textmatch",
+        "monitor.wording",
     ),
     ("monitor.config",),
     ("monitor.sentiment",),

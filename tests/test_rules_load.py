@@ -47,6 +47,9 @@ def test_shipped_rules_load() -> None:
     assert spike.match.sentiment == "negative"
     assert spike.alert.cooldown == timedelta(hours=2)
     assert isinstance(rules["crisis-volume"].detect, VolumeDetect)
+    storm = rules["mention-storm"]
+    assert storm.match.sentiment == "any" and storm.alert.quiet_when_expected and storm.severity == "medium"
+    assert isinstance(storm.detect, SpikeDetect) and len(storm.detect.windows) == 3
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -100,6 +103,17 @@ def test_defaults(tmp_path: Path) -> None:
             ":7: match.languages: expected ISO 639-1 codes like \"en\", got 'English'",
         ),
         (("min_count = 4", 'min_count = 4\n[alert]\nfor = "soon"'), ':13: alert.for: expected a duration like "90s"'),
+        (('window = "1h"', 'windows = ["10m", "1 hour"]'), ':9: detect.windows: expected a duration like "90s"'),
+        (('window = "1h"', "windows = []"), ":9: detect.windows: must not be empty"),
+        (('window = "1h"', 'windows = ["10m", "10m"]'), ":9: detect.windows: each window only once"),
+        (
+            ('window = "1h"', 'window = "1h"\nwindows = ["10m", "1h"]'),
+            ":9: detect.window: give either windows or window (with fast_window and long_window), not both",
+        ),
+        (
+            ("min_count = 4", "min_count = 4\n[alert]\nquiet_when_expected = 1"),
+            ":13: alert.quiet_when_expected: expected true or false, got 1",
+        ),
         (
             ("min_count = 4", 'min_count = 4\n[alert]\nkeep_firing_for = "1h"\nresolve_after = "1h"'),
             ":14: alert.resolve_after: is the older name of keep_firing_for: give one of them",
@@ -112,6 +126,17 @@ def test_bad_values(tmp_path: Path, change: tuple[str, str], expected: str) -> N
     (found,) = problems(tmp_path)
     assert found.startswith(f"{path}:"), found
     assert expected in found, found
+
+
+def test_a_rule_may_list_its_windows(tmp_path: Path) -> None:
+    text = SPIKE.replace('window = "1h"', 'windows = ["1h", "10m", "20m"]')
+    (tmp_path / "neg.toml").write_text(text + "\n[alert]\nquiet_when_expected = true\n")
+    (rule,) = load_rules(tmp_path, BRANDS, PLATFORMS)
+    assert isinstance(rule.detect, SpikeDetect)
+    # The longest is the main window (the one a quiet alert or a resolution speaks of); all are tested.
+    assert rule.detect.window == timedelta(hours=1)
+    assert rule.detect.windows == (timedelta(hours=1), timedelta(minutes=10), timedelta(minutes=20))
+    assert rule.horizon == timedelta(days=7, hours=1) and rule.alert.quiet_when_expected
 
 
 def test_unknown_platform_and_placeholder(tmp_path: Path) -> None:

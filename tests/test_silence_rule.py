@@ -47,11 +47,11 @@ def test_a_failing_source_opens_one_incident_naming_it(tmp_path: Path) -> None:
     (event,) = eng.tick(NOW + 60)
     assert event["event"] == "opened" and event["rule"] == "collector-silent"
     assert event["summary"] == (
-        "The collector is broken: reddit failing for 46m (HTTP 503 from https://oauth.reddit.com/search)"
+        "The collector is broken: reddit failing for 46 min (HTTP 503 from https://oauth.reddit.com/search)"
     )
     assert "drafts" not in event and "top" not in event
     text = str(render_blocks(event))
-    assert "reddit failing for 46m" in text
+    assert "reddit failing for 46 min" in text
     failures.clear()  # recovered: the incident resolves after keep_firing_for (30m)
     assert eng.tick(NOW + 120) == []
     (resolved,) = eng.tick(NOW + 120 + 30 * 60)
@@ -62,7 +62,7 @@ def test_a_failing_source_opens_one_incident_naming_it(tmp_path: Path) -> None:
 def test_a_brand_that_went_quiet_opens_an_incident(tmp_path: Path) -> None:
     eng = engine(tmp_path)
     (event,) = eng.tick(NOW)
-    assert event["summary"].startswith("No matching mentions in the last 6 hours, where about 2")
+    assert event["summary"].startswith("No posts in the last 6 hours, where about 2")
     assert event["figures"]["count"] == 0 and event["figures"]["expected"] >= 10
     eng.ingest("acme", [Mention("hackernews", "back", "acme is here", datetime.fromtimestamp(NOW + 30, UTC))], NOW)
     assert eng.tick(NOW + 60) == []  # talked about again: quiet no longer, resolves later

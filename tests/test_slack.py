@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.slack.delivery import ConsoleDelivery, DeliveryError, SlackDelivery
-from monitor.slack.render import _HIDDEN, cut, escape_mrkdwn, link, render_blocks, render_console
+from monitor.slack.escape import _HIDDEN, cut, escape_mrkdwn, link
+from monitor.slack.render import render_blocks, render_console
 from tests.fakes.base import ServerFactory
 from tests.fakes.slack import TOKEN, FakeSlack
 from tests.helpers.events import event
@@ -99,18 +100,21 @@ def mrkdwn_objects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_opened_alert_blocks_in_order() -> None:
     text, blocks = render_blocks(event())
     types = [b["type"] for b in blocks]
-    assert types == ["header", "section", "section", "context", "section", "divider", "section", "section",
-                     "divider", "section", "section", "actions"]  # fmt: skip
-    assert blocks[1]["text"]["text"].startswith("*37 negative mentions")
-    assert "fields" in blocks[2] and "hackernews 20 · reddit 17" in blocks[3]["elements"][0]["text"]
-    assert blocks[4]["text"]["text"].startswith("*What it's about:*")
-    assert blocks[9]["text"]["text"].startswith("*Holding statement* (outage)\n```We're aware.```")
+    # The sentence, what it is about, the posts, the drafts; the raw figures last, in a small details line.
+    assert types == ["header", "section", "section", "divider", "section", "section", "divider", "section",
+                     "section", "context", "actions"]  # fmt: skip
+    assert blocks[1]["text"]["text"].startswith("*37 negative posts in the last hour (since 13:05 UTC); usually")
+    assert blocks[2]["text"]["text"] == "*About:* outage, login · mostly on Hacker News (54%)"
+    assert blocks[7]["text"]["text"].startswith("*Holding statement* (outage)\n```We're aware.```")
+    details = blocks[9]["elements"][0]["text"]
+    assert details.startswith("Details: count 37 · expected 6.100 · ratio 6.070 · p 1.2e-12")
+    assert "hackernews 20, reddit 17" in details and "Count" not in visible(blocks[:9])
     assert all(obj["verbatim"] is True for obj in mrkdwn_objects(blocks))  # Slack parses nothing on its own
     assert [e["value"] for e in blocks[-1]["elements"]] == ["negative-spike/acme/20261124T1400Z"] * 5
     assert "negative-spike" in blocks[0]["text"]["text"] and "Acme Cloud" in blocks[0]["text"]["text"]
     shown = visible(blocks)
-    for expected in ("37 negative mentions", "*Count*\\n37", "*Ratio*\\n6.07", "1.2e-12", "80%", "hackernews 20",
-                     "outage, login", "+3 near-identical", "1.2k followers", "<https://www.reddit.com/r/x/comments/a/|www.reddit.com>",
+    for expected in ("37 negative posts", "1.2e-12", "negative share 80%", "hackernews 20",
+                     "outage, login", "+3 near-identical", "very negative", "1.2k followers", "<https://www.reddit.com/r/x/comments/a/|www.reddit.com>",
                      "We're aware.", "Hi jane, sorry."):  # fmt: skip
         assert expected in shown, expected
     assert [e["action_id"] for e in blocks[-1]["elements"]] == ["ack", "snooze_1h", "snooze_4h", "snooze_24h", "noise"]
@@ -188,11 +192,15 @@ def test_console_rendering_strips_control_characters() -> None:
                "url": "https://a"}  # fmt: skip
     out = render_console(event(top=[hostile]))
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", out)
-    assert "- [hn] x (2.5M followers) score -0.50: red text link evilover" in out
+    assert "- [hn] x (2.5M followers) negative: red text link evilover" in out
     assert out.startswith("=== HIGH · negative-spike · Acme Cloud")
     assert "holding statement (outage): We're aware." in out
     assert "reply draft (reddit): Hi jane, sorry." in out
-    assert "count=37  expected=6.1  ratio=6.07  p_value=1.2e-12" in out
+    assert "    about: outage, login · mostly on Hacker News (54%)" in out
+    assert out.rstrip().endswith(
+        "details: count 37 · expected 6.100 · ratio 6.070 · p 1.2e-12 · sentiment mean -0.520"
+        " · negative share 80% · window 1h · hackernews 20, reddit 17"
+    )
 
 
 async def test_slack_delivery_posts_and_threads(fake_slack: FakeSlack) -> None:

@@ -6,15 +6,18 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from monitor import wording
 from monitor.alerts.drafts import make_drafts
-from monitor.alerts.explain import distinctive_terms, top_mentions
+from monitor.alerts.explain import top_mentions
 from monitor.config import Brand
 from monitor.durations import format_duration
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
+from monitor.rules.terms import over_represented
 from monitor.rules.topics import load_topics
 from monitor.store import IncidentRow
+from monitor.wording import about_words
 
 
 def iso(ts: float) -> str:
@@ -24,12 +27,7 @@ def iso(ts: float) -> str:
 
 def window_words(window: timedelta) -> str:
     """ "the last hour", "the last 15 minutes", "the last 2 days"."""
-    seconds = int(window.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        if seconds % size == 0:
-            n = seconds // size
-            return f"the last {unit}" if n == 1 else f"the last {n} {unit}s"
-    return f"the last {format_duration(window)}"
+    return wording.window_words(window.total_seconds())
 
 
 def result_window(rule: Rule, result: Evaluation) -> timedelta:
@@ -37,36 +35,57 @@ def result_window(rule: Rule, result: Evaluation) -> timedelta:
     return timedelta(seconds=result.window) if result.window else rule.detect.window
 
 
+def posts_words(rule: Rule) -> str:
+    """What the rule counts, as a reader says it: "negative posts", "posts", "matching posts"."""
+    if rule.match.sentiment != "any":
+        return f"{rule.match.sentiment} posts"
+    matcher = rule.match
+    narrowed = matcher.any_terms or matcher.all_terms or matcher.none_terms or isinstance(rule.detect, KeywordDetect)
+    return "matching posts" if narrowed else "posts"
+
+
 def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
-    """One sentence a person reads first: the count against what is usual."""
-    what = f"{rule.match.sentiment} mentions" if rule.match.sentiment != "any" else "matching mentions"
-    if result.count == 1:
-        what = what[:-1]
+    """One sentence a person reads first: the count against what is usual, in words.
+
+    "16 negative posts in the last hour (since 18:57 UTC); usually under 1 at this time on a Sunday;
+    about 1 in 10¹⁶ by chance". Times are those of the window that was tested, in the configured zone.
+    """
+    what = posts_words(rule)
     detect, figures = rule.detect, result.figures
-    window = window_words(result_window(rule, result))
-    head = f"{result.count} {what} in {window}"
+    span = result_window(rule, result).total_seconds()
+    window = wording.window_words(span)
+    head = f"{wording.count_words(result.count, what)} in {window}"
     if isinstance(detect, SpikeDetect):
-        local = datetime.fromtimestamp(now - result_window(rule, result).total_seconds(), zone)
-        when = f"for a {local:%A} at {local:%H}:00" if detect.seasonal else "on average"
-        return f"{head}, {figures.get('ratio', 0.0):.1f}x the usual {figures.get('expected', 0.0):.1f} {when}"
+        since = wording.since_words(now - span, now, zone)
+        when = wording.when_words(now - span, zone, detect.seasonal)
+        usual = f"{wording.usual_words(figures.get('expected', 0.0))} {when}"
+        odds = wording.odds_words(figures.get("p_value"))
+        return f"{head} ({since}); {usual}" + (f"; {odds}" if odds else "")
     if isinstance(detect, ShareDetect):
-        return (f"{figures.get('share', 0):.0%} of mentions in {window} are {rule.match.sentiment}"
-                f" ({result.count} of {figures.get('total', 0)}), {figures.get('ratio', 0):.1f}x the usual"
-                f" {figures.get('expected_share', 0):.0%}")  # fmt: skip
+        return (f"{figures.get('share', 0):.0%} of posts in {window} are {rule.match.sentiment}"
+                f" ({result.count} of {figures.get('total', 0)}); usually {figures.get('expected_share', 0):.0%}"
+                )  # fmt: skip
     if isinstance(detect, InfluencerDetect):
         return f"{head} from an author with at least {detect.min_followers:,} followers"
     if isinstance(detect, SilenceDetect):
         failing = figures.get("failing") or {}
         if failing:
-            parts = [
-                f"{name} failing for {format_duration(timedelta(seconds=int(now - f['since'])))} ({f['error']})"
-                for name, f in failing.items()
-            ]
+            parts = [f"{name} failing for {wording.duration_words(now - f['since'])} ({f['error']})"
+                     for name, f in failing.items()]  # fmt: skip
             return "The collector is broken: " + "; ".join(parts)
         return f"No {what} in {window}, where about {figures.get('expected', 0):.0f} were expected"
     if isinstance(detect, KeywordDetect) and figures.get("high_reach"):
         return f"{head} with crisis terms, one from an author with at least {detect.min_followers:,} followers"
-    return f"{head} (threshold {detect.min_count})"
+    return f"{head} (the rule fires at {detect.min_count})"
+
+
+def resolution(rule: Rule, result: Evaluation) -> str:
+    """The resolved message's sentence: where the count is now, against the usual where the kind has one."""
+    span = result_window(rule, result).total_seconds()
+    now_text = f"{wording.count_words(result.count, posts_words(rule))} in {wording.window_words(span)}"
+    expected = result.figures.get("expected")
+    usual = f", {wording.usual_words(expected)}" if isinstance(expected, int | float) else ""
+    return f"Back to normal: {now_text}{usual}."
 
 
 def mention_dict(scored: ScoredMention, similar: int) -> dict[str, Any]:
@@ -106,13 +125,12 @@ def build_event(
     window_mentions are all the brand's mentions in the rule's window; matching the ones that count
     toward the rule; baseline a sample of the brand's earlier mentions (for distinctive terms).
     """
-    event = _head(kind, rule, brand, incident, result, now)
+    event = _head(kind, rule, brand, incident, result, now, zone)
     if kind == "resolved":
-        event["resolved_after"] = format_duration(timedelta(seconds=int(now - incident.opened_at)))
-        event["summary"] = f"Back to normal: {result.count} in {window_words(result_window(rule, result))}."
+        event["resolved_after"] = wording.duration_words(now - incident.opened_at)
+        event["summary"] = resolution(rule, result)
         event["figures"] = dict(result.figures)
         return event
-
     event["summary"] = summary(rule, result, now, zone)
     if isinstance(rule.detect, SilenceDetect):
         # About the collector, not about what people say: no mentions, terms or drafts to show.
@@ -134,7 +152,9 @@ def build_event(
     return event
 
 
-def _head(kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float) -> dict[str, Any]:
+def _head(
+    kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float, zone: tzinfo
+) -> dict[str, Any]:
     return {
         "event": kind,
         "incident": incident.id,
@@ -147,6 +167,7 @@ def _head(kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Ev
         "opened_at": iso(incident.opened_at),
         "window": format_duration(result_window(rule, result)),
         "peak_count": incident.peak_count,
+        "when": f"{datetime.fromtimestamp(now, zone):%a %d %b %H:%M} {wording.zone_name(now, zone)}",
     }
 
 
@@ -158,7 +179,7 @@ def _about(
     matching: list[ScoredMention],
     baseline: list[ScoredMention],
 ) -> dict[str, Any]:
-    """The figures, platforms, distinctive terms and top mentions of an opening or update."""
+    """The figures, platforms, what it is about and the top mentions of an opening or update."""
     scored = [m.compound for m in matching if m.compound is not None]
     negatives = sum(1 for m in window_mentions if m.label == "negative")
     figures = {
@@ -167,10 +188,16 @@ def _about(
         "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
         "all_mentions": len(window_mentions),
     }
-    ignore = [brand.name, *brand.queries, brand.id, *brand.handles, *brand.hashtags]  # never "what it is about"
+    # Never "what it is about": the brand's own name, queries, accounts, handles and hashtags.
+    ignore = [brand.name, *brand.queries, brand.id, *brand.own_accounts, *brand.handles, *brand.hashtags]
+    # Against the brand's usual posts of the same sentiment where there are enough of them: what sets
+    # this hour's complaints apart from the usual complaints.
+    same = [m for m in baseline if rule.match.sentiment in ("any", m.label)]
+    terms = over_represented(matching, same if len(same) >= 50 else baseline, ignore)
     return {
         "figures": figures,
         "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),
-        "terms": distinctive_terms(matching, baseline, ignore),
+        "terms": terms,
+        "about": about_words(terms, matching),
         "top": [mention_dict(scored_mention, similar) for scored_mention, similar in top_mentions(matching, limit=5)],
     }

@@ -18,11 +18,10 @@ from monitor.engine.replay import (
     sweep,
     sweep_values,
     timeline,
+    tracer,
 )
 from monitor.loading import load_all
 from monitor.mention import to_utc
-from monitor.rules import Rule
-from monitor.rules.detectors import Evaluation
 from monitor.store import Store
 
 
@@ -60,12 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 ready = first + min(warm, rule.detect.baseline).total_seconds()  # type: ignore[union-attr]
                 print(f"note: {rule.name} learns its baseline first: it can fire from {iso(ready)} on")
 
-    def trace(rule: Rule, brand: str, now: float, result: Evaluation) -> None:
-        if result.count or result.firing:
-            figures = " ".join(f"{k}={v}" for k, v in result.figures.items())
-            verdict = "FIRING" if result.firing else f"quiet: {result.reason}"
-            print(f"  trace {iso(now)} {rule.name} {brand} {figures} {verdict}", file=trace_out)
-
+    trace = tracer(args.trace, trace_out) if args.trace else None
     if args.sweep:
         try:
             field, values = sweep_values(args.sweep, rules)
@@ -76,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             print(line)
         return 0
     records = []
-    for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace if args.trace else None):
+    for event in run_backtest(config, rules, items, brand_override=args.brand, trace=trace):
         record = event_record(event)
         if args.format == "jsonl":
             print(json.dumps(record), flush=False)

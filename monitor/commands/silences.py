@@ -8,11 +8,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.commands.expected import add_expected_surge
 from monitor.commands.formats import ago, when
 from monitor.commands.sharding import brand_elsewhere, cut
 from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.loading import load_all, load_config
+from monitor.rules.calendar import expected_text
 from monitor.store import Store
 
 
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     """List (no action), add, end or unexclude; exit 1 when there is nothing to end, 2 on a bad argument."""
     config = cut(load_config(args.config), args.shard)
     now = args.clock()
+    if args.action == "add" and args.expected:
+        return add_expected_surge(args, config, now)
     store = Store.open(config.database)
     try:
         if args.action == "add":
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "unexclude":
             return _unexclude(args, store)
         print(silences_text(store.silences(), now, store.exclusions()))
+        print(expected_text(config.rules_dir, [b.id for b in config.brands], now, config.zone))
         return 0
     finally:
         store.close()

@@ -10,28 +10,25 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from monitor.alerts.events import build_event, iso
 from monitor.config import Brand, Config
-from monitor.durations import format_duration
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import hold, step
 from monitor.engine.silences import Muting
 from monitor.mention import Mention, ScoredMention
+from monitor.rules.baseline import baseline_hours, learn_baseline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
     Failure,
-    baseline_hours,
     evaluate_influencer,
     evaluate_keyword,
     evaluate_share,
     evaluate_silence,
     evaluate_spike,
     evaluate_volume,
-    learn_baseline,
 )
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import (
@@ -43,8 +40,10 @@ from monitor.rules.model import (
     SilenceDetect,
     SpikeDetect,
 )
+from monitor.rules.repeats import Repeats
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
+from monitor.wording import duration_words
 
 logger = logging.getLogger(__name__)
 _BASELINE_SAMPLE = 2000
@@ -109,10 +108,12 @@ class Engine:
         self.matchers = {r.name: RuleMatcher(r) for r in self.rules}
         self._watching: dict[str, list[tuple[str, RuleMatcher, tuple[str, str], int]]] = {}
         self.counts, self.reach, self.totals = {}, {}, {}
+        self.repeats = Repeats()
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts, self.reach, self.totals = {}, {}, {}
+        self.repeats = Repeats()
         self.muting = Muting(self.store.silences(active_at=now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
         self.watched = self.store.watched_hours(int((now - horizon) // 3600))
@@ -133,6 +134,8 @@ class Engine:
         start = self.history_start.get(brand)
         if start is None or ts < start:
             self.history_start[brand] = ts
+        if self.repeats.repeat(brand, mention.author, mention.full_text, ts):
+            return  # its author said the same shortly before: one voice counts once
         live = not scored.backfill
         if scored.label is not None:
             _bucket(self.totals, brand).add(ts, live=live)
@@ -242,7 +245,7 @@ class Engine:
                 "event": "resolved", "incident": incident.id, "rule": incident.rule, "brand": incident.brand,
                 "brand_name": brand.name if brand else incident.brand, "at": iso(now),
                 "opened_at": iso(incident.opened_at), "peak_count": incident.peak_count,
-                "resolved_after": format_duration(timedelta(seconds=int(now - incident.opened_at))),
+                "resolved_after": duration_words(now - incident.opened_at),
                 "summary": f"Closed: the rule {incident.rule!r} was removed.", "figures": {},
             }  # fmt: skip
             with self.store.transaction():
@@ -285,7 +288,7 @@ class Engine:
                 change = step(rule, brand.id, previous, result, now)
                 if change is None:
                     continue
-                quiet = self._quiet(rule, brand.id, change.event)
+                quiet = self._quiet(rule, brand.id, change.event, now)
                 if quiet and change.event == "opened":
                     logger.info("%s for %s would open but is %s", rule.name, brand.id, quiet)
                     continue
@@ -315,10 +318,15 @@ class Engine:
         if self._latest is not None:
             self._latest[(incident.rule, incident.brand)] = incident
 
-    def _quiet(self, rule: Rule, brand: str, kind: str | None) -> str:
+    def _quiet(self, rule: Rule, brand: str, kind: str | None, now: float) -> str:
         """Why an opening or update must not alert now ("" when it may); resolutions always go out."""
         if kind not in ("opened", "updated"):
             return ""
+        expected = None
+        if rule.alert.quiet_when_expected:
+            expected = rule.calendar.expected(brand, now, rule.longest_window.total_seconds())
+        if expected is not None:
+            return f"expected ({expected.what or 'announced'}, until {iso(expected.end)})"
         silence = self.muting.silenced(rule.name, brand)
         if silence is not None:
             return f"silenced (#{silence.id} by {silence.author or 'someone'})"
@@ -377,3 +385,4 @@ class Engine:
         longest_window = max((m for _, m in horizons.values()), default=0.0)
         for totals in self.totals.values():
             totals.prune(now - longest, now - longest_window)
+        self.repeats.prune(now)

@@ -8,12 +8,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from monitor.alerts.events import iso
 from monitor.config import Brand, Config
-from monitor.durations import format_duration
 from monitor.engine.core import Engine
 from monitor.errors import InvalidFiles, Problem
 from monitor.mention import Mention, ScoredMention, from_replay
@@ -21,6 +21,7 @@ from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule
 from monitor.sentiment import Scorer
 from monitor.store import Store
+from monitor.wording import duration_words
 
 
 def read_replay(path: Path) -> list[tuple[Mention, str | None]]:
@@ -168,7 +169,7 @@ def timeline(records: list[dict[str, Any]], rules: list[Rule], span: tuple[float
         busiest, n = max(sorted(hours.items()), key=lambda kv: kv[1])
         lines.append(
             f"== {rule.name}: {len(opened)} incident(s), {len(opened) / weeks:.1f} a week;"
-            f" longest {format_duration(timedelta(seconds=int(longest)))};"
+            f" longest {duration_words(longest)};"
             f" busiest hour {busiest:02d}:00 ({n} opened)"
         )
         lines.extend(f"  {text_line(r)}" for r in own)
@@ -249,3 +250,66 @@ def span_of(items: list[tuple[Mention, str | None]]) -> tuple[float, float]:
 
 def _epoch(at: str) -> float:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+# backtest --trace: by default only the evaluations worth reading: every change of a rule's state for
+# a brand (learning, quiet, firing), and an evaluation with a count above what was expected, when its
+# count differs from the last one shown (a count that stays put for an hour is one line, not sixty).
+# --trace all shows every evaluation.
+MODES = ("changes", "all")
+
+
+def state(result: Evaluation) -> str:
+    """learning | quiet | firing."""
+    if result.firing:
+        return "firing"
+    return "learning" if result.reason.startswith("learning") else "quiet"
+
+
+def above_usual(result: Evaluation) -> bool:
+    """Whether the count is above the expected value (above the expected share for share rules; for
+    kinds with no expectation, whether it fires)."""
+    figures = result.figures
+    if isinstance(figures.get("expected_share"), int | float):
+        return float(figures.get("share", 0.0)) > float(figures["expected_share"])
+    if isinstance(figures.get("expected"), int | float):
+        return result.count > float(figures["expected"])
+    return result.firing
+
+
+class TraceFilter:
+    """Decides, evaluation by evaluation, whether --trace shows it."""
+
+    def __init__(self, mode: str = "changes") -> None:
+        self.everything = mode == "all"
+        self.states: dict[tuple[str, str], str] = {}
+        self.shown: dict[tuple[str, str], int] = {}  # the count of the last line shown
+
+    def __call__(self, rule: Rule, brand: str, result: Evaluation) -> bool:
+        """Whether to show this evaluation (it also notes the rule's new state)."""
+        key, now = (rule.name, brand), state(result)
+        changed = self.states.get(key) != now
+        self.states[key] = now
+        show = self.everything or changed
+        show = show or (now != "learning" and above_usual(result) and self.shown.get(key) != result.count)
+        if show:
+            self.shown[key] = result.count
+        return show
+
+
+def trace_line(rule: Rule, brand: str, now: float, result: Evaluation) -> str:
+    """One evaluation as a trace line."""
+    figures = " ".join(f"{k}={v}" for k, v in result.figures.items())
+    verdict = "FIRING" if result.firing else f"quiet: {result.reason}"
+    return f"  trace {iso(now)} {rule.name} {brand} {figures} {verdict}"
+
+
+def tracer(mode: str, out: TextIO) -> Callable[[Rule, str, float, Evaluation], None]:
+    """The engine's trace hook for a --trace mode, printing the lines it keeps to out."""
+    keep = TraceFilter(mode)
+
+    def trace(rule: Rule, brand: str, now: float, result: Evaluation) -> None:
+        if keep(rule, brand, result):
+            print(trace_line(rule, brand, now, result), file=out)
+
+    return trace

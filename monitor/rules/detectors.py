@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
+from monitor.rules.baseline import Baseline, baseline_hours, expected_rates, hour_slot, learn_baseline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.model import (
     InfluencerDetect,
@@ -19,19 +19,6 @@ from monitor.rules.model import (
     VolumeDetect,
 )
 from monitor.rules.stats import negative_binomial_upper_tail
-
-# Shrinkage weights (in pseudo-observations): a slot of the week with two samples leans half on
-# the hour-of-day profile, and an hour of day leans on the overall mean, so sparse history still
-# gives a sane expectation.
-_SLOT_PRIOR = 2.0
-_HOUR_PRIOR = 2.0
-# Never expect less than one mention a day: with an expectation of zero any count is "significant".
-_FLOOR_PER_HOUR = 1.0 / 24.0
-# Overdispersion beyond this is a baseline too erratic to learn from, not a trait of the brand.
-_MAX_ALPHA = 1.0
-# A baseline hour this unlikely against the rest of its slot was a spike: it is left out.
-_SPIKE_HOUR_P = 1e-3
-_SPIKE_PASSES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,145 +38,6 @@ def evaluate_volume(detect: VolumeDetect, counts: BucketCounts, now: float) -> E
     firing = count >= detect.min_count
     reason = "" if firing else f"{count} < min_count {detect.min_count}"
     return Evaluation(firing, count, {"count": count, "threshold": detect.min_count}, reason)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def hour_slot(hour_index: int, zone: tzinfo) -> tuple[int, int]:
-    """(weekday, hour of day) in the zone for an epoch-hour bucket."""
-    local = datetime.fromtimestamp(hour_index * 3600, zone)
-    return local.weekday(), local.hour
-
-
-def baseline_hours(
-    window_start: float, baseline: float, history_start: float | None, watched: set[int] | None
-) -> Sequence[int]:
-    """The whole hours before the window that the baseline learns from.
-
-    With watched hours known (the daemon), exactly those: an hour with no mentions counts as a zero, an
-    hour when the brand's sources were down does not count. Without (a replay), every hour since the
-    history started.
-    """
-    end_hour = math.floor(window_start / 3600)
-    first_hour = end_hour - math.ceil(baseline / 3600)
-    if watched is not None:
-        return [h for h in range(first_hour, end_hour) if h in watched]
-    if history_start is not None:
-        first_hour = max(first_hour, math.ceil(history_start / 3600))
-    return range(first_hour, end_hour)
-
-
-def expected_rates(
-    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
-) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
-    """Hourly rates learned from these hour buckets.
-
-    Returns the overall mean, the rate per (weekday, hour) slot and per hour of day; slots and hours
-    missing from the dicts fall back to the coarser rate.
-    """
-    total = sum(counts.hour(h) for h in hours)
-    mean = total / len(hours) if hours else 0.0
-    if not seasonal or not hours:
-        return mean, {}, {}
-    hod_sum: dict[int, float] = {}
-    hod_n: dict[int, int] = {}
-    slot_sum: dict[tuple[int, int], float] = {}
-    slot_n: dict[tuple[int, int], int] = {}
-    for h in hours:
-        slot = hour_slot(h, zone)
-        n = counts.hour(h)
-        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + n
-        hod_n[slot[1]] = hod_n.get(slot[1], 0) + 1
-        slot_sum[slot] = slot_sum.get(slot, 0) + n
-        slot_n[slot] = slot_n.get(slot, 0) + 1
-    by_hour = {hh: (hod_sum[hh] + _HOUR_PRIOR * mean) / (hod_n[hh] + _HOUR_PRIOR) for hh in hod_sum}
-    by_slot = {s: (slot_sum[s] + _SLOT_PRIOR * by_hour[s[1]]) / (slot_n[s] + _SLOT_PRIOR) for s in slot_sum}
-    return mean, by_slot, by_hour
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """What a spike rule learned from its baseline hours: hourly rates by slot, and overdispersion."""
-
-    mean: float
-    by_slot: dict[tuple[int, int], float]
-    by_hour: dict[int, float]
-    alpha: float  # variance = mean + alpha * mean^2 for one hour's count (0: Poisson)
-    hours: int  # baseline hours learned from
-    left_out: int  # of which this many were earlier spikes, kept out
-
-    def rate(self, hour_index: int, zone: tzinfo) -> float:
-        """The expected count in one hour bucket (never below the floor)."""
-        slot = hour_slot(hour_index, zone)
-        return max(self.by_slot.get(slot, self.by_hour.get(slot[1], self.mean)), _FLOOR_PER_HOUR)
-
-
-def _held_out_rates(
-    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
-) -> list[tuple[int, float, float]]:
-    """(count, expected, the expectation's own variance) for each hour, the expectation learned from
-    the other hours of its slot.
-
-    A slot of the week has only a couple of samples in a fortnight: against rates that include the
-    hour itself, a spike would raise its own expectation and ordinary swings would look smaller.
-    """
-    mean, by_slot, _ = expected_rates(counts, hours, seasonal, zone)
-    slot_n: dict[tuple[int, int], int] = {}
-    for h in hours:
-        slot = hour_slot(h, zone)
-        slot_n[slot] = slot_n.get(slot, 0) + 1
-    pairs = []
-    for h in hours:
-        n = counts.hour(h)
-        slot = hour_slot(h, zone)
-        if seasonal and slot in by_slot:
-            k = slot_n[slot]  # undo this hour's share of the slot's shrunk average
-            e = (by_slot[slot] * (k + _SLOT_PRIOR) - n) / (k - 1 + _SLOT_PRIOR)
-            samples = k - 1 + _SLOT_PRIOR
-        else:
-            e = (mean * len(hours) - n) / max(1, len(hours) - 1)
-            samples = max(1, len(hours) - 1)
-        e = max(e, _FLOOR_PER_HOUR)
-        pairs.append((n, e, e / samples))
-    return pairs
-
-
-def _dispersion(pairs: Sequence[tuple[int, float, float]]) -> float:
-    """Overdispersion by the method of moments on held-out residuals: the spread beyond Poisson noise
-    and beyond the error of the held-out expectation itself, against sum(e^2)."""
-    excess = weight = 0.0
-    for n, e, e_var in pairs:
-        excess += (n - e) ** 2 - e - e_var
-        weight += e * e
-    return min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
-
-
-def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
-    """Rates and dispersion from the baseline hours, with hours that were spikes themselves left out.
-
-    Hours far above the rate held out for them (far by the brand's own dispersion, so a brand that
-    swings keeps its busy hours) are left out, so a crisis last Tuesday does not make next Tuesday's
-    crisis look usual; rates and the overdispersion are learned from the rest.
-    """
-    auto = detect.dispersion == "auto" and len(hours) >= 24
-    kept = list(hours)
-    alpha = 0.0
-    # A spike inflates the dispersion it is judged by, which can hide its own shoulders: judge again
-    # with the dispersion of what is left, until nothing more is left out.
-    for _ in range(_SPIKE_PASSES):
-        pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
-        alpha = _dispersion(pairs) if auto else 0.0
-        keep = [
-            h for h, (n, e, _) in zip(kept, pairs, strict=True)
-            if not (n >= detect.min_count and n >= 2 * e
-                    and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P)
-        ]  # fmt: skip
-        if len(keep) == len(kept):
-            break
-        kept = keep
-    else:
-        alpha = _dispersion(_held_out_rates(counts, kept, detect.seasonal, zone)) if auto else 0.0
-    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
-    return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))
 
 
 def _baseline(detect: SpikeDetect, counts: BucketCounts, now: float, history_start: float | None,
@@ -215,6 +63,18 @@ def _window_count(counts: BucketCounts, base: Baseline, now: float, window: floa
     return count, expected
 
 
+def window_levels(detect: SpikeDetect) -> list[float]:
+    """The p-value each window is tested at: max_p_value shared out in proportion to window length.
+
+    A 10-minute window takes six independent looks an hour where a 1-hour window takes one; with each
+    window's share proportional to its length, every window brings the same false-alarm rate per hour,
+    and together they bring what max_p_value alone brings one window of their summed length. One
+    window is tested at max_p_value itself.
+    """
+    lengths = [w.total_seconds() for w in detect.windows]
+    return [detect.max_p_value * length / sum(lengths) for length in lengths]
+
+
 def evaluate_spike(
     detect: SpikeDetect,
     counts: BucketCounts,
@@ -226,15 +86,20 @@ def evaluate_spike(
 ) -> Evaluation:
     """The count in each of the rule's windows against the seasonal expectation (negative binomial tail).
 
-    The main window decides; a fast window catches a sudden start sooner and a long window a slow climb.
-    The figures are those of the window that fired with the smallest p-value, else the main window's.
+    Every window is tested against the same baseline and the rule fires as soon as one passes: a short
+    window sees a sudden start within minutes, the main one a spike that builds over the hour, a long one
+    a slow climb. Looking more often must not fire more often on noise, so max_p_value is shared out
+    between the windows by their length (see window_levels).
+    The figures are those of the longest window that fired (the most posts, and the count that grows
+    from one update to the next), else the main window's.
     With explain False (nobody reads a quiet evaluation's figures) the p-value of a window that cannot
     fire anyway (under min_count or min_ratio) is not computed and is left out of the figures.
     """
     base = _baseline(detect, counts, now, history_start, zone, watched)
     learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
     tested = []
-    for window in detect.windows:
+    levels = window_levels(detect)
+    for window, level in zip(detect.windows, levels, strict=True):
         seconds = window.total_seconds()
         count, expected = _window_count(counts, base, now, seconds, zone)
         ratio = count / expected if expected > 0 else math.inf
@@ -242,11 +107,11 @@ def evaluate_spike(
         # The same overdispersion for every window: swings come by the day as well as by the hour, and
         # a day's swing does not average out over a window of a few hours.
         p_value = negative_binomial_upper_tail(count, expected, base.alpha) if may_fire or explain else None
-        fires = may_fire and p_value is not None and p_value <= detect.max_p_value
-        tested.append((fires, p_value, count, expected, ratio, seconds))
+        fires = may_fire and p_value is not None and p_value <= level
+        tested.append((fires, p_value, count, expected, ratio, seconds, level))
     fired = [t for t in tested if t[0]] if not learning else []
-    chosen = min(fired, key=lambda t: t[1] or 0.0) if fired else tested[0]
-    _, p_value, count, expected, ratio, seconds = chosen
+    chosen = max(fired, key=lambda t: t[5]) if fired else tested[0]
+    _, p_value, count, expected, ratio, seconds, level = chosen
     figures: dict[str, Any] = {"count": count, "expected": round(expected, 3), "ratio": round(ratio, 3)}
     if p_value is not None:
         figures["p_value"] = float(f"{p_value:.3g}")
@@ -262,8 +127,9 @@ def evaluate_spike(
         reasons.append(f"count {count} < min_count {detect.min_count}")
     if ratio < detect.min_ratio:
         reasons.append(f"ratio {ratio:.2f} < min_ratio {detect.min_ratio:g}")
-    if p_value is not None and p_value > detect.max_p_value:
-        reasons.append(f"p {p_value:.2g} > max_p_value {detect.max_p_value:g}")
+    if p_value is not None and p_value > level:
+        share = f" (this window's share of max_p_value {detect.max_p_value:g})" if len(detect.windows) > 1 else ""
+        reasons.append(f"p {p_value:.2g} > {level:.2g}{share}" if share else f"p {p_value:.2g} > max_p_value {level:g}")
     return Evaluation(False, count, figures, "; ".join(reasons))
 
 
@@ -364,7 +230,7 @@ def evaluate_silence(
         figures["failing"] = {name: {"since": f.since, "error": f.error} for name, f in failing.items()}
         return Evaluation(True, count, figures, "", quiet)
     if count:  # not quiet: no need to learn what was expected
-        return Evaluation(False, count, figures, f"{count} mentions")
+        return Evaluation(False, count, figures, f"not quiet: {count} mention{'s' if count != 1 else ''}")
     if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
         return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
     if watched is not None and not all(h in watched for h in window_hours):

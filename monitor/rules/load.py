@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
 from monitor.config.toml import Section, TomlFile
+from monitor.durations import parse_duration
 from monitor.errors import InvalidFiles, Problem
+from monitor.rules.calendar import FILE_NAME as CALENDAR_FILE
+from monitor.rules.calendar import Calendar, load_calendar
 from monitor.rules.model import (
     KINDS,
     SENTIMENTS,
@@ -36,7 +40,7 @@ DRAFT_KEYS = ("holding", "reply")
 
 def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str]) -> list[Rule]:
     """Load every *.toml in directory (or the one rule file given, to try it alone, with the draft
-    topics of its folder); InvalidFiles lists every problem in every file."""
+    topics and expected surges of its folder); InvalidFiles lists every problem in every file."""
     single = directory.is_file() and directory.suffix == ".toml"
     if not directory.is_dir() and not single:
         raise InvalidFiles([Problem(str(directory), None, "", "rules folder (or rule file) not found")])
@@ -45,15 +49,20 @@ def load_rules(directory: Path, brands: Iterable[str], platforms: Iterable[str])
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     topics = None
+    calendar = Calendar()
     try:
         topics = load_topics(directory.parent if single else directory)
     except InvalidFiles as exc:
         problems.extend(exc.problems)
+    try:
+        calendar = load_calendar(directory.parent if single else directory, known_brands)
+    except InvalidFiles as exc:
+        problems.extend(exc.problems)
     for path in [directory] if single else sorted(directory.glob("*.toml")):
-        if path.name == TOPICS_FILE:
+        if path.name in (TOPICS_FILE, CALENDAR_FILE):
             continue
         try:
-            rule = replace(load_rule(path, known_brands, known_platforms), topics=topics)
+            rule = replace(load_rule(path, known_brands, known_platforms), topics=topics, calendar=calendar)
         except InvalidFiles as exc:
             problems.extend(exc.problems)
             continue
@@ -152,10 +161,11 @@ def _compound_range(section: Section) -> tuple[float, float] | None:
 def _spike(section: Section) -> SpikeDetect:
     default = SpikeDetect()
     section.check_keys(
-        ("window", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history",
+        ("window", "windows", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history",
          "fast_window", "long_window", "dispersion")
     )  # fmt: skip
-    window = section.duration("window", default.window)
+    listed = _windows(section)
+    window = max(listed) if listed else section.duration("window", default.window)
     baseline = section.duration("baseline", default.baseline)
     fast = section.duration("fast_window", None)
     long = section.duration("long_window", None)
@@ -181,7 +191,29 @@ def _spike(section: Section) -> SpikeDetect:
         fast_window=fast,
         long_window=long,
         dispersion=dispersion,
+        more_windows=tuple(sorted(w for w in listed if w != window)) if listed and window else (),
     )
+
+
+def _windows(section: Section) -> list[timedelta]:
+    """`windows = ["10m", "20m", "1h"]`: every window the rule tests (the longest is the main one)."""
+    if "windows" not in section.data:
+        return []
+    texts = section.text_list("windows", allow_empty=False) or ()
+    for key in ("window", "fast_window", "long_window"):
+        if key in section.data:
+            section.problem(key, "give either windows or window (with fast_window and long_window), not both")
+    listed = []
+    for text in texts:
+        try:
+            listed.append(parse_duration(text))
+        except ValueError as exc:
+            section.problem("windows", str(exc))
+    if len(set(listed)) != len(listed):
+        section.problem("windows", "each window only once")
+    if any(w.total_seconds() <= 0 for w in listed):
+        section.problem("windows", "every window must be longer than zero")
+    return sorted(set(listed))
 
 
 def _silence(section: Section) -> SilenceDetect:
@@ -249,7 +281,9 @@ def _share(section: Section) -> ShareDetect:
 
 def _alert(section: Section) -> AlertPolicy:
     default = AlertPolicy()
-    section.check_keys(("cooldown", "keep_firing_for", "resolve_after", "for", "update_when_grown"))
+    section.check_keys(
+        ("cooldown", "keep_firing_for", "resolve_after", "for", "update_when_grown", "quiet_when_expected")
+    )
     # keep_firing_for is the name Prometheus users know; resolve_after is the older name of the same thing.
     if "keep_firing_for" in section.data and "resolve_after" in section.data:
         section.problem("resolve_after", "is the older name of keep_firing_for: give one of them")
@@ -260,6 +294,7 @@ def _alert(section: Section) -> AlertPolicy:
         resolve_after=keep,
         update_when_grown=section.number("update_when_grown", default.update_when_grown, minimum=0.01),
         pending_for=section.duration("for", default.pending_for, positive=False),
+        quiet_when_expected=section.flag("quiet_when_expected", default.quiet_when_expected),
     )
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from monitor.rules.calendar import Calendar
 from monitor.rules.topics import Topics
 
 KINDS = ("spike", "volume", "keyword", "influencer", "share", "silence")
@@ -42,12 +43,13 @@ class SpikeDetect:
     fast_window: timedelta | None = None  # also test this shorter window: a sudden start is seen sooner
     long_window: timedelta | None = None  # also test this longer window: a slow climb is caught
     dispersion: str = "auto"  # "auto": negative binomial when the baseline varies more than Poisson
+    more_windows: tuple[timedelta, ...] = ()  # from `windows = [...]`: the others besides the main (longest) one
 
     @property
     def windows(self) -> tuple[timedelta, ...]:
-        """The main window first, then the fast and long ones the rule has."""
+        """The main window first, then the others the rule tests (fast, long, or listed in `windows`)."""
         extra = (w for w in (self.fast_window, self.long_window) if w is not None)
-        return (self.window, *extra)
+        return (self.window, *extra, *self.more_windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class AlertPolicy:
     resolve_after: timedelta = timedelta(hours=1)  # keep_firing_for: how long below threshold before resolving
     update_when_grown: float = 0.5
     pending_for: timedelta = timedelta(0)  # `for`: how long the condition must hold before the incident opens
+    quiet_when_expected: bool = False  # no alert while the brand has an expected surge (see rules/calendar.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,7 @@ class Rule:
     alert: AlertPolicy = AlertPolicy()
     drafts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     topics: Topics | None = None  # the rules folder's draft topics
+    calendar: Calendar = field(default_factory=Calendar)  # the rules folder's expected surges
 
     def applies_to(self, brand: str) -> bool:
         """Whether this rule watches the brand."""

@@ -19,7 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from monitor.slack.chart import chart_png
-from monitor.slack.render import escape_mrkdwn, mrkdwn, render_blocks, render_console
+from monitor.slack.escape import escape_mrkdwn, mrkdwn
+from monitor.slack.render import render_blocks, render_console
 
 logger = logging.getLogger(__name__)
 

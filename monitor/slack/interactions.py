@@ -29,7 +29,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from monitor.clock import Clock
 from monitor.durations import format_duration
-from monitor.slack.render import SNOOZES, inline, mrkdwn, render_blocks, who
+from monitor.slack.escape import inline, mrkdwn
+from monitor.slack.render import SNOOZES, render_blocks, who
 from monitor.store import Action, IncidentRow, Store
 
 logger = logging.getLogger(__name__)

@@ -4,123 +4,26 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+
+from monitor.slack.escape import (
+    _CONTROL,
+    code,
+    cut,
+    domain,
+    inline,
+    link,
+    mrkdwn,
+    safe_text,
+)
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
-TEXT_LIMIT = 3000
 FALLBACK_LIMIT = 3000  # Slack truncates text over 4,000 characters; stay well under
 MAX_BLOCKS = 50
-URL_LIMIT = 2000
 SNIPPET = 280
 SEVERITY_EMOJI = {"low": ":large_blue_circle:", "medium": ":large_yellow_circle:", "high": ":red_circle:",
                   "critical": ":rotating_light:"}  # fmt: skip
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-# Terminal escapes (CSI and OSC), C0/C1 controls but tab and newline, bidi overrides that reorder text,
-# and the invisible characters that hide or disguise text: zero-width spaces and joiners, the LRM, RLM
-# and ALM marks, word joiners and invisible operators, the byte order mark, soft hyphens, fillers, and
-# Unicode tag characters (text no one sees). Emoji joined by a zero-width joiner fall apart into their parts.
-_INVISIBLE = (
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u206a-\u206f"
-    "\u3164\ufeff\uffa0\U000e0000-\U000e007f"
-)
-_CONTROL = re.compile(
-    r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    rf"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{_INVISIBLE}]"
-)
-_HIDDEN = re.compile(rf"[{_INVISIBLE}\u202a-\u202e\u2066-\u2069]")
-_URL_UNSAFE = re.compile(r"[\s|<>\"`\\^{}]")
-_FENCE = re.compile(r"`{3,}")
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape text from the internet for mrkdwn: no mention, channel ping or link can come through."""
-    text = _CONTROL.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A word joiner after @ keeps "@channel" readable but never a broadcast.
-    return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), text)
-
-
-def cut(text: str, limit: int) -> str:
-    """Shorten mrkdwn to at most limit characters with "…", never splitting an &entity; or a <link>."""
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    head = text[: limit - 1]
-    amp = head.rfind("&")
-    if amp != -1 and ";" not in head[amp:]:
-        head = head[:amp]
-    opening = head.rfind("<")  # escaped text has none: this is one of our own links
-    if opening != -1 and ">" not in head[opening:]:
-        head = head[:opening]
-    return head + "…"
-
-
-def safe_text(text: str, limit: int) -> str:
-    """Escape and cut in one step."""
-    return cut(escape_mrkdwn(text), limit)
-
-
-def inline(text: Any, limit: int) -> str:
-    """Escape a one-line value (a name, a platform, a term): whitespace runs, newlines included, become one space."""
-    return cut(" ".join(escape_mrkdwn(str(text)).split()), limit)
-
-
-def safe_url(url: str) -> str | None:
-    """The URL ready to put inside <…|…>, or None if it is not a plain http(s) URL (or hides characters
-    in its host: a link is never made to a look-alike of the domain it shows)."""
-    try:
-        host = urlsplit(url.strip()).netloc
-    except ValueError:
-        return None
-    if _HIDDEN.search(host):
-        return None
-    url = _CONTROL.sub("", url).strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    # Percent-encode what would end the link or start a label (|, <, >, spaces); & is escaped as everywhere.
-    url = _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url).replace("&", "&amp;")
-    return url if len(url) <= URL_LIMIT else None
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link for an http(s) URL; any other URL is shown as escaped text, never linked."""
-    target = safe_url(url)
-    if target is None:
-        return inline(url, 200)
-    return f"<{target}|{inline(label, 200).replace('|', '¦') or 'link'}>"
-
-
-def domain(url: str) -> str:
-    """The host a link leads to, as a label: non-ASCII names in their punycode form (xn--...), so a
-    look-alike of a known domain does not pass for it; "link" when there is none."""
-    target = safe_url(url)
-    try:
-        host = urlsplit(target.replace("&amp;", "&")).hostname if target else None
-    except ValueError:
-        host = None
-    if not host:
-        return "link"
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
-
-
-def code(text: str, limit: int) -> str:
-    """Escaped text in a ``` block that nothing inside can close early."""
-    body = _FENCE.sub(lambda m: "\u200b".join(m.group()), safe_text(text, limit)).strip("\n") or " "
-    return f"```{body}```"
-
-
-def mrkdwn(text: str, limit: int = TEXT_LIMIT) -> dict[str, Any]:
-    """A mrkdwn text object; verbatim, so Slack auto-links and auto-parses nothing we did not mark up."""
-    return {"type": "mrkdwn", "text": cut(text, limit) or " ", "verbatim": True}
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -142,7 +45,13 @@ def _reach(followers: Any) -> str:
 
 
 def _score(m: dict[str, Any]) -> str:
-    return f"score {m['compound']:+.2f}" if isinstance(m.get("compound"), (int, float)) else ""
+    """The post's tone in a word (its score is in the event for whoever wants it)."""
+    compound = m.get("compound")
+    if not isinstance(compound, (int, float)) or isinstance(compound, bool):
+        return ""
+    if compound <= -0.6:
+        return "very negative"
+    return "negative" if compound <= -0.05 else "positive" if compound >= 0.05 else "neutral"
 
 
 def _mention_line(m: dict[str, Any]) -> str:
@@ -180,22 +89,33 @@ def fallback(event: dict[str, Any]) -> str:
     return cut(f"{prefix[kind]} {inline(event['rule'], 200)} for {name}: {summary}", FALLBACK_LIMIT)
 
 
-def _figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
+def details(event: dict[str, Any]) -> str:
+    """The raw figures, for whoever wants them: one line, kept out of the sentences a PR reader reads."""
+    figures = event.get("figures") or {}
     p_value, share = figures.get("p_value"), figures.get("negative_share")
     fields = [
-        ("Count", figures.get("count")),
-        ("Expected", figures.get("expected", figures.get("threshold"))),
-        ("Ratio", figures.get("ratio")),
-        ("p-value", f"{p_value:.2g}" if isinstance(p_value, float) else p_value),
-        ("Sentiment mean", figures.get("sentiment_mean")),
-        ("Negative share", f"{share:.0%}" if isinstance(share, (int, float)) else share),
+        ("count", figures.get("count")),
+        ("expected", figures.get("expected", figures.get("threshold"))),
+        ("ratio", figures.get("ratio")),
+        ("p", f"{p_value:.2g}" if isinstance(p_value, float) else p_value),
+        ("sentiment mean", figures.get("sentiment_mean")),
+        ("negative share", f"{share:.0%}" if isinstance(share, (int, float)) else share),
+        ("window", event.get("window")),
+        ("dispersion", figures.get("dispersion")),
     ]
-    shown = [
-        mrkdwn(f"*{name}*\n{inline(_number(value, 2), 100)}", FIELD_LIMIT)
-        for name, value in fields
-        if value is not None
-    ]
-    return [{"type": "section", "fields": shown}] if shown else []
+    shown = [f"{name} {_plain(_number(value, 3))}" for name, value in fields if value is not None]
+    if event.get("platforms"):
+        shown.append(", ".join(f"{_plain(p)} {_plain(n)}" for p, n in list(event["platforms"].items())[:20]))
+    return " · ".join(shown)
+
+
+def _details(event: dict[str, Any]) -> list[dict[str, Any]]:
+    text = details(event)
+    return [_context(f"Details: {inline(text, 2000)}")] if text else []
+
+
+def _about(event: dict[str, Any]) -> str:
+    return str(event.get("about") or ", ".join(str(t) for t in event.get("terms") or []))
 
 
 # Snooze buttons: action id -> seconds. The incident id rides in every button's value.
@@ -261,7 +181,6 @@ def render_blocks(event: dict[str, Any], mention: str = "") -> tuple[str, list[d
 
 def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     kind = event["event"]
-    figures = event.get("figures") or {}
     summary = safe_text(str(event.get("summary", "")), 1000)
     blocks: list[dict[str, Any]] = []
     if kind == "digest":
@@ -281,13 +200,8 @@ def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         grown = f" (up {growth:.0%} since the last post)" if isinstance(growth, (int, float)) else ""
         again = ":warning: *Firing again.* " if event.get("reopened") else ""
         blocks.append(_section(f"{again}*Update:* {summary}{grown}"))
-    blocks.extend(_figures(figures))
-    context = [f"window {inline(event.get('window', ''), 20)}"]
-    if event.get("platforms"):
-        context.append(_platforms(event["platforms"]))
-    blocks.append(_context(" | ".join(context)))
-    if event.get("terms"):
-        blocks.append(_section("*What it's about:* " + ", ".join(inline(t, 60) for t in event["terms"][:20])))
+    if _about(event):
+        blocks.append(_section("*About:* " + inline(_about(event), 1000)))
     top = event.get("top") or []
     if top:
         blocks.append({"type": "divider"})
@@ -304,6 +218,7 @@ def _render_blocks(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         for reply in (drafts.get("replies") or [])[:10]:
             where = inline(reply.get("platform", ""), 40)
             blocks.append(_section(f"*Reply on {where}*\n{code(str(reply.get('text', '')), 2500)}"))
+    blocks.extend(_details(event))
     if kind == "opened":
         done = _done(event)
         blocks = _fit([*blocks[: MAX_BLOCKS - len(done) - 1], *done])
@@ -341,7 +256,8 @@ def render_console(event: dict[str, Any]) -> str:
     kind = event["event"]
     if kind == "digest":
         return _digest_console(event)
-    rule, brand, at = _plain(event["rule"]), _plain(event.get("brand_name") or event["brand"]), _plain(event["at"])
+    rule, brand = _plain(event["rule"]), _plain(event.get("brand_name") or event["brand"])
+    at = _plain(event.get("when") or event["at"])
     lines = []
     if kind == "opened":
         lines.append(f"=== {_plain(event.get('severity', '')).upper()} · {rule} · {brand} · {at} ===")
@@ -353,17 +269,10 @@ def render_console(event: dict[str, Any]) -> str:
     lines.append(f"    {_plain(event.get('summary', ''))}")
     if kind == "resolved":
         return "\n".join(lines) + "\n"
-    figures = event.get("figures") or {}
-    shown = [f"{k}={_plain(f'{figures[k]:.2g}' if k == 'p_value' and isinstance(figures[k], float) else figures[k])}"
-             for k in ("count", "expected", "ratio", "p_value", "sentiment_mean", "negative_share")
-             if figures.get(k) is not None]  # fmt: skip
     if isinstance(event.get("growth"), (int, float)):
-        shown.append(f"growth={event['growth']:+.0%}")
-    lines.append("    " + "  ".join(shown))
-    if event.get("platforms"):
-        lines.append("    platforms: " + ", ".join(f"{_plain(p)} {_plain(n)}" for p, n in event["platforms"].items()))
-    if event.get("terms"):
-        lines.append("    about: " + ", ".join(_plain(t) for t in event["terms"]))
+        lines.append(f"    up {event['growth']:.0%} since the last post")
+    if _about(event):
+        lines.append(f"    about: {_plain(_about(event))}")
     for m in (event.get("top") or [])[: 5 if kind == "opened" else 3]:
         similar = f" (+{m['similar']} near-identical)" if isinstance(m.get("similar"), int) and m["similar"] > 0 else ""
         score = f" {_score(m)}" if _score(m) else ""
@@ -377,6 +286,8 @@ def render_console(event: dict[str, Any]) -> str:
         lines.append(f"    holding statement ({_plain(drafts.get('topic'))}): {_plain(drafts.get('holding', ''))}")
         for reply in drafts.get("replies") or []:
             lines.append(f"    reply draft ({_plain(reply.get('platform'))}): {_plain(reply.get('text', ''))}")
+    if details(event):
+        lines.append(f"    details: {details(event)}")
     return "\n".join(lines) + "\n"
 
 

@@ -78,18 +78,21 @@ class FakeHackerNews(FakeServer):
 
     def add_hit(self, object_id: str, created_at_i: int, text: str, **fields: Any) -> dict[str, Any]:
         """Add a comment hit (any field can be given or overridden by keyword)."""
-        hit = {"objectID": object_id, "created_at_i": created_at_i, "comment_text": text, "author": "someone",
+        # Each hit by its own author unless told: a burst is many people (one author's repeats count once).
+        author = fields.get("author", f"someone{object_id}")
+        hit = {"objectID": object_id, "created_at_i": created_at_i, "comment_text": text, "author": author,
                "points": None, "num_comments": None, "title": None, "story_text": None, "story_title": "A story",
-               "_tags": ["comment", "author_someone"], **fields}  # fmt: skip
+               "_tags": ["comment", f"author_{author}"], **fields}  # fmt: skip
         self.hits.append(hit)
         return hit
 
     def add_story(self, object_id: str, created_at_i: int, title: str, text: str | None = None,
                   **fields: Any) -> dict[str, Any]:  # fmt: skip
         """Add a story hit: a title, optional story_text, points and num_comments."""
+        author = fields.get("author", f"someone{object_id}")
         hit = {"objectID": object_id, "created_at_i": created_at_i, "title": title, "story_text": text,
-               "comment_text": None, "author": "someone", "points": 1, "num_comments": 0, "url": None,
-               "_tags": ["story", "author_someone"], **fields}  # fmt: skip
+               "comment_text": None, "author": author, "points": 1, "num_comments": 0, "url": None,
+               "_tags": ["story", f"author_{author}"], **fields}  # fmt: skip
         self.hits.append(hit)
         return hit
 

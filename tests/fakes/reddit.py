@@ -65,7 +65,7 @@ class FakeReddit(FakeServer):
         """Add a link post (name is its t3_ fullname; any field can be given or overridden by keyword)."""
         short = name.removeprefix("t3_")
         post = {"name": name, "id": short, "created_utc": created_utc, "title": title, "selftext": selftext,
-                "author": "someone", "subreddit": "devops", "subreddit_subscribers": 250000, "score": 1,
+                "author": f"someone{short}", "subreddit": "devops", "subreddit_subscribers": 250000, "score": 1,
                 "upvote_ratio": 1.0, "num_comments": 0, "permalink": f"/r/devops/comments/{short}/x/",
                 "is_self": True, **fields}  # fmt: skip
         self.posts.append(post)

@@ -10,10 +10,12 @@ def event(kind: str = "opened", **overrides: Any) -> dict[str, Any]:
         "event": kind, "outbox_id": 7, "incident": "negative-spike/acme/20261124T1400Z", "rule": "negative-spike",
         "kind": "spike", "severity": "high", "brand": "acme", "brand_name": "Acme Cloud",
         "at": "2026-11-24T14:05:00Z", "opened_at": "2026-11-24T14:05:00Z", "window": "1h",
-        "summary": "37 negative mentions in the last hour, 6.1x the usual 6.1 for a Tuesday at 13:00",
+        "summary": "37 negative posts in the last hour (since 13:05 UTC); usually about 6 at this time on a Tuesday;"
+                   " about 1 in 10¹¹ by chance",
         "figures": {"count": 37, "expected": 6.1, "ratio": 6.07, "p_value": 1.2e-12, "sentiment_mean": -0.52,
                     "negative_share": 0.8},
         "platforms": {"hackernews": 20, "reddit": 17}, "terms": ["outage", "login"],
+        "about": "outage, login · mostly on Hacker News (54%)",
         "top": [{"platform": "reddit", "id": "t3_a", "author": "jane", "author_followers": 1200,
                  "text": "Acme is down", "title": "", "url": "https://www.reddit.com/r/x/comments/a/",
                  "compound": -0.81, "similar": 3}],

@@ -1,0 +1,113 @@
+"""What an incident is about: the words and two-word phrases most over-represented in its posts against
+the brand's usual ones.
+
+Each distinct post counts once (near-identical copies are one post: twenty copies of "Third outage this
+month, seriously considering leaving" are one voice, and their words say nothing about the others). A
+term's score is the z-score of its log-odds ratio between the incident's posts and the baseline's, with
+an informative Dirichlet prior from both together (Monroe, Colaresi and Quinn, "Fightin' Words", 2008):
+a word seen in two of eight incident posts and never before outranks one seen in all of them that is
+just as common every day, and rare words are not trusted on one sighting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+
+from monitor.mention import ScoredMention
+
+_URL = re.compile(r"https?://\S+")
+_HANDLE = re.compile(r"[@#]\w+")
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\n\"“”]+|\s[-–—]\s")
+_TOKEN = re.compile(r"[a-z][a-z0-9'’\-]*[a-z0-9]|\d{3,}")  # words, and numbers like 502 (not #12)
+# Function words, and the filler of social posts (intensifiers, "anyone else", "again"): they are in
+# every kind of post and never say what one is about.
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any anybody anyone anything are aren't around
+    as at be because been before being below between both but by can can't cannot could couldn't did didn't
+    do does doesn't doing don't each else even ever every everybody everyone everything few for
+    from further get gets getting got gonna had hadn't has hasn't have haven't having he her here hers him
+    his how i i'd i'll i'm i've if in into is isn't it it's its itself just let's like lol lmao me more most
+    much my myself no nor not nothing now of off on once one only or other ought our ours out over own
+    people pretty really right said same say says see seems seriously she should shouldn't so some someone
+    something still stuff such than that that's the their theirs them then there there's these they they're
+    thing things this those though through to too totally under until up upon us very via was wasn't way we
+    we're we've well were weren't what what's when where which while who whole why will with won't would
+    wouldn't yet you you're your yours yourself actually basically honestly literally definitely absolutely
+    omg btw imo tbh yeah yes ok okay guys anyway today tonight yesterday amp http https www com""".split()
+)
+PRIOR = 50.0  # pseudo-posts of prior (from both sides pooled): how much one sighting can move a term
+MIN_Z = 1.0  # below this, a term is as likely chance as news
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased words of a post (URLs, @handles and #tags dropped), stopwords included, in order."""
+    text = _HANDLE.sub(" ", _URL.sub(" ", text.lower()))
+    return [t.strip("'’-") for t in _TOKEN.findall(text)]
+
+
+def terms_of(text: str, skip: set[str]) -> set[str]:
+    """The words and two-word phrases of a post that can describe it (a phrase: two such words next to
+    each other, not across punctuation)."""
+    found: set[str] = set()
+    for clause in _CLAUSE.split(_HANDLE.sub(" ", _URL.sub(" ", text))):
+        content = [w if w not in STOPWORDS and w not in skip and len(w) > 2 else "" for w in tokens(clause)]
+        found.update(w for w in content if w)
+        found.update(f"{a} {b}" for a, b in pairwise(content) if a and b)
+    return found
+
+
+def _posts(mentions: Iterable[ScoredMention], skip: set[str], fold: bool) -> list[set[str]]:
+    """Each post's terms; with fold, each distinct post's once (near-identical posts, with the same
+    words, are one)."""
+    seen: set[frozenset[str]] = set()
+    posts = []
+    for scored in mentions:
+        terms = terms_of(scored.mention.full_text, skip)
+        key = frozenset(terms)
+        if fold and key in seen:
+            continue
+        seen.add(key)
+        posts.append(terms)
+    return posts
+
+
+def over_represented(
+    incident: Sequence[ScoredMention], baseline: Iterable[ScoredMention], ignore: Iterable[str], limit: int = 5
+) -> list[str]:
+    """The terms most over-represented in the incident's posts against the baseline, best first."""
+    skip = {w for phrase in ignore for w in tokens(phrase)}
+    # The baseline is counted post by post: it is the usual mix, repeats and all.
+    posts, usual = _posts(incident, skip, fold=True), _posts(baseline, skip, fold=False)
+    n_i, n_j = len(posts), len(usual)
+    if not n_i:
+        return []
+    in_incident: Counter[str] = Counter(t for post in posts for t in post)
+    in_usual: Counter[str] = Counter(t for post in usual for t in post if t in in_incident)
+    least = 2 if n_i >= 4 else 1
+    scored = []
+    for term, y_i in in_incident.items():
+        if y_i < least:
+            continue
+        y_j = in_usual.get(term, 0)
+        share = (y_i + y_j + 0.5) / (n_i + n_j + 1)  # the pooled rate, the prior's centre
+        a, b = PRIOR * share, PRIOR * (1 - share)
+        delta = math.log((y_i + a) / (n_i - y_i + b)) - math.log((y_j + a) / (n_j - y_j + b))
+        variance = 1 / (y_i + a) + 1 / (n_i - y_i + b) + 1 / (y_j + a) + 1 / (n_j - y_j + b)
+        z = delta / math.sqrt(variance)
+        if z >= MIN_Z:
+            scored.append((z, y_i, term))
+    # Best first; on a tie a phrase before its words (it says more), then by name for a stable order.
+    scored.sort(key=lambda t: (-round(t[0], 9), -t[1], -t[2].count(" "), t[2]))
+    chosen: list[str] = []
+    for _, _, term in scored:
+        if len(chosen) == limit:
+            break
+        # A phrase and its own words say the same: keep whichever ranked first.
+        if any(term in other.split() or other in term.split() for other in chosen):
+            continue
+        chosen.append(term)
+    return chosen

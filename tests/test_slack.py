@@ -313,3 +313,12 @@ def test_invisible_characters_are_stripped_and_links_show_where_they_go() -> Non
     assert "<https://www.reddit.com/r/x/a/|www.reddit.com>" in shown
     assert "<https://www.rеddit.com/r/x/|www.xn--rddit-zwe.com>" in shown
     assert "<https://www.reddit.com/|" not in shown and "https://www.reddit.com/" in shown
+
+
+def test_a_top_post_says_why_it_is_negative_escaped() -> None:
+    top = {**event()["top"][0], "label": "negative", "compound": -0.9, "confidence": 0.92,
+           "why": ["down again", "<!channel> lost", "refund"]}  # fmt: skip
+    text = render_console(event(top=[top]))
+    assert "jane (1.2k followers) very negative (92% sure: down again, <!channel> lost, refund)" in text
+    blocks = visible(render_blocks(event(top=[top])))
+    assert "(92% sure: down again, &lt;!channel&gt; lost, refund)" in blocks and "<!channel>" not in blocks

@@ -16,6 +16,7 @@ from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 from monitor.rules.terms import over_represented
 from monitor.rules.topics import load_topics
+from monitor.sentiment import Scorer
 from monitor.store import IncidentRow
 from monitor.wording import about_words
 
@@ -100,6 +101,7 @@ def mention_dict(scored: ScoredMention, similar: int) -> dict[str, Any]:
         "text": m.text,
         "url": m.url,
         "compound": scored.compound,
+        "label": scored.label,
         "created_at": iso(m.created_at.timestamp()),
         "likes": m.likes,
         "replies": m.replies,
@@ -201,3 +203,26 @@ def _about(
         "about": about_words(terms, matching),
         "top": [mention_dict(scored_mention, similar) for scored_mention, similar in top_mentions(matching, limit=5)],
     }
+
+
+EXPLAINED = 3  # top posts whose label an alert explains (each costs a batch of rescored variants, ~1.5 ms)
+
+
+def explain_top(event: dict[str, Any], scorer: Scorer, brand: str) -> None:
+    """Say why the first top posts got their label: the model's confidence and the three words or phrases
+    that weighed most toward it (Scorer.explain), in each post's `confidence` and `why`."""
+    for top in (event.get("top") or [])[:EXPLAINED]:
+        text = "\n".join(str(top[k]) for k in ("title", "text") if top.get(k))
+        explanation = scorer.explain(text, None, brand, top=3)
+        if explanation.confidence is not None:
+            top["confidence"] = explanation.confidence
+            top["why"] = _distinct([word for word, weight in explanation.weights if weight > 0])
+
+
+def _distinct(phrases: list[str]) -> list[str]:
+    """The phrases, less the words of a phrase already kept ("down again", not also "down" and "again")."""
+    kept: list[str] = []
+    for phrase in phrases:
+        if not any(set(phrase.lower().split()) <= set(k.lower().split()) for k in kept):
+            kept.append(phrase)
+    return kept

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from monitor.alerts.events import build_event, iso
+from monitor.alerts.events import build_event, explain_top, iso
 from monitor.config import Brand, Config
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import hold, step
@@ -345,6 +345,7 @@ class Engine:
             span = rule.horizon.total_seconds()
             baseline = self.store.mentions_sample(now - span, now - window, brand.id, _BASELINE_SAMPLE)
         event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+        explain_top(event, self.scorer, brand.id)
         if kind == "opened":
             event["chart"] = self._chart_series(rule, brand, incident, now)
         return event

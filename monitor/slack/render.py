@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from monitor.slack.escape import (
@@ -45,18 +46,29 @@ def _reach(followers: Any) -> str:
 
 
 def _score(m: dict[str, Any]) -> str:
-    """The post's tone in a word (its score is in the event for whoever wants it)."""
+    """The post's tone in a word (its score is in the event for whoever wants it): its label, "very
+    negative" when its compound is low too (events from before labels were in them: by the compound)."""
     compound = m.get("compound")
     if not isinstance(compound, (int, float)) or isinstance(compound, bool):
         return ""
-    if compound <= -0.6:
-        return "very negative"
-    return "negative" if compound <= -0.05 else "positive" if compound >= 0.05 else "neutral"
+    label = m.get("label") if m.get("label") in ("negative", "neutral", "positive") else None
+    if label is None:
+        label = "negative" if compound <= -0.05 else "positive" if compound >= 0.05 else "neutral"
+    return "very negative" if label == "negative" and compound <= -0.6 else str(label)
+
+
+def _why(m: dict[str, Any], escape: Callable[[Any, int], str]) -> str:
+    """Why the post got its label, when the alert explains it: "(92% sure: down, lost orders)"."""
+    why, confidence = m.get("why"), m.get("confidence")
+    if not why or not isinstance(why, list) or not isinstance(confidence, (int, float)):
+        return ""
+    return f"({confidence:.0%} sure: {', '.join(escape(w, 40) for w in why[:3])})"
 
 
 def _mention_line(m: dict[str, Any]) -> str:
     author = inline(m.get("author") or "someone", 80).replace("|", "¦")
     parts = [f"*{inline(m.get('platform', ''), 40)}*", f"{author}{_reach(m.get('author_followers'))}", _score(m)]
+    parts.append(_why(m, inline))
     if isinstance(m.get("similar"), int) and m["similar"] > 0:
         parts.append(f"+{m['similar']} near-identical")
     url = str(m.get("url") or "")
@@ -275,7 +287,8 @@ def render_console(event: dict[str, Any]) -> str:
         lines.append(f"    about: {_plain(_about(event))}")
     for m in (event.get("top") or [])[: 5 if kind == "opened" else 3]:
         similar = f" (+{m['similar']} near-identical)" if isinstance(m.get("similar"), int) and m["similar"] > 0 else ""
-        score = f" {_score(m)}" if _score(m) else ""
+        score = " ".join(p for p in ("", _score(m), _why(m, lambda w, n: _plain(w)[:n])) if p)
+        score = f" {score}" if score else ""
         who = f"{_plain(m.get('author') or 'someone')}{_reach(m.get('author_followers'))}"
         text = _plain(" ".join(str(m.get(k) or "") for k in ("title", "text")))[:SNIPPET]
         lines.append(f"    - [{_plain(m.get('platform'))}] {who}{score}{similar}: {text}")

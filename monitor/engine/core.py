@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from monitor.alerts.events import build_event, explain_top, iso
+from monitor.alerts.events import iso
 from monitor.config import Brand, Config
+from monitor.engine.alerting import Alerting
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import hold, step
 from monitor.engine.silences import Muting
 from monitor.mention import Mention, ScoredMention
-from monitor.rules.baseline import baseline_hours, learn_baseline
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
     Evaluation,
@@ -46,7 +46,6 @@ from monitor.store import IncidentRow, Store
 from monitor.wording import duration_words
 
 logger = logging.getLogger(__name__)
-_BASELINE_SAMPLE = 2000
 
 
 def _bucket(table: dict[Any, BucketCounts], key: Any) -> BucketCounts:
@@ -66,7 +65,7 @@ class CursorUpdate:
     state: str
 
 
-class Engine:
+class Engine(Alerting):
     """Pipeline, counts and incidents over one store."""
 
     def __init__(self, config: Config, rules: Sequence[Rule], store: Store, scorer: Scorer) -> None:
@@ -232,6 +231,24 @@ class Engine:
             return evaluate_silence(detect, counts, now, start, self.config.zone, watched, failures)
         return evaluate_volume(detect, counts, now)
 
+    def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
+        """Whether the rule cannot fire for the brand now, whatever its baseline says: every window it tests
+        holds fewer mentions than its min_count (every kind but silence needs that many to fire). Most
+        (rule, brand) pairs of a tick are such, and this costs a window sum slid by a minute each."""
+        detect = rule.detect
+        if isinstance(detect, SilenceDetect):
+            return False
+        counts = self.counts.get(key)
+        if counts is None or not counts.minutes:
+            return True
+        if isinstance(detect, KeywordDetect) and detect.min_followers:
+            reach = self.reach.get(key)
+            if reach is not None and reach.window(now - detect.window.total_seconds(), now):
+                return False
+        need = 1 if isinstance(detect, InfluencerDetect) else detect.min_count
+        windows = detect.windows if isinstance(detect, SpikeDetect) else (detect.window,)
+        return all(counts.window(now - w.total_seconds(), now) < need for w in windows)
+
     def close_orphans(self, now: float) -> list[dict[str, Any]]:
         """Resolve the open incidents of rules that no longer exist, saying so in their threads."""
         names = {r.name for r in self.rules}
@@ -277,6 +294,8 @@ class Engine:
                 previous = latest.get(key)
                 # A quiet result's figures are read only by a trace or to resolve an open incident.
                 explain = self.trace is not None or (previous is not None and previous.status == "open")
+                if not explain and key not in self.pending and self._cannot_fire(rule, key, now):
+                    continue  # quiet, and nothing open or pending to move on: the evaluation would change nothing
                 result = self.evaluate(rule, brand.id, now, explain)
                 if self.trace is not None:
                     self.trace(rule, brand.id, now, result)
@@ -332,43 +351,6 @@ class Engine:
             return f"silenced (#{silence.id} by {silence.author or 'someone'})"
         inhibitor = self.muting.inhibitor(rule.name, brand, rule.severity)
         return f"inhibited by the open {inhibitor} incident" if inhibitor else ""
-
-    def _event(
-        self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
-    ) -> dict[str, Any]:
-        window = result.window or rule.detect.window.total_seconds()
-        in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
-        matcher = self.matchers[rule.name]
-        matching = [m for m in in_window if matcher(m)]
-        baseline: list[ScoredMention] = []
-        if kind != "resolved":
-            span = rule.horizon.total_seconds()
-            baseline = self.store.mentions_sample(now - span, now - window, brand.id, _BASELINE_SAMPLE)
-        event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
-        explain_top(event, self.scorer, brand.id)
-        if kind == "opened":
-            event["chart"] = self._chart_series(rule, brand, incident, now)
-        return event
-
-    def _chart_series(self, rule: Rule, brand: Brand, incident: IncidentRow, now: float) -> dict[str, Any]:
-        """The last 48 hours of the rule's hourly counts, with the expected count where the kind has one."""
-        end = int(now // 3600)
-        hours = list(range(end - 47, end + 1))
-        counts = self.counts.get((rule.name, brand.id), BucketCounts())
-        series: dict[str, Any] = {
-            "start_hour": hours[0], "counts": [counts.hour(h) for h in hours], "incident_from": incident.opened_at,
-            "title": f"{rule.name} · {brand.name} · last 48 hours", "label": f"{rule.match.sentiment} mentions"
-            if rule.match.sentiment != "any" else "matching mentions",
-        }  # fmt: skip
-        if isinstance(rule.detect, SpikeDetect):
-            watched = self.watched.get(brand.id, set()) if self.watching else None
-            start = now - max(rule.detect.windows).total_seconds()
-            base = baseline_hours(
-                start, rule.detect.baseline.total_seconds(), self.history_start.get(brand.id), watched
-            )
-            learned = learn_baseline(rule.detect, counts, base, self.config.zone)
-            series["expected"] = [round(learned.rate(h, self.config.zone), 3) for h in hours]
-        return series
 
     def _prune(self, now: float) -> None:
         # Buckets are hours: forgetting the old ones once an hour is enough.

@@ -1,0 +1,72 @@
+"""The alert event of an incident change, as the engine builds it: the mentions in the window and a
+sample of the brand's earlier ones for what it is about, the top posts explained, and the chart's series.
+
+A mixin of Engine (engine/core.py), which owns the attributes declared here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.alerts.events import build_event, explain_top
+from monitor.config import Brand, Config
+from monitor.mention import ScoredMention
+from monitor.rules.baseline import baseline_hours, learn_baseline
+from monitor.rules.counts import BucketCounts
+from monitor.rules.detectors import Evaluation
+from monitor.rules.match import RuleMatcher
+from monitor.rules.model import Rule, SpikeDetect
+from monitor.sentiment import Scorer
+from monitor.store import IncidentRow, Store
+
+BASELINE_SAMPLE = 2000  # earlier mentions read to tell what an incident is about
+
+
+class Alerting:
+    """Builds the events the tick writes to the outbox."""
+
+    config: Config
+    store: Store
+    scorer: Scorer
+    matchers: dict[str, RuleMatcher]
+    counts: dict[tuple[str, str], BucketCounts]
+    watching: bool
+    watched: dict[str, set[int]]
+    history_start: dict[str, float]
+
+    def _event(
+        self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
+    ) -> dict[str, Any]:
+        window = result.window or rule.detect.window.total_seconds()
+        in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
+        matcher = self.matchers[rule.name]
+        matching = [m for m in in_window if matcher(m)]
+        baseline: list[ScoredMention] = []
+        if kind != "resolved":
+            span = rule.horizon.total_seconds()
+            baseline = self.store.mentions_sample(now - span, now - window, brand.id, BASELINE_SAMPLE)
+        event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+        explain_top(event, self.scorer, brand.id)
+        if kind == "opened":
+            event["chart"] = self._chart_series(rule, brand, incident, now)
+        return event
+
+    def _chart_series(self, rule: Rule, brand: Brand, incident: IncidentRow, now: float) -> dict[str, Any]:
+        """The last 48 hours of the rule's hourly counts, with the expected count where the kind has one."""
+        end = int(now // 3600)
+        hours = list(range(end - 47, end + 1))
+        counts = self.counts.get((rule.name, brand.id), BucketCounts())
+        series: dict[str, Any] = {
+            "start_hour": hours[0], "counts": [counts.hour(h) for h in hours], "incident_from": incident.opened_at,
+            "title": f"{rule.name} · {brand.name} · last 48 hours", "label": f"{rule.match.sentiment} mentions"
+            if rule.match.sentiment != "any" else "matching mentions",
+        }  # fmt: skip
+        if isinstance(rule.detect, SpikeDetect):
+            watched = self.watched.get(brand.id, set()) if self.watching else None
+            start = now - max(rule.detect.windows).total_seconds()
+            base = baseline_hours(
+                start, rule.detect.baseline.total_seconds(), self.history_start.get(brand.id), watched
+            )
+            learned = learn_baseline(rule.detect, counts, base, self.config.zone)
+            series["expected"] = [round(learned.rate(h, self.config.zone), 3) for h in hours]
+        return series

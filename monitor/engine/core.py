@@ -181,16 +181,7 @@ class Engine(Alerting):
         """Filter, dedup, score and store mentions for a brand (and the poll cursor, atomically); count
         them toward the rules unless count is False (a replay stores ahead and counts at stream time).
         Each mention is made safe first (monitor.sanitize): repaired, or left out with its cause logged."""
-        batch = self.guard.safe(mentions, now)
-        by_platform: dict[str, list[str]] = {}
-        for m in batch:
-            by_platform.setdefault(m.platform, []).append(m.id)
-        known = {
-            (platform, i) for platform, ids in by_platform.items()
-            for i in self.store.known_ids(brand_id, platform, ids)
-        }  # fmt: skip
-        fresh = [m for m in batch if (m.platform, m.id) not in known] if known else batch
-        prepared = self.pipeline.prepare(brand_id, fresh, live_since, check_query)
+        prepared = self.pipeline.prepare(brand_id, self._fresh(brand_id, mentions, now), live_since, check_query)
         with self.store.transaction():
             prepared = self.store.link_copies(prepared)
             self.store.add_mentions(prepared, fetched_at=now)
@@ -199,6 +190,36 @@ class Engine(Alerting):
         if count:
             self.count(prepared)
         return prepared
+
+    def _fresh(self, brand_id: str, mentions: Iterable[Mention], now: float) -> list[Mention]:
+        """The mentions made safe (monitor.sanitize), less those the brand already has stored."""
+        batch = self.guard.safe(mentions, now)
+        by_platform: dict[str, list[str]] = {}
+        for m in batch:
+            by_platform.setdefault(m.platform, []).append(m.id)
+        known = {
+            (platform, i) for platform, ids in by_platform.items()
+            for i in self.store.known_ids(brand_id, platform, ids)
+        }  # fmt: skip
+        return [m for m in batch if (m.platform, m.id) not in known] if known else batch
+
+    def ingest_batches(self, batches: Sequence[tuple[str, list[Mention], bool]], now: float) -> list[ScoredMention]:
+        """ingest() for several brands' batches of (brand, mentions, check_query) at once, not counted: one
+        scoring batch for all of them (the process pool's, when large) and one transaction. A replay stores
+        ahead with it, whatever the number of brands."""
+        selected = [(brand, self.pipeline.select(brand, self._fresh(brand, mentions, now), check))
+                    for brand, mentions, check in batches]  # fmt: skip
+        pairs = self.scorer.pairs([(m.full_text, m.lang, brand) for brand, kept in selected for m in kept])
+        stored: list[ScoredMention] = []
+        with self.store.transaction():
+            start = 0
+            for brand, kept in selected:
+                scored = self.pipeline.scored(brand, kept, pairs[start : start + len(kept)])
+                start += len(kept)
+                scored = self.store.link_copies(scored)
+                self.store.add_mentions(scored, fetched_at=now)
+                stored += scored
+        return stored
 
     def count(self, stored: Iterable[ScoredMention]) -> None:
         """Count stored mentions toward the rules (a copy of a stored story or link is not counted again)."""

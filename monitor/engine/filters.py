@@ -12,6 +12,7 @@ from monitor.config import Brand
 from monitor.mention import Mention, ScoredMention
 from monitor.sanitize import Unsafe, sanitize
 from monitor.sentiment import Scorer
+from monitor.sentiment.scorer import Pair
 from monitor.textmatch import Query, TagSet, TermSet
 
 
@@ -121,6 +122,12 @@ class Pipeline:
         check_query: bool = True,
     ) -> list[ScoredMention]:
         """Filter, dedup (within the batch) and score; mentions created before live_since are backfill."""
+        kept = self.select(brand_id, mentions, check_query)
+        pairs = self.scorer.pairs([(m.full_text, m.lang, brand_id) for m in kept])
+        return self.scored(brand_id, kept, pairs, live_since)
+
+    def select(self, brand_id: str, mentions: Iterable[Mention], check_query: bool = True) -> list[Mention]:
+        """The mentions the brand's filters keep, each (platform, id) once."""
         brand_filter = self.filters[brand_id]
         seen: set[tuple[str, str]] = set()
         kept: list[Mention] = []
@@ -134,7 +141,12 @@ class Pipeline:
             if not brand_filter.keeps(mention):
                 continue
             kept.append(mention)
-        pairs = self.scorer.pairs([(m.full_text, m.lang, brand_id) for m in kept])
+        return kept
+
+    def scored(
+        self, brand_id: str, kept: list[Mention], pairs: list[Pair], live_since: float | None = None
+    ) -> list[ScoredMention]:
+        """The kept mentions with their (compound, label) pairs and the scorer's version."""
         version = self.scorer.version_of(brand_id)
         return [
             ScoredMention(m, brand_id, compound, label,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import itertools
 import math
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -14,9 +15,10 @@ from typing import Any, TextIO
 
 from monitor.alerts.events import iso
 from monitor.config import Brand, Config
+from monitor.engine import stream
 from monitor.engine.core import Engine
-from monitor.errors import InvalidFiles, Problem
-from monitor.mention import Mention, ScoredMention, from_replay
+from monitor.engine.stream import Item
+from monitor.mention import Mention, ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import Rule
 from monitor.sentiment import Scorer
@@ -24,33 +26,10 @@ from monitor.store import Store
 from monitor.wording import duration_words
 
 
-def read_replay(path: Path) -> list[tuple[Mention, str | None]]:
-    """Read a replay JSONL file; InvalidFiles naming each bad line."""
-    items: list[tuple[Mention, str | None]] = []
-    problems: list[Problem] = []
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidFiles([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(from_replay(json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                problems.append(Problem(str(path), number, "", str(exc)))
-                if len(problems) >= 20:
-                    break
-    if problems:
-        raise InvalidFiles(problems)
-    return items
-
-
-def stored_mentions(store: Store) -> Iterator[tuple[Mention, str | None]]:
-    """The mentions already in a database, as replay items with their brand."""
-    for scored in store.iter_mentions():
-        yield scored.mention, scored.brand
+def read_replay(path: Path) -> list[Item]:
+    """A replay JSONL file's mentions in created_at order, all in memory (stream.of_file reads them as
+    they are replayed); InvalidFiles naming each bad line."""
+    return list(stream.of_file(path))
 
 
 def with_brand(config: Config, brand_id: str) -> Config:
@@ -91,52 +70,68 @@ REPLAY_CHUNK = 20_000
 def run_backtest(
     config: Config,
     rules: list[Rule],
-    items: Iterable[tuple[Mention, str | None]],
+    items: Iterable[Item],
     brand_override: str | None = None,
     scorer: Scorer | None = None,
     trace: Callable[[Rule, str, float, Evaluation], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Replay items in created_at order; yield each alert event the daemon would have sent."""
+    """Replay items in created_at order; yield each alert event the daemon would have sent. A Replay is
+    read as it goes (its memory does not grow with it); other items are sorted in memory first. The
+    replay runs on a throwaway database in a temporary folder, not in memory, for the same reason."""
     if brand_override:
         config = with_brand(config, brand_override)
-    store = Store.open(":memory:")
-    engine = Engine(config, rules, store, scorer or Scorer.of(config))
-    engine.trace = trace
-    ordered = sorted(items, key=lambda item: item[0].created_at)
-    if not ordered:
+    replay = items if isinstance(items, stream.Replay) else stream.of_items(items)
+    if not replay.count:
         return
-    tick = config.tick.total_seconds()
-    next_tick = math.floor(ordered[0][0].created_at.timestamp() / tick) * tick + tick
-    for first in range(0, len(ordered), REPLAY_CHUNK):
-        for scored in _store_ahead(engine, ordered[first : first + REPLAY_CHUNK], brand_override):
+    with tempfile.TemporaryDirectory(prefix="monitor-replay-") as folder:
+        store = Store.scratch(Path(folder) / "replay.db")
+        try:
+            engine = Engine(config, rules, store, scorer or Scorer.of(config))
+            engine.trace = trace
+            yield from _replay(engine, rules, replay, brand_override, config.tick.total_seconds())
+        finally:
+            store.close()
+
+
+def _replay(
+    engine: Engine, rules: list[Rule], replay: stream.Replay, override: str | None, tick: float
+) -> Iterator[dict[str, Any]]:
+    next_tick = math.floor(replay.first / tick) * tick + tick
+    chunk: list[Item] = []
+    for item in itertools.chain(replay.items(), [None]):
+        if item is not None:
+            chunk.append(item)
+            if len(chunk) < REPLAY_CHUNK:
+                continue
+        for scored in _store_ahead(engine, chunk, override) if chunk else ():
             ts = scored.mention.created_at.timestamp()
             while ts >= next_tick:
                 yield from engine.tick(next_tick)
                 next_tick += tick
             engine.count((scored,))
+        chunk = []
     # Keep ticking after the stream ends so that open incidents can resolve.
     tail = max((r.horizon.total_seconds() + r.alert.resolve_after.total_seconds() for r in rules), default=0)
     end = next_tick + min(tail, 2 * 86400)
     while next_tick <= end:
         yield from engine.tick(next_tick)
         next_tick += tick
-        if not store.incidents("open") and next_tick > ordered[-1][0].created_at.timestamp() + 3600:
+        if not engine.store.incidents("open") and next_tick > replay.last + 3600:
             break
-    store.close()
 
 
-def _store_ahead(engine: Engine, chunk: list[tuple[Mention, str | None]], override: str | None) -> list[ScoredMention]:
-    """Filter, score and store a chunk of the replay (per brand, as polls would), without counting it:
-    the stored mentions in created_at order, to be counted one by one as the stream time reaches them."""
+def _store_ahead(engine: Engine, chunk: list[Item], override: str | None) -> list[ScoredMention]:
+    """Filter, score and store a chunk of the replay (per brand, as polls would, scored in one batch),
+    without counting it: the stored mentions in created_at order, to be counted one by one as the stream
+    time reaches them."""
     batches: dict[tuple[str, bool], list[Mention]] = {}
     for mention, brand in chunk:
         for brand_id, explicit in _brands_of(engine, mention, brand, override):
             batches.setdefault((brand_id, explicit), []).append(mention)
     now = chunk[-1][0].created_at.timestamp()
-    stored = [
-        scored for (brand_id, explicit), mentions in batches.items()
-        for scored in engine.ingest(brand_id, mentions, now, check_query=not explicit, count=False)
-    ]  # fmt: skip
+    stored = engine.ingest_batches(
+        [(brand, mentions, not explicit) for (brand, explicit), mentions in batches.items()], now
+    )
     stored.sort(key=lambda scored: scored.mention.created_at)
     return stored
 
@@ -210,21 +205,22 @@ def sweep_values(text: str, rules: list[Rule]) -> tuple[str, list[float]]:
 def sweep(
     config: Config,
     rules: list[Rule],
-    items: list[tuple[Mention, str | None]],
+    items: Iterable[Item],
     field: str,
     values: list[float],
     brand_override: str | None = None,
 ) -> list[str]:
     """Incidents a week per rule for each value of one detect field, side by side (rules without the
     field keep theirs), so an editor can pick a threshold from an alert budget."""
-    span = span_of(items)
+    replay = items if isinstance(items, stream.Replay) else stream.of_items(items)
+    span = replay.span
     weeks = max(span[1] - span[0], 3600.0) / (7 * 86400)
     scorer = Scorer.of(config)
     table: dict[str, list[str]] = {r.name: [] for r in rules}
     for value in values:
         varied = [_with(rule, field, value) for rule in rules]
         opened = Counter(
-            e["rule"] for e in run_backtest(config, varied, items, brand_override, scorer) if e["event"] == "opened"
+            e["rule"] for e in run_backtest(config, varied, replay, brand_override, scorer) if e["event"] == "opened"
         )
         for rule in rules:
             has = any(f.name == field for f in dataclasses.fields(rule.detect))
@@ -240,12 +236,6 @@ def _with(rule: Rule, field: str, value: float) -> Rule:
     current = getattr(rule.detect, field)
     changes: dict[str, Any] = {field: int(value) if isinstance(current, int) else value}
     return replace(rule, detect=replace(rule.detect, **changes))
-
-
-def span_of(items: list[tuple[Mention, str | None]]) -> tuple[float, float]:
-    """The first and last created time of the items (0, 0 when there are none)."""
-    stamps = [m.created_at.timestamp() for m, _ in items]
-    return (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
 
 
 def _epoch(at: str) -> float:

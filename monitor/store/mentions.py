@@ -143,6 +143,16 @@ class MentionsTable:
         )
         return [scored(row) for row in rows]
 
+    def span_of_mentions(self, since: float, until: float) -> tuple[int, float, float, list[str]]:
+        """(count, first and last created_at, brands) of the mentions created in [since, until), copies left out."""
+        bounds = [max(since, -1e18), min(until, 1e18)]
+        where = "created_at >= ? AND created_at < ? AND copy_of IS NULL"
+        count, first, last = self.db.execute(
+            f"SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM mentions WHERE {where}", bounds
+        ).fetchone()
+        brands = [str(row[0]) for row in self.db.execute(f"SELECT DISTINCT brand FROM mentions WHERE {where}", bounds)]
+        return int(count), float(first or 0.0), float(last or 0.0), brands
+
     def iter_mentions(
         self, since: float | None = None, batch: int = 5000, copies: bool = False
     ) -> Iterator[ScoredMention]:

@@ -233,10 +233,28 @@ class Score:
 
 SCORER: Scorer | None = None
 _LABELS: dict[str, str | None] = {}
+TRUTH: dict[str, str] = {}  # the stream's own labels, when the evaluation measures detection alone
+
+
+class TruthScorer(Scorer):
+    """Labels each generated mention as the pool it was drawn from says (a complaint, praise, a question),
+    so that the evaluation measures detection alone: bench/sentiment_eval.py measures the scorer, and
+    `--scorer learned` runs both together. Texts it does not know are scored by the real scorer."""
+
+    VALUES = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
+
+    def pairs(self, items: Any) -> list[tuple[float | None, str | None]]:
+        known = [TRUTH.get(text) for text, _, _ in items]
+        if all(known):
+            return [(self.VALUES[label], label) for label in known if label]
+        return [(self.VALUES[label], label) if label else pair
+                for label, pair in zip(known, super().pairs(items), strict=True)]  # fmt: skip
 
 
 def _label(text: str) -> str | None:
-    """Our scorer's label for a generated text (its "#n" suffix does not change the score)."""
+    """The label of a generated text: the stream's own, or our scorer's (its "#n" suffix does not change it)."""
+    if text in TRUTH:
+        return TRUTH[text]
     body = text.rsplit(" #", 1)[0]
     if body not in _LABELS:
         assert SCORER is not None
@@ -244,22 +262,25 @@ def _label(text: str) -> str | None:
     return _LABELS[body]
 
 
-def _scorer(workers: int) -> Scorer:
+def _scorer(workers: int, truth: bool = True) -> Scorer:
     config = Config(path=ROOT / "config.toml", database=Path(":memory:"), rules_dir=ROOT / "rules", brands=(),
                     sources=MappingProxyType({}))  # fmt: skip
-    scorer = Scorer.of(config)
+    scorer = TruthScorer.of(config) if truth else Scorer.of(config)
     scorer.workers = workers
     return scorer
 
 
-def evaluate(task: tuple[str, int, list[str], dict[str, Any], dict[str, Any] | None, bool]) -> dict[str, Any]:
+def evaluate(task: tuple[str, int, list[str], dict[str, Any], dict[str, Any] | None, bool, bool]) -> dict[str, Any]:
     """One stream through every detector: outcomes by detector, and the storm lead times."""
     global SCORER
-    scenario, seed, names, overrides, storm, peers = task
+    scenario, seed, names, overrides, storm, peers, truth = task
     if SCORER is None:
-        SCORER = _scorer(1)
+        SCORER = _scorer(1, truth)
     started = time.perf_counter()
     stream = generate(scenario, seed)
+    TRUTH.clear()
+    if truth:
+        TRUTH.update(stream.labels)
     outcomes: dict[str, Outcome] = {}
     for name in names:  # one replay a rule: a graver rule's open incident would keep a lesser one quiet
         found = run_ours(stream, [name], overrides)[name]
@@ -388,12 +409,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storm-set", default="", help="detect fields to override in mention-storm only")
     parser.add_argument("--no-peers", action="store_true", help="only our rules (while tuning)")
     parser.add_argument("--jobs", type=int, default=1, help="streams replayed at once (one process each)")
+    parser.add_argument("--scorer", choices=("truth", "learned"), default="truth",
+                        help="labels from the stream (detection alone; default) or from the shipped scorer")  # fmt: skip
     args = parser.parse_args(argv)
     overrides = dict(_override(item) for item in args.set.split(",") if item)
     names = args.rules.split(",")
     scenarios = list(SCENARIOS) if args.scenarios == "all" else args.scenarios.split(",")
     storm = dict(_override(item) for item in args.storm_set.split(",") if item) if args.storm else None
-    tasks = [(sc, seed, names, overrides, storm, not args.no_peers) for seed in seeds(args.seeds) for sc in scenarios]
+    truth = args.scorer == "truth"
+    tasks = [(sc, seed, names, overrides, storm, not args.no_peers, truth)
+             for seed in seeds(args.seeds) for sc in scenarios]  # fmt: skip
     results = []
     if args.jobs > 1:
         with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -401,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
                 _progress(result)
     else:
-        SCORER = _scorer(1)
+        SCORER = _scorer(1, truth)
         for task in tasks:
             results.append(evaluate(task))
             _progress(results[-1])

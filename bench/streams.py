@@ -98,6 +98,8 @@ class Stream:
     brands: list[Profile]
     mentions: list[Mention] = field(default_factory=list)
     bursts: list[Burst] = field(default_factory=list)
+    # Each text's label by the pool it was drawn from: what a reader would call it (the truth labels).
+    labels: dict[str, str] = field(default_factory=dict)
 
     def spikes(self, brand: str | None = None) -> list[Burst]:
         return [b for b in self.bursts if b.kind == "spike" and (brand is None or b.brand == brand)]
@@ -290,6 +292,14 @@ def generate(scenario: str, seed: int) -> Stream:
     return stream
 
 
+POOL_LABELS = {"negative": "negative", "spike": "negative", "repeats": "negative", "positive": "positive",
+               "launch": "positive", "neutral": "neutral", "question": "neutral"}  # fmt: skip
+
+
+def _pool_name(pools: dict[str, dict[str, list[str]]], pool: list[str]) -> str:
+    return next(name for brand in pools.values() for name, texts in brand.items() if texts is pool)
+
+
 def _named(texts: Sequence[str], profile: Profile) -> list[str]:
     return [t.replace("Acme Cloud", profile.name).replace("@AcmeCloud", "@" + profile.name.replace(" ", ""))
             for t in texts]  # fmt: skip
@@ -337,6 +347,7 @@ def _talk(rng: random.Random, stream: Stream) -> None:
                     author = burst.author
                 else:
                     text, author = f"{rng.choice(pool).format(n=n)} #{n % 101}", f"user{rng.randrange(20_000)}"
+                stream.labels[text] = POOL_LABELS[_pool_name(pools, pool)]
                 stream.mentions.append(Mention(
                     platform=rng.choice(("reddit", "hackernews", "mastodon")), id=f"s{stream.seed}-{n}", text=text,
                     created_at=datetime.fromtimestamp(t + rng.random() * STEP, UTC), author=author,

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -241,7 +241,7 @@ class TruthScorer(Scorer):
     so that the evaluation measures detection alone: bench/sentiment_eval.py measures the scorer, and
     `--scorer learned` runs both together. Texts it does not know are scored by the real scorer."""
 
-    VALUES = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
+    VALUES: ClassVar[dict[str, float]] = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
 
     def pairs(self, items: Any) -> list[tuple[float | None, str | None]]:
         known = [TRUTH.get(text) for text, _, _ in items]
@@ -409,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storm-set", default="", help="detect fields to override in mention-storm only")
     parser.add_argument("--no-peers", action="store_true", help="only our rules (while tuning)")
     parser.add_argument("--jobs", type=int, default=1, help="streams replayed at once (one process each)")
-    parser.add_argument("--scorer", choices=("truth", "learned"), default="truth",
-                        help="labels from the stream (detection alone; default) or from the shipped scorer")  # fmt: skip
+    what = "labels from the stream (detection alone; default) or from the shipped scorer"
+    parser.add_argument("--scorer", choices=("truth", "learned"), default="truth", help=what)
     args = parser.parse_args(argv)
     overrides = dict(_override(item) for item in args.set.split(",") if item)
     names = args.rules.split(",")

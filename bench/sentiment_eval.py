@@ -37,6 +37,7 @@ BRAND_TEST = ROOT / "bench" / "brand_test.jsonl"
 FIRST_SET = ROOT / "bench" / "labelled.jsonl"
 NON_ENGLISH = ROOT / "bench" / "non_english.jsonl"
 BRAND_TRAIN = ROOT / "training" / "brand_train.jsonl"
+BRAND_MORE = ROOT / "training" / "brand_more.jsonl"
 
 
 def per_label(truth: list[str], guess: list[str]) -> tuple[list[float], list[float]]:
@@ -131,7 +132,7 @@ def tweeteval(by: dict[str, Any], quick: bool) -> None:
 
 
 def languages() -> None:
-    english = [i["text"] for path in (BRAND_TEST, BRAND_TRAIN, FIRST_SET) for i in read(path)]
+    english = [i["text"] for path in (BRAND_TEST, BRAND_TRAIN, BRAND_MORE, FIRST_SET) for i in read(path)]
     others = read(NON_ENGLISH)
     lost = [t for t in english if guess_language(t) not in ("en", None)]
     missed = [i for i in others if guess_language(i["text"]) in ("en", None)]

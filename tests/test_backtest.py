@@ -41,7 +41,7 @@ def test_sample_gives_one_incident_opened_updated_resolved(config: Path, capsys:
     # The launch is a mention storm (nobody marked it expected in this rules folder), not a negative spike.
     storm = [e for e in everything if e["rule"] == "mention-storm"]
     assert storm[0]["event"] == "opened" and "2026-11-20T09:20:00Z" <= str(storm[0]["at"]) < "2026-11-20T10:30:00Z"
-    events = [e for e in everything if e["rule"] != "mention-storm"]
+    events = [e for e in everything if e["rule"] == "negative-spike"]
     assert {e["incident"] for e in events} == {events[0]["incident"]}
     kinds = [e["event"] for e in events]
     assert kinds[0] == "opened" and kinds[-1] == "resolved"
@@ -127,16 +127,16 @@ def test_text_report_groups_a_timeline_per_rule_with_a_summary(
     assert main(["backtest", "--config", str(config), "--input", str(SAMPLE)]) == 0
     out = capsys.readouterr().out.splitlines()
     head = out.index(next(line for line in out if line.startswith("== negative-spike:")))
-    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:42.
+    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:35.
     assert out[head] == (
-        "== negative-spike: 1 incident(s), 1.5 a week; longest 2 h 38 min; busiest hour 12:00 (1 opened)"
+        "== negative-spike: 1 incident(s), 1.5 a week; longest 2 h 31 min; busiest hour 12:00 (1 opened)"
     )
     assert out[head + 1].startswith("  2026-11-20T12:04:00Z  opened    acme  count=6")
     assert (
-        "6 negative posts in the last 20 minutes (since 11:44 UTC); usually under 1 at this time on a Friday"
+        "6 negative posts in the last 10 minutes (since 11:54 UTC); usually under 1 at this time on a Friday"
         in (out[head + 1])
     )
-    assert out[head + 6].startswith("  2026-11-20T14:42:00Z  resolved")
+    assert out[head + 6].startswith("  2026-11-20T14:35:00Z  resolved")
     assert "== crisis-volume: no incidents" in out
     assert any(line.startswith("note: negative-spike learns its baseline first") for line in out)
 

@@ -43,9 +43,11 @@ def test_the_demo_alert_is_about_what_the_outage_posts_share() -> None:
                     brands=(Brand("acme", "Acme Cloud", ('"acme cloud"',)),), sources=MappingProxyType({}))  # fmt: skip
     rules = load_rules(ROOT / "monitor" / "demo" / "rules", ["acme"], ["hackernews", "reddit"])
     events = list(run_backtest(config, rules, read_replay(SAMPLE)))
-    opened = next(e for e in events if e["event"] == "opened")
-    assert opened["terms"] and opened["terms"][0] in ("down", "outage")
-    assert not DEMO_FILLER & set(opened["terms"]), opened["terms"]
+    # The opening may come on the first 10 minutes' six posts, too few to tell terms apart; the first alert
+    # that names terms names what the outage posts share.
+    first = next(e for e in events if e["event"] in ("opened", "updated") and e["terms"])
+    assert first["terms"][0] in ("down", "outage"), first["terms"]
+    assert not DEMO_FILLER & set(first["terms"]), first["terms"]
     for update in (e for e in events if e["event"] == "updated"):
         assert not DEMO_FILLER & set(update["terms"]), update["terms"]
 

@@ -7,8 +7,13 @@ repositories are is given by environment variables or arguments, defaulting to t
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import os
+import re
 import subprocess
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +29,24 @@ TWEETEVAL = {
     "url": "https://github.com/cardiffnlp/tweeteval",
     "commit": "4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
 }
+# Twitter US Airline Sentiment (CrowdFlower's "Data for Everyone", as Kaggle reformatted it): the
+# first commit of this repository holds Kaggle's Tweets.csv unchanged (14,640 rows, 3,421,431 bytes,
+# sha256 below); its next commit edited two rows' locations, so the pin is that first commit.
+AIRLINE = {
+    "env": "MONITOR_AIRLINE",
+    "default": HERE / "data" / "Real-Time-SciVi",
+    "url": "https://github.com/eidehua/Real-Time-SciVi",
+    "commit": "cd0faf96aa3e0378310408039298362c87c1d3b2",
+}
+AIRLINE_CSV = "twitter-airline-sentiment/Tweets.csv"
+AIRLINE_SHA256 = "ea94b23f41892b290dec3330bb8cf9cb6b8bc669eaae5f3a84c40f7b0de8f15e"
+# The source replaced words of the tweets with its negative-reason names ("cancelled" became
+# "Cancelled Flightled", "late" "Late Flight", "booking" "Flight Booking Problems"); undone here.
+_AIRLINE_REPAIRS = (
+    (re.compile("Cancelled Flight", re.IGNORECASE), "cancel"),
+    (re.compile("Late Flight", re.IGNORECASE), "late"),
+    (re.compile("Flight Booking Problems", re.IGNORECASE), "booking"),
+)
 # SemEval-2017 Task 4 subtask A, English, 2013-2016: every file the 2017 task gave for training and
 # development (the 2013-2016 test sets included, as the task allowed). The 2017 test set (TweetEval's
 # sentiment test split) is NOT among them: it lives under gold/ and test/, which are never read.
@@ -79,6 +102,31 @@ def semeval(files: list[str], given: str | None = None) -> list[tuple[str, str]]
                 continue
             seen.update((tweet_id, text))
             rows.append((text, label))
+    return rows
+
+
+def airline(given: str | None = None, min_confidence: float = 0.0) -> list[tuple[str, str, bool]]:
+    """(text, label, held out) of the airline tweets, deduplicated by text, whose annotators agreed at
+    least min_confidence (CrowdFlower's airline_sentiment_confidence). Held out: a fixed fifth, chosen
+    by a hash of the tweet id, for choosing settings."""
+    import hashlib
+
+    repo = where(AIRLINE, given)
+    raw = read(repo, AIRLINE_CSV, str(AIRLINE["commit"]))
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    if digest != AIRLINE_SHA256:
+        raise Missing(f"{AIRLINE_CSV}: sha256 {digest}, expected {AIRLINE_SHA256} (commit {AIRLINE['commit']})")
+    seen: set[str] = set()
+    rows: list[tuple[str, str, bool]] = []
+    for row in csv.DictReader(io.StringIO(raw)):
+        text = html.unescape(row["text"]).strip()
+        for pattern, word in _AIRLINE_REPAIRS:
+            text = pattern.sub(word, text)
+        if not text or text in seen or float(row["airline_sentiment_confidence"]) < min_confidence:
+            continue
+        seen.add(text)
+        held = zlib.crc32(row["tweet_id"].encode()) % 5 == 0
+        rows.append((text, row["airline_sentiment"], held))
     return rows
 
 

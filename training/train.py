@@ -1,34 +1,41 @@
 """Trains the learned sentiment model and writes monitor/sentiment/model.npz (CI never runs this).
 
     pip install -e '.[training]'
-    MONITOR_SEMEVAL=/path/to/datastories-semeval2017-task4 python training/train.py [--search] [--embedding]
+    MONITOR_SEMEVAL=/path/to/datastories-semeval2017-task4 MONITOR_AIRLINE=/path/to/Real-Time-SciVi \
+        python training/train.py [--search] [--embedding]
 
-Data: SemEval-2017 Task 4 A, 2013-2016 (about 50k human-labelled tweets; the 2017 test set is never
-read here) and the brand-mention training split: training/brand_train.jsonl (from templates) and
-training/brand_written.jsonl (written one by one). The frozen brand test split (bench/brand_test.jsonl)
-and TweetEval's test split are never read here: bench/sentiment_eval.py measures on them.
+Data (training/DATA.md): SemEval-2017 Task 4 A, 2013-2016 (about 50k human-labelled tweets; the 2017
+test set is never read here), Twitter US Airline Sentiment (14,427 distinct human-labelled tweets to
+airlines) and the brand-mention training split: training/brand_train.jsonl (from templates),
+training/brand_written.jsonl and training/brand_more.jsonl (written one by one). The frozen brand test
+split (bench/brand_test.jsonl) and TweetEval's test split are never read here: bench/sentiment_eval.py
+measures on them.
 
 Features (monitor/sentiment/model.py reads the same): the post's words and word pairs seen in at least
 MIN_DF training posts (binary), and VADER's plain and lexicon-adjusted compound scores. A multinomial
 logistic regression (scikit-learn, classes weighted to balance) learns the weights; the runtime reads
 them with numpy alone.
 
---search picks the brand posts' weight, C and a bias toward the negative label on held-out data:
-SemEval's 2016 dev-test set and 30% of training/brand_written.jsonl (never the test sets), then trains
-on everything. --embedding adds the
-mean of the post's WordLlama token vectors (the `wordllama` wheel's, standardised) to the search, to
-measure that block again; the runtime does not read such a model, so it implies --search and writes
-nothing.
+--search picks C, the brand and airline posts' weights and a bias toward the negative label on
+held-out data: SemEval's 2016 dev-test set, a fixed fifth of the airline tweets, 30% of
+brand_written.jsonl and 40% of brand_more.jsonl (never the test sets), by SemEval macro recall + brand
+macro F1, then trains on everything. --embedding adds the mean of the post's WordLlama token vectors
+(the `wordllama` wheel's, standardised) to the search, to measure that block again; the runtime does
+not read such a model, so it implies --search and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 import time
+import zlib
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +54,17 @@ from monitor.sentiment.vader import FastVader  # noqa: E402
 
 BRAND_TRAIN = ROOT / "training" / "brand_train.jsonl"  # generated from templates (make_brand_train.py)
 BRAND_WRITTEN = ROOT / "training" / "brand_written.jsonl"  # written one by one
+BRAND_MORE = ROOT / "training" / "brand_more.jsonl"  # written one by one, later, with other brands
 MIN_DF = 3
 # Chosen by --search (training/DATA.md has its figures); the defaults train the shipped model.
-C = 0.25
-BRAND_WEIGHT = 16.0
-NEGATIVE_BIAS = 0.25  # added to the negative logit: a missed complaint costs a PR team more than a false one
-SEARCH_C = (0.25,)
-SEARCH_BRAND_WEIGHTS = (4.0, 8.0, 16.0)
-SEARCH_NEGATIVE_BIAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+# negative_bias is added to the negative logit: a missed complaint costs a PR team more than a false one.
+SETTINGS = {"C": 0.05, "brand_weight": 64.0, "airline_weight": 1.0, "negative_bias": 0.25}
+SEARCH_C = (0.05, 0.1, 0.25)
+SEARCH_BRAND_WEIGHTS = (16.0, 32.0, 64.0)
+SEARCH_AIRLINE_WEIGHTS = (0.5, 1.0)
+SEARCH_NEGATIVE_BIAS = (0.0, 0.25, 0.5, 0.75)
 Rows = list[tuple[str, str]]
+Settings = dict[str, float]
 
 
 class Featurizer:
@@ -141,39 +150,82 @@ def macro(truth: np.ndarray, guess: np.ndarray) -> tuple[float, float, float]:
     return float(np.mean(f1s)), float(np.mean(recalls)), recalls[0]
 
 
-def search(
-    semeval: Rows, validation: Rows, templated: Rows, written: Rows, embedding: bool
-) -> tuple[float, float, float]:
-    """(C, brand weight, negative bias) with the best SemEval dev-test macro recall + held-out brand
-    macro F1."""
-    order = np.random.default_rng(14).permutation(len(written))
-    held = {int(i) for i in order[: len(written) * 3 // 10]}
-    brand_fit = templated + [b for i, b in enumerate(written) if i not in held]
-    brand_held = [b for i, b in enumerate(written) if i in held]
-    train = semeval + brand_fit
+@dataclass
+class Corpora:
+    """The training data, each part split into what settings are chosen on (fit) and what they are
+    measured on (held out). The final model trains on both."""
+
+    semeval: Rows
+    semeval_held: Rows  # SemEval's 2016 dev-test
+    airline: Rows
+    airline_held: Rows  # a fixed fifth, by tweet id
+    brand: Rows
+    brand_held: Rows  # 30% of brand_written.jsonl and 40% of brand_more.jsonl
+
+    @classmethod
+    def load(cls, semeval_repo: str | None, airline_repo: str | None, with_airline: bool = True) -> Corpora:
+        airline = corpora.airline(airline_repo) if with_airline else []
+        written, more = load_brand(BRAND_WRITTEN), load_brand(BRAND_MORE)
+        order = np.random.default_rng(14).permutation(len(written))
+        held = {int(i) for i in order[: len(written) * 3 // 10]}
+        more_held = [zlib.crc32(text.encode()) % 10 < 4 for text, _ in more]
+        return cls(
+            semeval=corpora.semeval(corpora.SEMEVAL_TRAIN, semeval_repo),
+            semeval_held=corpora.semeval(corpora.SEMEVAL_VALIDATION, semeval_repo),
+            airline=[(text, label) for text, label, out in airline if not out],
+            airline_held=[(text, label) for text, label, out in airline if out],
+            brand=load_brand(BRAND_TRAIN)
+            + [b for i, b in enumerate(written) if i not in held]
+            + [b for b, out in zip(more, more_held, strict=True) if not out],
+            brand_held=[b for i, b in enumerate(written) if i in held]
+            + [b for b, out in zip(more, more_held, strict=True) if out],
+        )
+
+    def parts(self, held_too: bool) -> list[tuple[str, Rows]]:
+        """(weight name, rows): the fit parts, with the held-out ones when training the final model."""
+        return [("semeval", self.semeval + (self.semeval_held if held_too else [])),
+                ("airline", self.airline + (self.airline_held if held_too else [])),
+                ("brand", self.brand + (self.brand_held if held_too else []))]  # fmt: skip
+
+
+def weighted(data: Corpora, held_too: bool) -> tuple[Rows, Callable[[Settings], np.ndarray]]:
+    """The training rows and a function from settings to their sample weights."""
+    parts = data.parts(held_too)
+    rows = [row for _, part in parts for row in part]
+    sizes = [(name, len(part)) for name, part in parts]
+
+    def weights(settings: Settings) -> np.ndarray:
+        scale = {"semeval": 1.0, "airline": settings["airline_weight"], "brand": settings["brand_weight"]}
+        return np.concatenate([np.full(n, scale[name]) for name, n in sizes])
+
+    return rows, weights
+
+
+def search(data: Corpora, embedding: bool) -> Settings:
+    """The settings with the best SemEval dev-test macro recall + held-out brand macro F1."""
+    train, weights = weighted(data, held_too=False)
     featurizer = Featurizer(embedding)
     vocabulary = vocabulary_of([t for t, _ in train])
     scaler: list[np.ndarray] = []
     x = featurizer.matrix([t for t, _ in train], vocabulary, scaler)
-    x_sem = featurizer.matrix([t for t, _ in validation], vocabulary, scaler)
-    x_brand = featurizer.matrix([t for t, _ in brand_held], vocabulary, scaler)
-    y, y_sem, y_brand = (
-        np.array([LABELS.index(label) for _, label in rows]) for rows in (train, validation, brand_held)
-    )
-    best: tuple[float, tuple[float, float, float]] | None = None
-    for bw in SEARCH_BRAND_WEIGHTS:
-        for c in SEARCH_C:
-            model = fit(x, y, np.array([1.0] * len(semeval) + [bw] * len(brand_fit)), c)
-            for bias in SEARCH_NEGATIVE_BIAS:
-                shift = np.array([bias, 0.0, 0.0])
-                sem = macro(y_sem, (model.decision_function(x_sem) + shift).argmax(axis=1))
-                brand = macro(y_brand, (model.decision_function(x_brand) + shift).argmax(axis=1))
-                print(f"{'with' if embedding else 'without'} WordLlama vectors, brand weight {bw}, C {c}, "
-                      f"negative bias {bias}: SemEval dev-test macro recall {sem[1]:.3f}; held-out written brand "
-                      f"mentions ({len(brand_held)}) macro F1 {brand[0]:.3f}, negative recall {brand[2]:.3f}",
-                      file=sys.stderr)  # fmt: skip
-                if best is None or sem[1] + brand[0] > best[0]:
-                    best = (sem[1] + brand[0], (c, bw, bias))
+    held = {"SemEval dev-test": data.semeval_held, "airline": data.airline_held, "brand": data.brand_held}
+    xs = {name: featurizer.matrix([t for t, _ in rows], vocabulary, scaler) for name, rows in held.items()}
+    ys = {name: np.array([LABELS.index(label) for _, label in rows]) for name, rows in held.items()}
+    y = np.array([LABELS.index(label) for _, label in train])
+    best: tuple[float, Settings] | None = None
+    for c, bw, aw in itertools.product(SEARCH_C, SEARCH_BRAND_WEIGHTS, SEARCH_AIRLINE_WEIGHTS):
+        settings: Settings = {"C": c, "brand_weight": bw, "airline_weight": aw}
+        model = fit(x, y, weights(settings), c)
+        logits = {name: model.decision_function(xs[name]) for name in held}
+        for bias in SEARCH_NEGATIVE_BIAS:
+            shift = np.array([bias, 0.0, 0.0])
+            sem, air, brand = (macro(ys[name], (logits[name] + shift).argmax(axis=1)) for name in held)
+            print(f"{'with' if embedding else 'without'} WordLlama vectors, C {c}, brand weight {bw}, airline weight "
+                  f"{aw}, negative bias {bias}: SemEval dev-test macro recall {sem[1]:.3f}; held-out airline macro "
+                  f"F1 {air[0]:.3f}; held-out brand mentions ({len(data.brand_held)}) macro F1 {brand[0]:.3f}, "
+                  f"negative recall {brand[2]:.3f}", file=sys.stderr)  # fmt: skip
+            if best is None or sem[1] + brand[0] > best[0]:
+                best = (sem[1] + brand[0], {**settings, "negative_bias": bias})
     assert best is not None
     return best[1]
 
@@ -181,34 +233,35 @@ def search(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--semeval", help="datastories-semeval2017-task4 clone or bare mirror")
-    parser.add_argument("--search", action="store_true", help="choose the brand weight and C first")
+    parser.add_argument("--airline", help="eidehua/Real-Time-SciVi clone or bare mirror (Tweets.csv)")
+    parser.add_argument(
+        "--with-airline",
+        action="store_true",
+        help="add the airline tweets (CC BY-NC-SA: the weights are then for non-commercial use)",
+    )
+    parser.add_argument("--search", action="store_true", help="choose the weights, C and bias first")
     parser.add_argument("--embedding", action="store_true", help="measure WordLlama vectors as a feature block")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     args = parser.parse_args()
 
     started = time.perf_counter()
-    semeval = corpora.semeval(corpora.SEMEVAL_TRAIN, args.semeval)
-    validation = corpora.semeval(corpora.SEMEVAL_VALIDATION, args.semeval)
-    templated, written = load_brand(BRAND_TRAIN), load_brand(BRAND_WRITTEN)
-    print(f"SemEval {len(semeval)} + {len(validation)} dev-test, brand {len(templated)} + {len(written)} written",
-          file=sys.stderr)  # fmt: skip
-    c, brand_weight, bias = C, BRAND_WEIGHT, NEGATIVE_BIAS
+    data = Corpora.load(args.semeval, args.airline, args.with_airline)
+    print(", ".join(f"{name} {len(rows)}" for name, rows in vars(data).items()), file=sys.stderr)
+    settings: Settings = dict(SETTINGS)
     if args.search or args.embedding:
-        c, brand_weight, bias = search(semeval, validation, templated, written, args.embedding)
-        print(f"chosen: C {c}, brand weight {brand_weight}, negative bias {bias}", file=sys.stderr)
+        settings = search(data, args.embedding)
+        print(f"chosen: {settings}", file=sys.stderr)
         if args.embedding:
             return 0
 
-    brand = templated + written
-    train = semeval + validation + brand
+    train, weights = weighted(data, held_too=True)
     vocabulary = vocabulary_of([t for t, _ in train])
     x = Featurizer().matrix([t for t, _ in train], vocabulary)
     y = np.array([LABELS.index(label) for _, label in train])
-    model = fit(x, y, np.array([1.0] * (len(semeval) + len(validation)) + [brand_weight] * len(brand)), c)
+    model = fit(x, y, weights(settings), settings["C"])
     accuracy = float(np.mean(model.predict(x) == y))
     print(f"trained on {len(train)} posts, {len(vocabulary)} grams; training accuracy {accuracy:.3f}", file=sys.stderr)
-    settings = {"C": c, "brand_weight": brand_weight, "negative_bias": bias, "posts": len(train), "min_df": MIN_DF}
-    write(args.out, model, vocabulary, settings)
+    write(args.out, model, vocabulary, {**settings, "posts": len(train), "min_df": MIN_DF})
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

@@ -206,13 +206,14 @@ def _about(
 
 
 EXPLAINED = 3  # top posts whose label an alert explains (each costs a batch of rescored variants, ~1.5 ms)
+EXPLAINED_CHARS = 400  # of each, the start (the snippet the alert shows): explaining costs two variants a word
 
 
 def explain_top(event: dict[str, Any], scorer: Scorer, brand: str) -> None:
     """Say why the first top posts got their label: the model's confidence and the three words or phrases
     that weighed most toward it (Scorer.explain), in each post's `confidence` and `why`."""
     for top in (event.get("top") or [])[:EXPLAINED]:
-        text = "\n".join(str(top[k]) for k in ("title", "text") if top.get(k))
+        text = "\n".join(str(top[k]) for k in ("title", "text") if top.get(k))[:EXPLAINED_CHARS]
         explanation = scorer.explain(text, None, brand, top=3)
         if explanation.confidence is not None:
             top["confidence"] = explanation.confidence

@@ -47,6 +47,7 @@ class Explanation:
 # it, starting workers and shipping texts costs more than it saves. Polls bring tens of mentions; bulk
 # ingests, imports and backtests bring thousands.
 POOL_MIN = 4000
+EXPLAINED_WORDS = 80  # explain() rescored without each of these first words and pairs of them
 POOL_CHUNK = 1000
 Item = tuple[str, str | None, str | None]  # (text, declared language, brand id)
 Pair = tuple[float | None, str | None]  # (compound, label), both None when unscored
@@ -275,6 +276,9 @@ class Scorer:
         if label is None or self.model is None:
             return Explanation(compound, label, None, (), version)
         tokens = text.split()
+        if len(tokens) > EXPLAINED_WORDS:  # two variants a word: a long post is explained by its start
+            tokens = tokens[:EXPLAINED_WORDS]
+            text = " ".join(tokens)
         spans = [(i, i + 1) for i in range(len(tokens))] + [(i, i + 2) for i in range(len(tokens) - 1)]
         variants = [text] + [" ".join(tokens[:a] + tokens[b:]) for a, b in spans]
         column = model.LABELS.index(label)

@@ -26,7 +26,15 @@ def load_all(config_path: Path | str, rules_dir: Path | str | None = None) -> tu
     longest = max(rules, key=lambda r: r.horizon, default=None)
     if longest is not None and longest.horizon.total_seconds() > config.keep_days * 86400:
         line = TomlFile.load(config.path).line_of("monitor.keep_days")
-        raise InvalidFiles([Problem(str(config.path), line, "monitor.keep_days",
-                                    f"{config.keep_days} days is shorter than what rule {longest.name!r} reads back"
-                                    f" ({longest.horizon.days} days and more): raise keep_days")])  # fmt: skip
+        raise InvalidFiles(
+            [
+                Problem(
+                    str(config.path),
+                    line,
+                    "monitor.keep_days",
+                    f"{config.keep_days} days is shorter than what rule {longest.name!r} reads back"
+                    f" ({longest.horizon.days} days and more): raise keep_days",
+                )
+            ]
+        )
     return config, rules

@@ -51,8 +51,11 @@ def trie_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
 
 def _branches(node: Trie) -> str:
     """The regex of one trie node: an alternative per next key, an empty one (last) where a term may end."""
-    parts = [(r"\s+" if key == _SPACE else re.escape(key)) + _branches(child)
-             for key, child in node.items() if key is not _END]  # fmt: skip
+    parts = [
+        (r"\s+" if key == _SPACE else re.escape(key)) + _branches(child)
+        for key, child in node.items()
+        if key is not _END
+    ]
     ending = _END in node
     if not parts:
         return ""

@@ -11,10 +11,17 @@ from datetime import datetime, tzinfo
 from monitor.mention import ScoredMention
 
 PLATFORM_NAMES = {
-    "hackernews": "Hacker News", "reddit": "Reddit", "x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon",
-    "youtube": "YouTube", "stackexchange": "Stack Exchange", "newsapi": "news sites", "gdelt": "news sites",
+    "hackernews": "Hacker News",
+    "reddit": "Reddit",
+    "x": "X",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "youtube": "YouTube",
+    "stackexchange": "Stack Exchange",
+    "newsapi": "news sites",
+    "gdelt": "news sites",
     "rss": "news feeds",
-}  # fmt: skip
+}
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -78,8 +85,9 @@ def when_words(start: float, zone: tzinfo, seasonal: bool) -> str:
     if not seasonal:
         return "on average"
     local = datetime.fromtimestamp(start, zone)
-    part = "night" if local.hour < 6 else "morning" if local.hour < 12 else "afternoon" if local.hour < 18 \
-        else "evening"  # fmt: skip
+    part = (
+        "night" if local.hour < 6 else "morning" if local.hour < 12 else "afternoon" if local.hour < 18 else "evening"
+    )
     return f"at this time on a {local:%A} {part}" if part == "night" else f"at this time on a {local:%A}"
 
 

@@ -78,7 +78,12 @@ def _chart(store: Store, brand: Brand, period: str, now: float, zone: tzinfo) ->
     volume, negative = store.volume(brand.id, start, width, buckets)
     unit = "hour" if period == "daily" else "day"
     return {
-        "kind": "digest", "start": start, "width": width, "volume": volume, "negative": negative,
-        "zone": str(getattr(zone, "key", "UTC")), "title": f"{brand.name} · mentions per {unit}",
+        "kind": "digest",
+        "start": start,
+        "width": width,
+        "volume": volume,
+        "negative": negative,
+        "zone": str(getattr(zone, "key", "UTC")),
+        "title": f"{brand.name} · mentions per {unit}",
         "alt": f"mentions and negative mentions per {unit} over the {period} digest's period",
-    }  # fmt: skip
+    }

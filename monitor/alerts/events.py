@@ -63,16 +63,19 @@ def summary(rule: Rule, result: Evaluation, now: float, zone: tzinfo) -> str:
         odds = wording.odds_words(figures.get("p_value"))
         return f"{head} ({since}); {usual}" + (f"; {odds}" if odds else "")
     if isinstance(detect, ShareDetect):
-        return (f"{figures.get('share', 0):.0%} of posts in {window} are {rule.match.sentiment}"
-                f" ({result.count} of {figures.get('total', 0)}); usually {figures.get('expected_share', 0):.0%}"
-                )  # fmt: skip
+        return (
+            f"{figures.get('share', 0):.0%} of posts in {window} are {rule.match.sentiment}"
+            f" ({result.count} of {figures.get('total', 0)}); usually {figures.get('expected_share', 0):.0%}"
+        )
     if isinstance(detect, InfluencerDetect):
         return f"{head} from an author with at least {detect.min_followers:,} followers"
     if isinstance(detect, SilenceDetect):
         failing = figures.get("failing") or {}
         if failing:
-            parts = [f"{name} failing for {wording.duration_words(now - f['since'])} ({f['error']})"
-                     for name, f in failing.items()]  # fmt: skip
+            parts = [
+                f"{name} failing for {wording.duration_words(now - f['since'])} ({f['error']})"
+                for name, f in failing.items()
+            ]
             return "The collector is broken: " + "; ".join(parts)
         return f"No {what} in {window}, where about {figures.get('expected', 0):.0f} were expected"
     if isinstance(detect, KeywordDetect) and figures.get("high_reach"):

@@ -71,10 +71,13 @@ def _rule_editor_commands(command: Command) -> None:
     backtest.add_argument("--since", help="replay mentions created at or after this time (ISO 8601 or epoch)")
     backtest.add_argument("--until", help="replay mentions created before this time")
     backtest.add_argument(
-        "--trace", nargs="?", const="changes", choices=("changes", "all"),
+        "--trace",
+        nargs="?",
+        const="changes",
+        choices=("changes", "all"),
         help="print evaluations and why they fired or not: those above the expected count and every change of"
         " state (--trace all: every evaluation)",
-    )  # fmt: skip
+    )
     backtest.add_argument(
         "--sweep", metavar="FIELD=V1,V2", help="incidents a week for each value of a numeric detect field"
     )
@@ -130,10 +133,11 @@ def _silences(silences: argparse.ArgumentParser, config: argparse.ArgumentParser
     add.add_argument("--author", default=os.environ.get("USER", ""), help="who (default: $USER)")
     add.add_argument("--comment", default="", help="why (with --expected: what is announced)")
     add.add_argument(
-        "--expected", action="store_true",
+        "--expected",
+        action="store_true",
         help="mark an announced surge (a launch) for --brand: rules with quiet_when_expected stay quiet during it"
         " (written to the rules folder's expected.toml)",
-    )  # fmt: skip
+    )
     add.add_argument("--from", dest="start", help="with --expected: when it starts (ISO 8601; default now)")
     end = actions.add_parser("end", help="end a silence now", parents=[config])
     end.add_argument("id", type=int)

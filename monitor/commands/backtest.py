@@ -59,8 +59,11 @@ def _notes(args: argparse.Namespace, brands: Sequence[Brand], rules: list[Rule],
     if not args.brand:
         unknown = sorted(replay.brands - {b.id for b in brands})
         if unknown:
-            print(f"note: mentions for brand(s) not in config skipped: {', '.join(unknown)}"
-                  " (pass --brand ID to count them)", file=sys.stderr)  # fmt: skip
+            print(
+                f"note: mentions for brand(s) not in config skipped: {', '.join(unknown)}"
+                " (pass --brand ID to count them)",
+                file=sys.stderr,
+            )
     if replay.count and args.format == "text":
         for rule in rules:
             warm = getattr(rule.detect, "min_history", None)

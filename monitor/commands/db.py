@@ -24,8 +24,10 @@ def stats_text(store: Store) -> str:
         f"{'brand':<16}{'platform':<14}{'mentions':>10}  {'oldest':<21}{'newest':<21}",
     ]
     for row in stats["mentions"]:
-        lines.append(f"{row['brand']:<16}{row['platform']:<14}{row['count']:>10}  "
-                     f"{when(row['oldest']):<21}{when(row['newest']):<21}")  # fmt: skip
+        lines.append(
+            f"{row['brand']:<16}{row['platform']:<14}{row['count']:>10}  "
+            f"{when(row['oldest']):<21}{when(row['newest']):<21}"
+        )
     return "\n".join(lines)
 
 

@@ -40,6 +40,8 @@ def add_expected_surge(args: argparse.Namespace, config: Config, now: float) -> 
     except OSError as exc:
         print(f"{config.rules_dir}: {exc}", file=sys.stderr)
         return 2
-    print(f"expected surge added to {path} (rules with quiet_when_expected stay quiet for {args.brand} then;"
-          " a running daemon reloads its rules when the file changes)")  # fmt: skip
+    print(
+        f"expected surge added to {path} (rules with quiet_when_expected stay quiet for {args.brand} then;"
+        " a running daemon reloads its rules when the file changes)"
+    )
     return 0

@@ -61,8 +61,16 @@ async def _show_one(config: Config, source: Source, brand: Brand, query: str, no
     return lines
 
 
-async def poll_command(config: Config, rules: list[Rule], source_name: str, brand_id: str,
-                       query: str | None, store_it: bool, *, clock: Clock) -> tuple[int, list[str]]:  # fmt: skip
+async def poll_command(
+    config: Config,
+    rules: list[Rule],
+    source_name: str,
+    brand_id: str,
+    query: str | None,
+    store_it: bool,
+    *,
+    clock: Clock,
+) -> tuple[int, list[str]]:
     """One poll for checking queries and credentials: (exit code, lines to print). Stores only if asked."""
     brand = config.brand(brand_id)
     source_config = config.sources.get(source_name)

@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         scorer.close()
     for brand, result in done.items():
-        print(f"{brand}: {result.rescored:,} mention(s) rescored by {scorer.version_of(brand)},"
-              f" {result.changed:,} with another label")  # fmt: skip
+        print(
+            f"{brand}: {result.rescored:,} mention(s) rescored by {scorer.version_of(brand)},"
+            f" {result.changed:,} with another label"
+        )
     if any(r.rescored for r in done.values()):
         print("a running daemon counts the new labels from its next reload (systemctl reload monitor, or SIGHUP)")
     return 0

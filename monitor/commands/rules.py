@@ -37,10 +37,16 @@ def stats_text(stats: list[RuleStats], since: str) -> str:
     """A text table, one rule a line."""
     header = ("rule", "opened", "acknowledged", "noise", "snoozed", "median to ack")
     rows = [
-        (s.rule, str(s.opened), _share(s.acknowledged, s.opened), _share(s.noise, s.opened),
-         _share(s.snoozed, s.opened), _wait(s.median_ack_seconds))
+        (
+            s.rule,
+            str(s.opened),
+            _share(s.acknowledged, s.opened),
+            _share(s.noise, s.opened),
+            _share(s.snoozed, s.opened),
+            _wait(s.median_ack_seconds),
+        )
         for s in stats
-    ]  # fmt: skip
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [f"incidents opened in the last {since}, per rule"]
     for row in [header, *rows]:
@@ -56,11 +62,17 @@ def stats_json(stats: list[RuleStats], since: str, start: float) -> str:
         "since": since,
         "start": start,
         "rules": [
-            {"rule": s.rule, "opened": s.opened, "acknowledged": s.acknowledged, "noise": s.noise,
-             "snoozed": s.snoozed, "median_ack_seconds": s.median_ack_seconds}
+            {
+                "rule": s.rule,
+                "opened": s.opened,
+                "acknowledged": s.acknowledged,
+                "noise": s.noise,
+                "snoozed": s.snoozed,
+                "median_ack_seconds": s.median_ack_seconds,
+            }
             for s in stats
         ],
-    }  # fmt: skip
+    }
     return json.dumps(data, indent=2)
 
 

@@ -27,13 +27,17 @@ def silences_text(silences: list[Any], now: float, exclusions: Sequence[Any] = (
     for s in current + recent:
         state = f"until {when(s.expires_at)}" if s in current else f"ended {ago(s.expires_at, now)}"
         terms = f" terms {', '.join(s.terms)}" if s.terms else ""
-        lines.append(f"  #{s.id}  rule {s.rule}  brand {s.brand}{terms}  {state}  by {s.author or '?'}"
-                     + (f": {s.comment}" if s.comment else ""))  # fmt: skip
+        lines.append(
+            f"  #{s.id}  rule {s.rule}  brand {s.brand}{terms}  {state}  by {s.author or '?'}"
+            + (f": {s.comment}" if s.comment else "")
+        )
     if exclusions:
         lines.append(f"{len(exclusions)} exclusion(s) added from Slack (on top of config's exclude)")
     for e in exclusions:
-        lines.append(f"  #{e.id}  brand {e.brand}  term {e.term!r}  by {e.author or '?'} on {e.incident or '?'}"
-                     f"  since {when(e.created_at)}")  # fmt: skip
+        lines.append(
+            f"  #{e.id}  brand {e.brand}  term {e.term!r}  by {e.author or '?'} on {e.incident or '?'}"
+            f"  since {when(e.created_at)}"
+        )
     return "\n".join(lines)
 
 

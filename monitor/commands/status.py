@@ -38,8 +38,10 @@ def _sources(health: dict[str, Any], now: float) -> list[str]:
     status = health.get("status")
     if status == "starting":
         waiting = [n for n, info in health.get("sources", {}).items() if not info.get("last_success")]
-        lines = [f"daemon: starting: {len(waiting)} source(s) not polled successfully yet ({', '.join(waiting)});"
-                 f" start-up grace until {when(health.get('starting_until'))}"]  # fmt: skip
+        lines = [
+            f"daemon: starting: {len(waiting)} source(s) not polled successfully yet ({', '.join(waiting)});"
+            f" start-up grace until {when(health.get('starting_until'))}"
+        ]
     else:
         lines = [f"daemon: {status}"]
     lines += [f"  ! {reason}" for reason in health.get("reasons", [])]

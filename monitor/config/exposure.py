@@ -22,14 +22,20 @@ def exposure_warnings(config: Config, environ: Mapping[str, str] | None = None) 
     for name, host, enabled, what in listeners:
         if enabled and host in EVERY_INTERFACE:
             shown = f"[{host}]" if ":" in host else host or "every address"
-            found.append((
-                f"{name}.listen", f"{shown} listens on every network interface: {what} can be reached from other"
-                " machines; use 127.0.0.1 (behind a TLS proxy for remote senders) unless a firewall keeps them out",
-            ))  # fmt: skip
+            found.append(
+                (
+                    f"{name}.listen",
+                    f"{shown} listens on every network interface: {what} can be reached from other"
+                    " machines; use 127.0.0.1 (behind a TLS proxy for remote senders) unless a firewall keeps them out",
+                )
+            )
     token = environ.get(config.ingest.token_env, "")
     if config.ingest.enabled and 0 < len(token) < MIN_TOKEN:
-        found.append((
-            "ingest.token_env", f"the token in {config.ingest.token_env} has {len(token)} character(s), easy to"
-            f" guess: use at least {MIN_TOKEN} random ones (`openssl rand -hex 32`)",
-        ))  # fmt: skip
+        found.append(
+            (
+                "ingest.token_env",
+                f"the token in {config.ingest.token_env} has {len(token)} character(s), easy to"
+                f" guess: use at least {MIN_TOKEN} random ones (`openssl rand -hex 32`)",
+            )
+        )
     return found

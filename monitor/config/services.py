@@ -95,14 +95,20 @@ def slack_table(section: Section) -> SlackConfig:
         section.problem("mention", f"expected Slack mentions like {example}, got {mention!r}")
         mention = ""
     return SlackConfig(
-        channel=channel, token_env=names["token_env"], base_url=base_url, webhook_env=names["webhook_env"],
-        app_token_env=names["app_token_env"], mention=mention,
-    )  # fmt: skip
+        channel=channel,
+        token_env=names["token_env"],
+        base_url=base_url,
+        webhook_env=names["webhook_env"],
+        app_token_env=names["app_token_env"],
+        mention=mention,
+    )
 
 
 # One or more of: @here, @channel, a user group, a user; separated by spaces.
-_MENTION = re.compile(r"(?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>)"
-                      r"(?: (?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>))*")  # fmt: skip
+_MENTION = re.compile(
+    r"(?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>)"
+    r"(?: (?:<!here>|<!channel>|<!subteam\^[A-Z0-9]+(?:\|[^<>|]*)?>|<@[UW][A-Z0-9]+>))*"
+)
 
 
 def _listen(section: Section, default: str) -> tuple[str, int]:

@@ -53,8 +53,28 @@ OUTAGE_POSTS = [
     "Anyone else getting errors from Acme Cloud? Our app is dead and we are losing money.",
     "Acme Cloud is down again?",
 ]
-AUTHORS = ["jdoe", "mkaur", "tlee", "sam_r", "priya", "olafk", "nina_w", "devops_dan", "rbrown", "zhang",
-           "kofi", "lucia", "ahmed", "ellie", "marco", "yuki", "ivan", "sara", "tom_h", "beth"]  # fmt: skip
+AUTHORS = [
+    "jdoe",
+    "mkaur",
+    "tlee",
+    "sam_r",
+    "priya",
+    "olafk",
+    "nina_w",
+    "devops_dan",
+    "rbrown",
+    "zhang",
+    "kofi",
+    "lucia",
+    "ahmed",
+    "ellie",
+    "marco",
+    "yuki",
+    "ivan",
+    "sara",
+    "tom_h",
+    "beth",
+]
 
 
 def hourly_rate(moment: datetime) -> float:

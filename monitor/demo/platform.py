@@ -14,9 +14,12 @@ from monitor.mention import Mention
 
 _FILTER = re.compile(r"(\w+)\s*(>=|<=|>|<|=)\s*(\d+)")
 _OPS: dict[str, Callable[[int, int], bool]] = {
-    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b, "=": lambda a, b: a == b,
-}  # fmt: skip
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "=": lambda a, b: a == b,
+}
 
 
 def _matches(query: str, mention: Mention) -> bool:
@@ -38,9 +41,10 @@ class DemoPlatform:
     def _visible(self, platform: str, query: str) -> list[Mention]:
         now = self.clock()
         return [
-            m for m in self.mentions
+            m
+            for m in self.mentions
             if m.platform == platform and m.created_at.timestamp() <= now and _matches(query, m)
-        ]  # fmt: skip
+        ]
 
     async def hn_search(self, request: web.Request) -> web.Response:
         """Algolia's search_by_date: numericFilters on created_at_i, hitsPerPage, page."""

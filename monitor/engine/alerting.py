@@ -6,9 +6,12 @@ A mixin of Engine (engine/core.py), which owns the attributes declared here.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from monitor.alerts.events import build_event, explain_top
+from monitor.alerts.events import build_event, explain_top, iso
 from monitor.config import Brand, Config
 from monitor.mention import ScoredMention
 from monitor.rules.baseline import baseline_hours, learn_baseline
@@ -18,6 +21,9 @@ from monitor.rules.match import RuleMatcher
 from monitor.rules.model import Rule, SpikeDetect
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
+from monitor.wording import duration_words
+
+logger = logging.getLogger(__name__)
 
 BASELINE_SAMPLE = 2000  # earlier mentions read to tell what an incident is about
 
@@ -33,6 +39,10 @@ class Alerting:
     watching: bool
     watched: dict[str, set[int]]
     history_start: dict[str, float]
+    rules: Sequence[Rule]
+    brands: dict[str, Brand]
+
+    def _remember(self, incident: IncidentRow) -> None: ...
 
     def _event(
         self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
@@ -51,16 +61,48 @@ class Alerting:
             event["chart"] = self._chart_series(rule, brand, incident, now)
         return event
 
+    def close_orphans(self, now: float) -> list[dict[str, Any]]:
+        """Resolve the open incidents of rules that no longer exist, saying so in their threads."""
+        names = {r.name for r in self.rules}
+        events = []
+        for incident in self.store.incidents("open"):
+            if incident.rule in names:
+                continue
+            resolved = replace(incident, status="resolved", updated_at=now, resolved_at=now)
+            brand = self.brands.get(incident.brand)
+            event = {
+                "event": "resolved",
+                "incident": incident.id,
+                "rule": incident.rule,
+                "brand": incident.brand,
+                "brand_name": brand.name if brand else incident.brand,
+                "at": iso(now),
+                "opened_at": iso(incident.opened_at),
+                "peak_count": incident.peak_count,
+                "resolved_after": duration_words(now - incident.opened_at),
+                "summary": f"Closed: the rule {incident.rule!r} was removed.",
+                "figures": {},
+            }
+            with self.store.transaction():
+                self.store.save_incident(resolved)
+                self.store.enqueue(incident.id, event, now)
+            self._remember(resolved)
+            logger.warning("resolved %s: its rule %s was removed", incident.id, incident.rule)
+            events.append(event)
+        return events
+
     def _chart_series(self, rule: Rule, brand: Brand, incident: IncidentRow, now: float) -> dict[str, Any]:
         """The last 48 hours of the rule's hourly counts, with the expected count where the kind has one."""
         end = int(now // 3600)
         hours = list(range(end - 47, end + 1))
         counts = self.counts.get((rule.name, brand.id), BucketCounts())
         series: dict[str, Any] = {
-            "start_hour": hours[0], "counts": [counts.hour(h) for h in hours], "incident_from": incident.opened_at,
-            "title": f"{rule.name} · {brand.name} · last 48 hours", "label": f"{rule.match.sentiment} mentions"
-            if rule.match.sentiment != "any" else "matching mentions",
-        }  # fmt: skip
+            "start_hour": hours[0],
+            "counts": [counts.hour(h) for h in hours],
+            "incident_from": incident.opened_at,
+            "title": f"{rule.name} · {brand.name} · last 48 hours",
+            "label": f"{rule.match.sentiment} mentions" if rule.match.sentiment != "any" else "matching mentions",
+        }
         if isinstance(rule.detect, SpikeDetect):
             watched = self.watched.get(brand.id, set()) if self.watching else None
             start = now - max(rule.detect.windows).total_seconds()

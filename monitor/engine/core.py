@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.alerts.events import iso
@@ -43,7 +43,6 @@ from monitor.rules.model import (
 from monitor.rules.repeats import Repeats
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
-from monitor.wording import duration_words
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +141,9 @@ class Engine(Alerting):
         if watching is None:  # the rules that watch this brand, with their matchers and keys, listed once
             watching = self._watching[brand] = [
                 (r.name, self.matchers[r.name], (r.name, brand), r.reach_threshold)
-                for r in self.rules if r.applies_to(brand)
-            ]  # fmt: skip
+                for r in self.rules
+                if r.applies_to(brand)
+            ]
         muting, table = self.muting, self.counts
         for name, matcher, key, reach in watching:
             if not matcher(scored):
@@ -198,17 +198,20 @@ class Engine(Alerting):
         for m in batch:
             by_platform.setdefault(m.platform, []).append(m.id)
         known = {
-            (platform, i) for platform, ids in by_platform.items()
+            (platform, i)
+            for platform, ids in by_platform.items()
             for i in self.store.known_ids(brand_id, platform, ids)
-        }  # fmt: skip
+        }
         return [m for m in batch if (m.platform, m.id) not in known] if known else batch
 
     def ingest_batches(self, batches: Sequence[tuple[str, list[Mention], bool]], now: float) -> list[ScoredMention]:
         """ingest() for several brands' batches of (brand, mentions, check_query) at once, not counted: one
         scoring batch for all of them (the process pool's, when large) and one transaction. A replay stores
         ahead with it, whatever the number of brands."""
-        selected = [(brand, self.pipeline.select(brand, self._fresh(brand, mentions, now), check))
-                    for brand, mentions, check in batches]  # fmt: skip
+        selected = [
+            (brand, self.pipeline.select(brand, self._fresh(brand, mentions, now), check))
+            for brand, mentions, check in batches
+        ]
         pairs = self.scorer.pairs([(m.full_text, m.lang, brand) for brand, kept in selected for m in kept])
         stored: list[ScoredMention] = []
         with self.store.transaction():
@@ -269,30 +272,6 @@ class Engine(Alerting):
         need = 1 if isinstance(detect, InfluencerDetect) else detect.min_count
         windows = detect.windows if isinstance(detect, SpikeDetect) else (detect.window,)
         return all(counts.window(now - w.total_seconds(), now) < need for w in windows)
-
-    def close_orphans(self, now: float) -> list[dict[str, Any]]:
-        """Resolve the open incidents of rules that no longer exist, saying so in their threads."""
-        names = {r.name for r in self.rules}
-        events = []
-        for incident in self.store.incidents("open"):
-            if incident.rule in names:
-                continue
-            resolved = replace(incident, status="resolved", updated_at=now, resolved_at=now)
-            brand = self.brands.get(incident.brand)
-            event = {
-                "event": "resolved", "incident": incident.id, "rule": incident.rule, "brand": incident.brand,
-                "brand_name": brand.name if brand else incident.brand, "at": iso(now),
-                "opened_at": iso(incident.opened_at), "peak_count": incident.peak_count,
-                "resolved_after": duration_words(now - incident.opened_at),
-                "summary": f"Closed: the rule {incident.rule!r} was removed.", "figures": {},
-            }  # fmt: skip
-            with self.store.transaction():
-                self.store.save_incident(resolved)
-                self.store.enqueue(incident.id, event, now)
-            self._remember(resolved)
-            logger.warning("resolved %s: its rule %s was removed", incident.id, incident.rule)
-            events.append(event)
-        return events
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""
@@ -380,8 +359,9 @@ class Engine(Alerting):
             return
         self._pruned_hour = hour
         # Hours are kept for the baselines, minutes only for the current windows.
-        horizons = {r.name: (r.horizon.total_seconds() + 3600, r.longest_window.total_seconds() + 3600)
-                    for r in self.rules}  # fmt: skip
+        horizons = {
+            r.name: (r.horizon.total_seconds() + 3600, r.longest_window.total_seconds() + 3600) for r in self.rules
+        }
         for (rule, _brand), counts in [*self.counts.items(), *self.reach.items()]:
             hours, minutes = horizons.get(rule, (0.0, 0.0))
             counts.prune(now - hours, now - minutes)

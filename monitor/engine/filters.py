@@ -149,7 +149,13 @@ class Pipeline:
         """The kept mentions with their (compound, label) pairs and the scorer's version."""
         version = self.scorer.version_of(brand_id)
         return [
-            ScoredMention(m, brand_id, compound, label,
-                          live_since is not None and m.created_at.timestamp() < live_since, scorer=version)
+            ScoredMention(
+                m,
+                brand_id,
+                compound,
+                label,
+                live_since is not None and m.created_at.timestamp() < live_since,
+                scorer=version,
+            )
             for m, (compound, label) in zip(kept, pairs, strict=True)
-        ]  # fmt: skip
+        ]

@@ -43,41 +43,57 @@ def hold(rule: Rule, latest: IncidentRow | None, result: Evaluation, now: float,
 
 def step(rule: Rule, brand: str, latest: IncidentRow | None, result: Evaluation, now: float) -> Change | None:
     """Advance the (rule, brand) incident by one tick; None when nothing changed."""
-    policy = rule.alert
     if latest is None or latest.status == "resolved":
-        if not result.firing:
-            return None
-        if latest is not None and latest.cooldown_until is not None and now < latest.cooldown_until:
-            # Firing again inside the cooldown: not over after all. Reopen in the same thread
-            # rather than stay silent or start a second thread.
-            reopened = replace(
-                latest, status="open", updated_at=now, resolved_at=None, below_since=None,
-                cooldown_until=None, last_posted_count=result.count,
-                peak_count=max(latest.peak_count, result.count), figures=result.figures,
-            )  # fmt: skip
-            return Change(reopened, "updated", reopened=True)
-        opened = IncidentRow(
-            id=incident_id(rule.name, brand, now),
-            rule=rule.name,
-            brand=brand,
+        return _from_quiet(rule.name, brand, latest, result, now) if result.firing else None
+    return _while_open(rule, latest, result, now)
+
+
+def _from_quiet(rule: str, brand: str, latest: IncidentRow | None, result: Evaluation, now: float) -> Change:
+    """A firing rule with no open incident: open one, or reopen the last inside its cooldown."""
+    if latest is not None and latest.cooldown_until is not None and now < latest.cooldown_until:
+        # Firing again inside the cooldown: not over after all. Reopen in the same thread
+        # rather than stay silent or start a second thread.
+        reopened = replace(
+            latest,
             status="open",
-            opened_at=now,
             updated_at=now,
+            resolved_at=None,
+            below_since=None,
+            cooldown_until=None,
             last_posted_count=result.count,
-            peak_count=result.count,
+            peak_count=max(latest.peak_count, result.count),
             figures=result.figures,
         )
-        return Change(opened, "opened")
+        return Change(reopened, "updated", reopened=True)
+    opened = IncidentRow(
+        id=incident_id(rule, brand, now),
+        rule=rule,
+        brand=brand,
+        status="open",
+        opened_at=now,
+        updated_at=now,
+        last_posted_count=result.count,
+        peak_count=result.count,
+        figures=result.figures,
+    )
+    return Change(opened, "opened")
 
-    # An open incident.
+
+def _while_open(rule: Rule, latest: IncidentRow, result: Evaluation, now: float) -> Change | None:
+    """An open incident: update it when it grew enough, resolve it once quiet for long enough."""
+    policy = rule.alert
     if result.firing:
         peak = max(latest.peak_count, result.count)
         grown = result.count >= latest.last_posted_count * (1 + policy.update_when_grown)
         if grown:
             updated = replace(
-                latest, updated_at=now, below_since=None, last_posted_count=result.count,
-                peak_count=peak, figures=result.figures,
-            )  # fmt: skip
+                latest,
+                updated_at=now,
+                below_since=None,
+                last_posted_count=result.count,
+                peak_count=peak,
+                figures=result.figures,
+            )
             return Change(updated, "updated")
         if latest.below_since is None and peak == latest.peak_count:
             return None
@@ -86,8 +102,11 @@ def step(rule: Rule, brand: str, latest: IncidentRow | None, result: Evaluation,
         return Change(replace(latest, below_since=now), None)
     if now - latest.below_since >= policy.resolve_after.total_seconds():
         resolved = replace(
-            latest, status="resolved", updated_at=now, resolved_at=now,
+            latest,
+            status="resolved",
+            updated_at=now,
+            resolved_at=now,
             cooldown_until=now + policy.cooldown.total_seconds(),
-        )  # fmt: skip
+        )
         return Change(resolved, "resolved")
     return None

@@ -125,9 +125,12 @@ async def _poll_query(source: Source, brand: Brand, query: str, engine: Engine, 
         cursor = page.cursor
         state = json.dumps({"source": cursor, "live_since": live_since})
         stored = engine.ingest(
-            brand.id, mentions, now, live_since=live_since,
+            brand.id,
+            mentions,
+            now,
+            live_since=live_since,
             cursor=CursorUpdate(source.name, query, state),
-        )  # fmt: skip
+        )
         result.stored += len(stored)
         if not page.more:
             break

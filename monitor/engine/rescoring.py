@@ -46,9 +46,11 @@ def stale_lines(stale: list[Stale], since_words: str) -> list[str]:
     lines = []
     for brand, items in by_brand.items():
         versions = ", ".join(f"{i.count:,} by {i.version or 'an unrecorded version'}" for i in items)
-        lines.append(f"{brand}: mentions of the last {since_words} were scored by another scorer than the current"
-                     f" {items[0].current} ({versions}): their baselines mix two scorers; run"
-                     f" `monitor rescore --since {since_words}`")  # fmt: skip
+        lines.append(
+            f"{brand}: mentions of the last {since_words} were scored by another scorer than the current"
+            f" {items[0].current} ({versions}): their baselines mix two scorers; run"
+            f" `monitor rescore --since {since_words}`"
+        )
     return lines
 
 
@@ -79,8 +81,10 @@ def rescore(
             break
         after = rows[-1][0]
         pairs = scorer.pairs([(text, lang, brand) for _, brand, text, lang in rows])
-        scores = [(rowid, compound, label, scorer.version_of(brand))
-                  for (rowid, brand, _, _), (compound, label) in zip(rows, pairs, strict=True)]  # fmt: skip
+        scores = [
+            (rowid, compound, label, scorer.version_of(brand))
+            for (rowid, brand, _, _), (compound, label) in zip(rows, pairs, strict=True)
+        ]
         changed = store.set_scores(scores)
         for rowid, brand, _, _ in rows:
             done[brand].rescored += 1

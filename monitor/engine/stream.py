@@ -51,9 +51,12 @@ def of_items(items: Iterable[Item], since: float = float("-inf"), until: float =
     )
     stamps = [m.created_at.timestamp() for m, _ in kept]
     return Replay(
-        lambda: iter(kept), len(kept), stamps[0] if stamps else 0.0, stamps[-1] if stamps else 0.0,
+        lambda: iter(kept),
+        len(kept),
+        stamps[0] if stamps else 0.0,
+        stamps[-1] if stamps else 0.0,
         frozenset(b for _, b in kept if b),
-    )  # fmt: skip
+    )
 
 
 def of_file(path: Path, since: float = float("-inf"), until: float = float("inf")) -> Replay:
@@ -69,8 +72,9 @@ def of_file(path: Path, since: float = float("-inf"), until: float = float("inf"
                 yield from_replay(json.loads(handle.readline()))
 
     ordered = sorted(stamps)
-    return Replay(items, len(stamps), ordered[0] if ordered else 0.0, ordered[-1] if ordered else 0.0,
-                  frozenset(brands))  # fmt: skip
+    return Replay(
+        items, len(stamps), ordered[0] if ordered else 0.0, ordered[-1] if ordered else 0.0, frozenset(brands)
+    )
 
 
 def _index(path: Path, since: float, until: float) -> tuple[list[int], list[float], set[str]]:

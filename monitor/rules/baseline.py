@@ -108,13 +108,16 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
             fitted: dict[int, float] = {}
             for (d, hh), k in slot_n.items():
                 fitted[hh] = fitted.get(hh, 0.0) + k * mean * dow[d]
-            hod = {hh: (hod_sum.get(hh, 0) + _HOUR_PRIOR * mean) / (fitted.get(hh, 0.0) + _HOUR_PRIOR * mean)
-                   for hh in range(24)}  # fmt: skip
+            hod = {
+                hh: (hod_sum.get(hh, 0) + _HOUR_PRIOR * mean) / (fitted.get(hh, 0.0) + _HOUR_PRIOR * mean)
+                for hh in range(24)
+            }
             fitted = {}
             for (d, hh), k in slot_n.items():
                 fitted[d] = fitted.get(d, 0.0) + k * mean * hod[hh]
-            dow = {d: (dow_sum.get(d, 0) + _DAY_PRIOR * mean) / (fitted.get(d, 0.0) + _DAY_PRIOR * mean)
-                   for d in range(7)}  # fmt: skip
+            dow = {
+                d: (dow_sum.get(d, 0) + _DAY_PRIOR * mean) / (fitted.get(d, 0.0) + _DAY_PRIOR * mean) for d in range(7)
+            }
     prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
     by_hour = {hh: mean * hod[hh] for hh in range(24)}
     return _Seasonal(mean, prior, slot_sum, slot_n, by_hour)

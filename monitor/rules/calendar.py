@@ -38,8 +38,9 @@ class Calendar:
     def expected(self, brand: str, now: float, window: float = 0.0) -> Expected | None:
         """The brand's expected surge running at now or within the window before it, if any (a window
         that still holds the surge's posts is about the surge)."""
-        return next((e for e in self.entries if e.brand in ("*", brand) and e.start <= now and e.end > now - window),
-                    None)  # fmt: skip
+        return next(
+            (e for e in self.entries if e.brand in ("*", brand) and e.start <= now and e.end > now - window), None
+        )
 
 
 def load_calendar(directory: Path, brands: Iterable[str]) -> Calendar:
@@ -100,8 +101,10 @@ _UNSAFE = re.compile(r'["\\\n\r\t]')
 def entry_text(brand: str, start: float, length: timedelta, what: str, zone: tzinfo) -> str:
     """One [[expected]] table as TOML text, for `monitor silences add --expected` to append."""
     moment = datetime.fromtimestamp(start, zone).replace(microsecond=0).isoformat()
-    return (f'\n[[expected]]\nbrand = "{_UNSAFE.sub(" ", brand)}"\nfrom = {moment}\n'
-            f'for = "{format_duration(length)}"\nwhat = "{_UNSAFE.sub(" ", what).strip()}"\n')  # fmt: skip
+    return (
+        f'\n[[expected]]\nbrand = "{_UNSAFE.sub(" ", brand)}"\nfrom = {moment}\n'
+        f'for = "{format_duration(length)}"\nwhat = "{_UNSAFE.sub(" ", what).strip()}"\n'
+    )
 
 
 def add_expected(

@@ -40,8 +40,14 @@ def evaluate_volume(detect: VolumeDetect, counts: BucketCounts, now: float) -> E
     return Evaluation(firing, count, {"count": count, "threshold": detect.min_count}, reason)
 
 
-def _baseline(detect: SpikeDetect, counts: BucketCounts, now: float, history_start: float | None,
-              zone: tzinfo, watched: set[int] | None) -> Baseline:  # fmt: skip
+def _baseline(
+    detect: SpikeDetect,
+    counts: BucketCounts,
+    now: float,
+    history_start: float | None,
+    zone: tzinfo,
+    watched: set[int] | None,
+) -> Baseline:
     """The rule's baseline before its longest window, learned once per hour and kept on the counts."""
     start = now - max(detect.windows).total_seconds()
     hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
@@ -181,8 +187,13 @@ def evaluate_share(
     # Smoothed toward an even chance, so a thin baseline cannot make any share look extreme.
     usual = (base_count + 1) / (base_total + 2)
     ratio = share / usual
-    figures: dict[str, Any] = {"count": count, "total": total, "share": round(share, 3),
-                               "expected_share": round(usual, 3), "ratio": round(ratio, 3)}  # fmt: skip
+    figures: dict[str, Any] = {
+        "count": count,
+        "total": total,
+        "share": round(share, 3),
+        "expected_share": round(usual, 3),
+        "ratio": round(ratio, 3),
+    }
     if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
         return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
     reasons = []

@@ -33,8 +33,7 @@ from monitor.rules.topics import FILE_NAME as TOPICS_FILE
 from monitor.rules.topics import check_template, load_topics
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
-_TOP_KEYS = ("name", "kind", "description", "brands", "platforms", "severity", "match", "detect", "alert",
-             "drafts")  # fmt: skip
+_TOP_KEYS = ("name", "kind", "description", "brands", "platforms", "severity", "match", "detect", "alert", "drafts")
 DRAFT_KEYS = ("holding", "reply")
 
 
@@ -92,8 +91,12 @@ def load_rule(path: Path, brands: set[str], platforms: set[str]) -> Rule:
     match = _match(top.table("match"))
     detect_section = top.table("detect", required=True)
     builders: dict[str, Callable[[Section], Detect]] = {
-        "volume": _volume, "keyword": _keyword, "influencer": _influencer, "share": _share, "silence": _silence,
-    }  # fmt: skip
+        "volume": _volume,
+        "keyword": _keyword,
+        "influencer": _influencer,
+        "share": _share,
+        "silence": _silence,
+    }
     detect = builders.get(kind or "", _spike)(detect_section)
     alert = _alert(top.table("alert"))
     drafts = _drafts(top.table("drafts"))
@@ -161,9 +164,20 @@ def _compound_range(section: Section) -> tuple[float, float] | None:
 def _spike(section: Section) -> SpikeDetect:
     default = SpikeDetect()
     section.check_keys(
-        ("window", "windows", "baseline", "seasonal", "min_count", "min_ratio", "max_p_value", "min_history",
-         "fast_window", "long_window", "dispersion")
-    )  # fmt: skip
+        (
+            "window",
+            "windows",
+            "baseline",
+            "seasonal",
+            "min_count",
+            "min_ratio",
+            "max_p_value",
+            "min_history",
+            "fast_window",
+            "long_window",
+            "dispersion",
+        )
+    )
     listed = _windows(section)
     window = max(listed) if listed else section.duration("window", default.window)
     baseline = section.duration("baseline", default.baseline)

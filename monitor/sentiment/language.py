@@ -45,18 +45,23 @@ _ENGLISH = frozenset(
     "the and was to of it that this for not with you have but my they be at are your our we has had been just why "
     "what how from its anyone everyone again still now their them there when who would could should will can".split()
 )
-_OTHERS = frozenset(
-    " ".join([
-        "der die das und ist nicht ich ein eine mit auf für sie es zu den von sich auch wir",  # de
-        "le la les et est un une des pas je que qui dans pour sur avec ce il elle nous vous",  # fr
-        "el los las y es una de no en por para con se lo pero muy está son",  # es
-        "lo gli e è che di non per sono ma mi ho questo anche",  # it
-        "het een niet dat met voor op van zijn maar ook wel heb dit",  # nl
-        "o os as é um não em com mas muito eu",  # pt
-        "och att jag inte på är som det nie się na jest że ve bir bu da tidak dan yang itu ini",  # sv pl tr id
-        "og ikke jeg ja ei ole",  # da no fi
-    ]).split()
-) - _ENGLISH  # fmt: skip
+_OTHERS = (
+    frozenset(
+        " ".join(
+            [
+                "der die das und ist nicht ich ein eine mit auf für sie es zu den von sich auch wir",  # de
+                "le la les et est un une des pas je que qui dans pour sur avec ce il elle nous vous",  # fr
+                "el los las y es una de no en por para con se lo pero muy está son",  # es
+                "lo gli e è che di non per sono ma mi ho questo anche",  # it
+                "het een niet dat met voor op van zijn maar ook wel heb dit",  # nl
+                "o os as é um não em com mas muito eu",  # pt
+                "och att jag inte på är som det nie się na jest że ve bir bu da tidak dan yang itu ini",  # sv pl tr id
+                "og ikke jeg ja ei ole",  # da no fi
+            ]
+        ).split()
+    )
+    - _ENGLISH
+)
 _ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
 _ENGLISH_BYTES = frozenset(w.encode() for w in _ENGLISH - _OTHERS)
 _OTHERS_BYTES = frozenset(w.encode() for w in _OTHERS if w.isascii())

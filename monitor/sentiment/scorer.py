@@ -305,8 +305,13 @@ class Scorer:
             return self._pairs(items)
         if self._pool is None:
             # spawn, not fork: the daemon forks from a running event loop with threads.
-            config = (self.config.positive, self.config.negative, self.config.languages, dict(self.config.lexicon),
-                      self.config.scorer)  # fmt: skip
+            config = (
+                self.config.positive,
+                self.config.negative,
+                self.config.languages,
+                dict(self.config.lexicon),
+                self.config.scorer,
+            )
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 multiprocessing.get_context("spawn"),

@@ -135,8 +135,10 @@ class Daemon(Jobs, Listeners, Reload):
         """The one-line status systemd shows."""
         snap = self.snapshot()
         failing = [n for n, h in snap.sources.items() if h.failing_since is not None or h.paused]
-        text = (f"polling {len(snap.sources)} source(s), {snap.incidents_open} incident(s) open,"
-                f" {snap.outbox_depth} alert(s) waiting")  # fmt: skip
+        text = (
+            f"polling {len(snap.sources)} source(s), {snap.incidents_open} incident(s) open,"
+            f" {snap.outbox_depth} alert(s) waiting"
+        )
         return text + (f"; failing: {', '.join(failing)}" if failing else "")
 
     def _remember_channel(self) -> None:
@@ -218,15 +220,7 @@ class Daemon(Jobs, Listeners, Reload):
         watchdog = asyncio.create_task(self.watchdog_loop()) if self.notifier.watchdog_interval else None
         self.notifier.ready(self.status_line())
         self.started.set()
-        runtime = self.runtime
-        logger.info("running: %d brand(s), %d source(s), %d rule(s)",
-                    len(runtime.config.brands), len(runtime.sources), len(runtime.rules))  # fmt: skip
-        for line in budget_lines(runtime.config, SOURCES):
-            logger.info("%s", line)
-        horizon = max((r.horizon.total_seconds() for r in runtime.rules), default=0.0)
-        brands = [b.id for b in runtime.config.brands]
-        for line in history_check(self.store, self.scorer, brands, horizon, self.clock()):
-            logger.warning("%s", line)
+        self.log_running()
         try:
             while not self.stop.is_set():
                 reload = asyncio.create_task(self.reload_requested.wait())
@@ -246,6 +240,22 @@ class Daemon(Jobs, Listeners, Reload):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
         return 0
+
+    def log_running(self) -> None:
+        """Say what runs, what each source's quota allows, and whether stored scores predate the scorer."""
+        runtime = self.runtime
+        logger.info(
+            "running: %d brand(s), %d source(s), %d rule(s)",
+            len(runtime.config.brands),
+            len(runtime.sources),
+            len(runtime.rules),
+        )
+        for line in budget_lines(runtime.config, SOURCES):
+            logger.info("%s", line)
+        horizon = max((r.horizon.total_seconds() for r in runtime.rules), default=0.0)
+        brands = [b.id for b in runtime.config.brands]
+        for line in history_check(self.store, self.scorer, brands, horizon, self.clock()):
+            logger.warning("%s", line)
 
     async def shutdown(self, outbox: asyncio.Task[None]) -> None:
         """Stop scheduling, let in-flight work finish up to a timeout, then cancel and close."""

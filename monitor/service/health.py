@@ -157,15 +157,20 @@ class HealthServer:
             "reasons": report.reasons,
             "starting_until": report.starting_until,
             "sources": {
-                name: {"last_success": h.last_success, "failing_since": h.failing_since, "last_error": h.last_error,
-                       "paused": h.paused, "polls": h.polls}
+                name: {
+                    "last_success": h.last_success,
+                    "failing_since": h.failing_since,
+                    "last_error": h.last_error,
+                    "paused": h.paused,
+                    "polls": h.polls,
+                }
                 for name, h in snap.sources.items()
             },
             "storage": "failing" if snap.storage_error is not None else "ok",
             "socket_mode": None if snap.buttons is None else "failing" if snap.buttons else "connected",
             "incidents_open": snap.incidents_open,
             "outbox_depth": snap.outbox_depth,
-        }  # fmt: skip
+        }
         return web.json_response(body, status=200 if report.healthy else 503)
 
     async def serve_metrics(self, request: web.Request) -> web.Response:

@@ -41,8 +41,15 @@ MAX_REJECTED = 1000  # rejections listed in one answer; `rejected_total` counts 
 MAX_ERROR = 200  # characters of one rejection's reason
 BODY_TIMEOUT = 60.0  # seconds to receive a whole body once its headers are in
 JSON_TYPES = ("application/json",)
-LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json-lines",
-               "text/plain", "application/octet-stream", "")  # fmt: skip
+LINES_TYPES = (
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/json-lines",
+    "text/plain",
+    "application/octet-stream",
+    "",
+)
 _STR_FIELDS = ("title", "author", "url", "lang", "brand")
 
 # One accepted item: the mention and the brand id the sender named (None: the brands' queries decide).
@@ -110,12 +117,18 @@ class _Handler:
         if not self.authorized(request):
             # Logged by cause at most a few times a minute (service/logs.py), however many come.
             logger.warning("ingest: refused a request from %s without the right bearer token", request.remote)
-            return web.json_response({"error": "missing or wrong bearer token"}, status=401,
-                                     headers={"WWW-Authenticate": 'Bearer realm="monitor"'})  # fmt: skip
+            return web.json_response(
+                {"error": "missing or wrong bearer token"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="monitor"'},
+            )
         kind = request.content_type.lower()
         if kind not in JSON_TYPES + LINES_TYPES:
-            return _answer(415, error=f"unsupported content type {kind!r}: send application/json (an array) "
-                                      "or application/x-ndjson (JSON Lines)")  # fmt: skip
+            return _answer(
+                415,
+                error=f"unsupported content type {kind!r}: send application/json (an array) "
+                "or application/x-ndjson (JSON Lines)",
+            )
         try:
             async with asyncio.timeout(BODY_TIMEOUT):
                 body = await self.read(request)
@@ -143,8 +156,9 @@ class _Handler:
                 return _answer(503, error="the mentions could not be stored: send the batch again")
         logger.info("ingest: %d accepted (%d new), %d rejected", len(items), stored, len(rejected))
         status = 422 if rejected and not items else 200
-        return _answer(status, accepted=len(items), stored=stored, rejected=rejected[:MAX_REJECTED],
-                       rejected_total=len(rejected))  # fmt: skip
+        return _answer(
+            status, accepted=len(items), stored=stored, rejected=rejected[:MAX_REJECTED], rejected_total=len(rejected)
+        )
 
     async def read(self, request: web.Request) -> bytes | None:
         """The whole body, or None when it is over the cap (decompressed; told or not by Content-Length)."""

@@ -81,9 +81,12 @@ class Jobs:
         advance) and alerts wait in the outbox.
         """
         if self.storage_error is None:
-            logger.error("%s: cannot write to the database (%s): nothing was half-written; polls and alerts"
-                         " wait and retry until it can be written again (free disk space, check permissions)",
-                         self.runtime.config.database, exc)  # fmt: skip
+            logger.error(
+                "%s: cannot write to the database (%s): nothing was half-written; polls and alerts"
+                " wait and retry until it can be written again (free disk space, check permissions)",
+                self.runtime.config.database,
+                exc,
+            )
         self.storage_error = str(exc)  # /healthz is degraded until a write succeeds
 
     def storage_ok(self) -> None:
@@ -148,8 +151,13 @@ class Jobs:
         keep_days = self.runtime.config.keep_days
         pruned = self.store.prune(self.clock() - keep_days * 86400)
         if pruned.mentions or pruned.incidents:
-            logger.info("retention: deleted %d mention(s) and %d incident(s) older than %d days, freed %d page(s)",
-                        pruned.mentions, pruned.incidents, keep_days, pruned.pages_freed)  # fmt: skip
+            logger.info(
+                "retention: deleted %d mention(s) and %d incident(s) older than %d days, freed %d page(s)",
+                pruned.mentions,
+                pruned.incidents,
+                keep_days,
+                pruned.pages_freed,
+            )
 
     async def digest(self, period: str) -> None:
         """Write each brand's digest for the period ending now to the outbox."""
@@ -185,8 +193,16 @@ class Jobs:
                 if first is None:
                     first, stagger = stagger, stagger + 0.2
                 kwargs = {} if first < 0 else {"next_run_time": scheduler_time(first)}
-                self.scheduler.add_job(func, trigger, args=args, id=job_id, max_instances=1, coalesce=True,
-                                       misfire_grace_time=grace, **kwargs)  # fmt: skip
+                self.scheduler.add_job(
+                    func,
+                    trigger,
+                    args=args,
+                    id=job_id,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=grace,
+                    **kwargs,
+                )
             elif str(job.trigger) != str(trigger):
                 job.modify(trigger=trigger, next_run_time=_next_run(job, trigger))
 

@@ -171,8 +171,9 @@ class Listener:
     async def start(self, host: str, port: int) -> None:
         """Listen (OSError when the address cannot be taken: nothing is left open then)."""
         # aiohttp's own keep-alive timer is a backstop only: the guard closes idle connections first.
-        runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=2 * self.guard.idle_timeout,
-                               shutdown_timeout=SHUTDOWN_TIMEOUT)  # fmt: skip
+        runner = web.AppRunner(
+            self.app, access_log=None, keepalive_timeout=2 * self.guard.idle_timeout, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
         await runner.setup()
         assert runner.server is not None
         try:

@@ -88,8 +88,12 @@ class Listeners:
     def ingest_app(self, config: Config) -> web.Application:
         """The /ingest application for config (IngestError when its token variable is unset)."""
         settings = config.ingest
-        return ingest_app(self.accept, settings.token_env, settings.max_body,
-                          vet=lambda item: vet_ingest(self.runtime.config, item, self.clock()))  # fmt: skip
+        return ingest_app(
+            self.accept,
+            settings.token_env,
+            settings.max_body,
+            vet=lambda item: vet_ingest(self.runtime.config, item, self.clock()),
+        )
 
     async def bind_ingest(self, config: Config) -> Listener | str:
         """A listener serving /ingest as config says, or why it cannot be (one line)."""
@@ -138,8 +142,9 @@ class Listeners:
         if not isinstance(self.delivery, SlackDelivery):
             return
         if not app_token:
-            logger.warning("%s is not set: the alerts' buttons will not work (no Socket Mode)",
-                           config.slack.app_token_env)  # fmt: skip
+            logger.warning(
+                "%s is not set: the alerts' buttons will not work (no Socket Mode)", config.slack.app_token_env
+            )
             return
         socket_mode = self._socket_mode(app_token)
         if await socket_mode.start():
@@ -152,9 +157,13 @@ class Listeners:
         assert isinstance(self.delivery, SlackDelivery)
         config = self.runtime.config
         interactions = Interactions(
-            self.store, self.delivery.client, config.zone, self.clock, excluded=self._excluded,
+            self.store,
+            self.delivery.client,
+            config.zone,
+            self.clock,
+            excluded=self._excluded,
             config_exclusions=lambda brand: b.exclude if (b := self.runtime.config.brand(brand)) else (),
-        )  # fmt: skip
+        )
         return SocketMode(app_token, config.slack.base_url, interactions)
 
     async def _retry_socket_mode(self, socket_mode: SocketMode) -> None:

@@ -18,17 +18,24 @@ class Metrics:
     def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
         self.registry = CollectorRegistry()
         self.poll_seconds = Histogram(
-            "monitor_poll_duration_seconds", "Time a poll took, pages included.", ["source"],
-            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry,
-        )  # fmt: skip
+            "monitor_poll_duration_seconds",
+            "Time a poll took, pages included.",
+            ["source"],
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
         self.mentions = Counter(
-            "monitor_mentions_ingested_total", "Mentions stored (new, after filters and dedup).",
-            ["brand", "platform"], registry=self.registry,
-        )  # fmt: skip
+            "monitor_mentions_ingested_total",
+            "Mentions stored (new, after filters and dedup).",
+            ["brand", "platform"],
+            registry=self.registry,
+        )
         self.tick_seconds = Histogram(
-            "monitor_rule_tick_duration_seconds", "Time a rule tick took.",
-            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5), registry=self.registry,
-        )  # fmt: skip
+            "monitor_rule_tick_duration_seconds",
+            "Time a rule tick took.",
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(snapshot))
 
     def render(self) -> bytes:
@@ -69,14 +76,21 @@ class _StateCollector(Collector):
         for name in ("ok", "starting", "degraded"):
             status.add_metric([name], 1.0 if name == current else 0.0)
         yield status
-        yield GaugeMetricFamily("monitor_storage_up", "1 while the database can be written.",
-                                value=0.0 if snap.storage_error is not None else 1.0)  # fmt: skip
+        yield GaugeMetricFamily(
+            "monitor_storage_up",
+            "1 while the database can be written.",
+            value=0.0 if snap.storage_error is not None else 1.0,
+        )
         if snap.buttons is not None:
-            yield GaugeMetricFamily("monitor_socket_mode_up", "1 while Slack's Socket Mode is connected.",
-                                    value=0.0 if snap.buttons else 1.0)  # fmt: skip
+            yield GaugeMetricFamily(
+                "monitor_socket_mode_up",
+                "1 while Slack's Socket Mode is connected.",
+                value=0.0 if snap.buttons else 1.0,
+            )
         open_ = GaugeMetricFamily("monitor_listener_connections", "Open connections.", labels=["listener"])
-        closed = CounterMetricFamily("monitor_listener_connections_closed", "Connections the daemon closed.",
-                                     labels=["listener", "reason"])  # fmt: skip
+        closed = CounterMetricFamily(
+            "monitor_listener_connections_closed", "Connections the daemon closed.", labels=["listener", "reason"]
+        )
         for name, counts in snap.listeners.items():
             open_.add_metric([name], counts.open)
             for reason in ("evicted", "refused", "timed_out"):

@@ -178,8 +178,9 @@ class Reload:
         self.schedule()
         self.scheduler.resume()
         self.notifier.ready(self.status_line())
-        logger.warning("reloaded: %d brand(s), %d source(s), %d rule(s)",
-                       len(config.brands), len(self.runtime.sources), len(rules))  # fmt: skip
+        logger.warning(
+            "reloaded: %d brand(s), %d source(s), %d rule(s)", len(config.brands), len(self.runtime.sources), len(rules)
+        )
         self.reloaded.set()
         return True
 

@@ -108,11 +108,13 @@ def merged_status(shards: Sequence[ShardStatus], now: float) -> str:
     lines = [
         f"shards: {len(shards)}, brands with mentions: {len(brands)}, mentions: {sum(s.mentions for s in shards)}",
         f"open incidents: {len(incidents)}",
-        *(f"  {iid}  since {time.strftime('%Y-%m-%d %H:%M', time.gmtime(at))} UTC  peak {peak}"
-          for iid, at, peak in incidents),
+        *(
+            f"  {iid}  since {time.strftime('%Y-%m-%d %H:%M', time.gmtime(at))} UTC  peak {peak}"
+            for iid, at, peak in incidents
+        ),
         f"outbox: {waiting} alert(s) waiting" + (f", oldest {int(now - oldest)} s ago" if oldest is not None else ""),
         f"dead letters: {sum(s.dead_letters for s in shards)}",
-    ]  # fmt: skip
+    ]
     seen: dict[str, str] = {}
     for s in shards:
         for brand in s.brands:

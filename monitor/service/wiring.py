@@ -54,12 +54,14 @@ def make_delivery(config: Config) -> Delivery:
 
     token = os.environ.get(config.slack.token_env, "")
     if token:
-        return SlackDelivery(token=token, channel=config.slack.channel, base_url=config.slack.base_url,
-                             mention=config.slack.mention)  # fmt: skip
+        return SlackDelivery(
+            token=token, channel=config.slack.channel, base_url=config.slack.base_url, mention=config.slack.mention
+        )
     webhook = os.environ.get(config.slack.webhook_env, "")
     if webhook:
-        logger.warning("%s is not set: alerts go through the incoming webhook (no threads, no buttons)",
-                       config.slack.token_env)  # fmt: skip
+        logger.warning(
+            "%s is not set: alerts go through the incoming webhook (no threads, no buttons)", config.slack.token_env
+        )
         return WebhookDelivery(webhook, mention=config.slack.mention)
     logger.warning("%s is not set: alerts will print to the console instead of Slack", config.slack.token_env)
     return ConsoleDelivery(sys.stdout)

@@ -25,16 +25,40 @@ from monitor.slack.render import render_blocks, render_console
 logger = logging.getLogger(__name__)
 
 # Errors that retrying cannot fix: they need someone to change config or the Slack app.
-PERMANENT = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                       "channel_not_found", "not_in_channel", "is_archived", "missing_scope", "no_permission",
-                       "msg_too_long", "invalid_blocks", "invalid_arguments"})  # fmt: skip
+PERMANENT = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "missing_scope",
+        "no_permission",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_arguments",
+    }
+)
 
 
 # Permanent refusals of one message alone (its size or blocks): every other alert may still go, so
 # the outbox sets this one aside as a dead letter instead of retrying it ahead of the rest.
-MESSAGE_REFUSALS = frozenset({"msg_too_long", "invalid_blocks", "invalid_arguments", "invalid_metadata_format",
-                              "invalid_metadata_schema", "metadata_too_large", "too_many_attachments",
-                              "invalid_attachments", "no_text"})  # fmt: skip
+MESSAGE_REFUSALS = frozenset(
+    {
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "too_many_attachments",
+        "invalid_attachments",
+        "no_text",
+    }
+)
 
 
 # What to tell ops when Slack refuses for a reason only they can fix.
@@ -108,10 +132,13 @@ class SlackDelivery:
             return
         try:
             await self.client.files_upload_v2(
-                channel=self.channel_id, thread_ts=thread_ts, file=png, filename="chart.png",
+                channel=self.channel_id,
+                thread_ts=thread_ts,
+                file=png,
+                filename="chart.png",
                 title=str(event["chart"].get("title", "chart")),
                 alt_txt=str(event["chart"].get("alt", "hourly mentions against the usual range")),
-            )  # fmt: skip
+            )
         except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             logger.warning("chart upload failed, the alert went out without it: %s", type(exc).__name__)
 
@@ -209,8 +236,11 @@ class WebhookDelivery:
         if response.status_code != 200:
             error = response.body.strip()[:100] or f"HTTP {response.status_code}"
             retryable = response.status_code == 429 or response.status_code >= 500
-            advice = " (the webhook was revoked or is wrong: check the variable slack.webhook_env names)" if (
-                error in ("no_service", "invalid_token", "no_team", "team_disabled")) else ""  # fmt: skip
+            advice = (
+                " (the webhook was revoked or is wrong: check the variable slack.webhook_env names)"
+                if (error in ("no_service", "invalid_token", "no_team", "team_disabled"))
+                else ""
+            )
             raise DeliveryError(f"slack webhook: {error}{advice}", retryable, maybe_sent=response.status_code >= 500)
         return thread_ts or f"webhook.{next(self._ts)}"
 

@@ -88,9 +88,14 @@ class Interactions:
             if recorded and action_id in SNOOZES:
                 name = str(user.get("username") or user.get("name") or user_id)[:100]
                 self.store.add_silence(
-                    incident.rule, incident.brand, (), f"{name} (Slack {user_id})",
-                    f"snoozed from Slack on {incident.id}", now, now + SNOOZES[action_id],
-                )  # fmt: skip
+                    incident.rule,
+                    incident.brand,
+                    (),
+                    f"{name} (Slack {user_id})",
+                    f"snoozed from Slack on {incident.id}",
+                    now,
+                    now + SNOOZES[action_id],
+                )
         if not recorded:
             logger.info("slack: %s on %s was done already: nothing to do", action_id, incident.id)
             if action_id in ("ack", "noise") and incident.id in self.undrawn:
@@ -102,9 +107,12 @@ class Interactions:
         if action_id in SNOOZES:
             until = self._local(now + SNOOZES[action_id])
             span = format_duration(timedelta(seconds=SNOOZES[action_id]))
-            await self._reply(incident, f":zzz: Snoozed for {span} by {who({'id': user_id})}: no new"
-                              f" {inline(incident.rule, 100)} incident for {inline(incident.brand, 100)}"
-                              f" until {until}.")  # fmt: skip
+            await self._reply(
+                incident,
+                f":zzz: Snoozed for {span} by {who({'id': user_id})}: no new"
+                f" {inline(incident.rule, 100)} incident for {inline(incident.brand, 100)}"
+                f" until {until}.",
+            )
         elif action_id == "noise":
             await self._offer_exclusion(incident, user_id)
 
@@ -125,8 +133,12 @@ class Interactions:
             await self._reply(incident, said)
             return
         offer = f"{said} Leave out mentions of *{inline(term, 100)}* for {inline(incident.brand, 100)} from now on?"
-        button = {"type": "button", "action_id": "exclude", "value": incident.id[:2000],
-                  "text": {"type": "plain_text", "text": f"Exclude \u201c{term[:60]}\u201d"}}  # fmt: skip
+        button = {
+            "type": "button",
+            "action_id": "exclude",
+            "value": incident.id[:2000],
+            "text": {"type": "plain_text", "text": f"Exclude \u201c{term[:60]}\u201d"},
+        }
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": mrkdwn(offer)},
             {"type": "actions", "elements": [button]},
@@ -146,12 +158,20 @@ class Interactions:
             self.store.add_exclusion(incident.brand, term, user_id, incident.id, now)
         self.excluded(incident.brand, term)
         logger.warning("slack: %s excluded %r for %s", user_id, term, incident.brand)
-        said = (f":no_entry_sign: {who({'id': user_id})} excluded *{inline(term, 100)}* for"
-                f" {inline(incident.brand, 100)}: mentions containing it are left out from now on.")  # fmt: skip
+        said = (
+            f":no_entry_sign: {who({'id': user_id})} excluded *{inline(term, 100)}* for"
+            f" {inline(incident.brand, 100)}: mentions containing it are left out from now on."
+        )
         offer = self.store.actions_on(incident.id).get("offer")
         if offer is not None and incident.channel:
-            await self._call("chat.update", self.client.chat_update, channel=incident.channel, ts=offer.detail,
-                             text=said, blocks=[{"type": "section", "text": mrkdwn(said)}])  # fmt: skip
+            await self._call(
+                "chat.update",
+                self.client.chat_update,
+                channel=incident.channel,
+                ts=offer.detail,
+                text=said,
+                blocks=[{"type": "section", "text": mrkdwn(said)}],
+            )
         else:
             await self._reply(incident, said)
 
@@ -166,8 +186,14 @@ class Interactions:
             if done is not None:
                 alert[key] = {"user": {"id": done.user, "name": done.user}, "at": self._local(done.at)}
         text, blocks = render_blocks(alert)
-        drawn = await self._call("chat.update", self.client.chat_update, channel=incident.channel,
-                                 ts=incident.thread_ts, text=text, blocks=blocks)  # fmt: skip
+        drawn = await self._call(
+            "chat.update",
+            self.client.chat_update,
+            channel=incident.channel,
+            ts=incident.thread_ts,
+            text=text,
+            blocks=blocks,
+        )
         if drawn is None:
             self.undrawn.add(incident.id)
         else:
@@ -178,9 +204,14 @@ class Interactions:
         if not incident.thread_ts or not incident.channel:
             return None
         response = await self._call(
-            "chat.postMessage", self.client.chat_postMessage, channel=incident.channel, thread_ts=incident.thread_ts,
-            text=text, blocks=blocks or [{"type": "section", "text": mrkdwn(text)}], unfurl_links=False,
-        )  # fmt: skip
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            channel=incident.channel,
+            thread_ts=incident.thread_ts,
+            text=text,
+            blocks=blocks or [{"type": "section", "text": mrkdwn(text)}],
+            unfurl_links=False,
+        )
         return None if response is None else str(response.get("ts", "")) or None
 
     async def _call(self, name: str, method: Callable[..., Any], **kwargs: Any) -> Any:

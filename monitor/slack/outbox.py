@@ -112,9 +112,14 @@ class OutboxWorker:
         """Set aside an event Slack refused for good for reasons of its own; the ones after it go on."""
         self.store.dead_letter(item_id, str(exc), now)
         self.dead += 1
-        logger.error("alert %d (%s, incident %s) refused for good and set aside as a dead letter"
-                     " (`monitor status` lists them); later alerts go on: %s",
-                     item_id, kind, incident, exc)  # fmt: skip
+        logger.error(
+            "alert %d (%s, incident %s) refused for good and set aside as a dead letter"
+            " (`monitor status` lists them); later alerts go on: %s",
+            item_id,
+            kind,
+            incident,
+            exc,
+        )
 
     def next_due(self) -> float | None:
         """When the oldest waiting event may be tried (None: nothing waits)."""

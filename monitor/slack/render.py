@@ -23,8 +23,12 @@ FIELD_LIMIT = 2000
 FALLBACK_LIMIT = 3000  # Slack truncates text over 4,000 characters; stay well under
 MAX_BLOCKS = 50
 SNIPPET = 280
-SEVERITY_EMOJI = {"low": ":large_blue_circle:", "medium": ":large_yellow_circle:", "high": ":red_circle:",
-                  "critical": ":rotating_light:"}  # fmt: skip
+SEVERITY_EMOJI = {
+    "low": ":large_blue_circle:",
+    "medium": ":large_yellow_circle:",
+    "high": ":red_circle:",
+    "critical": ":rotating_light:",
+}
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -248,8 +252,11 @@ def _digest_blocks(event: dict[str, Any], summary: str) -> list[dict[str, Any]]:
     if platforms:
         blocks.append(_context(_platforms(platforms)))
     incidents = event.get("incidents") or []
-    lines = [f"• {inline(i['rule'], 100)} opened {inline(i['opened_at'], 40)}, peak {inline(i['peak_count'], 20)}"
-             f" ({inline(i['status'], 20)})" for i in incidents[:20]]  # fmt: skip
+    lines = [
+        f"• {inline(i['rule'], 100)} opened {inline(i['opened_at'], 40)}, peak {inline(i['peak_count'], 20)}"
+        f" ({inline(i['status'], 20)})"
+        for i in incidents[:20]
+    ]
     blocks.append(_section("*Incidents:* " + ("none" if not lines else "\n" + "\n".join(lines))))
     top = event.get("top") or []
     if top:
@@ -276,8 +283,10 @@ def render_console(event: dict[str, Any]) -> str:
     elif kind == "updated":
         lines.append(f"--- update · {rule} · {brand} · {at}{' (firing again)' if event.get('reopened') else ''}")
     else:
-        lines.append(f"--- resolved · {rule} · {brand} · {at} after {_plain(event.get('resolved_after'))},"
-                     f" peak {_plain(event.get('peak_count'))}")  # fmt: skip
+        lines.append(
+            f"--- resolved · {rule} · {brand} · {at} after {_plain(event.get('resolved_after'))},"
+            f" peak {_plain(event.get('peak_count'))}"
+        )
     lines.append(f"    {_plain(event.get('summary', ''))}")
     if kind == "resolved":
         return "\n".join(lines) + "\n"

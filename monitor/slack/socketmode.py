@@ -58,8 +58,9 @@ class SocketMode:
         else:
             self.error = ""
         if self.error:
-            (logger.debug if quiet else logger.error)("slack: Socket Mode is off, buttons will not work: %s",
-                                                      self.error)  # fmt: skip
+            (logger.debug if quiet else logger.error)(
+                "slack: Socket Mode is off, buttons will not work: %s", self.error
+            )
             await self._close_web_client()
             return False
         client = SocketModeClient(self.app_token, web_client=self.web_client, ping_interval=self.ping_interval)

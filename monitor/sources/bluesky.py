@@ -155,8 +155,10 @@ class Bluesky:
                 return body
             except HttpAuthError as exc:
                 if attempt or exc.status != 401:
-                    raise AuthError(f"HTTP {exc.status} from {method} with the session of {self.handle_env}: "
-                                    "the account may be suspended or the app password revoked") from None  # fmt: skip
+                    raise AuthError(
+                        f"HTTP {exc.status} from {method} with the session of {self.handle_env}: "
+                        "the account may be suspended or the app password revoked"
+                    ) from None
             except HttpClientError as exc:
                 if attempt or not _expired(exc):  # an expired or revoked token answers HTTP 400 ExpiredToken
                     raise
@@ -181,8 +183,9 @@ class Bluesky:
     async def _login(self) -> Any:
         handle, password = os.environ.get(self.handle_env, ""), os.environ.get(self.password_env, "")
         if not handle or not password:
-            raise AuthError(f"Bluesky search needs a login: set {self.handle_env} and {self.password_env} "
-                            "(an app password)")  # fmt: skip
+            raise AuthError(
+                f"Bluesky search needs a login: set {self.handle_env} and {self.password_env} (an app password)"
+            )
         try:
             return await self._post(
                 "com.atproto.server.createSession", None, {"identifier": handle, "password": password}

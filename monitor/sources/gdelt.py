@@ -29,20 +29,84 @@ STAMP = "%Y%m%d%H%M%S"
 
 # The names GDELT gives the languages it translates, as ISO 639-1 codes.
 LANGUAGES = {
-    "afrikaans": "af", "albanian": "sq", "arabic": "ar", "armenian": "hy", "azerbaijani": "az", "basque": "eu",
-    "belarusian": "be", "bengali": "bn", "bosnian": "bs", "bulgarian": "bg", "burmese": "my", "catalan": "ca",
-    "chinese": "zh", "croatian": "hr", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
-    "estonian": "et", "finnish": "fi", "french": "fr", "galician": "gl", "georgian": "ka", "german": "de",
-    "greek": "el", "gujarati": "gu", "hebrew": "he", "hindi": "hi", "hungarian": "hu", "icelandic": "is",
-    "indonesian": "id", "irish": "ga", "italian": "it", "japanese": "ja", "kannada": "kn", "kazakh": "kk",
-    "khmer": "km", "korean": "ko", "kurdish": "ku", "lao": "lo", "latvian": "lv", "lithuanian": "lt",
-    "macedonian": "mk", "malay": "ms", "malayalam": "ml", "maltese": "mt", "marathi": "mr", "mongolian": "mn",
-    "nepali": "ne", "norwegian": "no", "pashto": "ps", "persian": "fa", "polish": "pl", "portuguese": "pt",
-    "punjabi": "pa", "romanian": "ro", "russian": "ru", "serbian": "sr", "sinhala": "si", "sinhalese": "si",
-    "slovak": "sk", "slovenian": "sl", "somali": "so", "spanish": "es", "swahili": "sw", "swedish": "sv",
-    "tagalog": "tl", "tamil": "ta", "telugu": "te", "thai": "th", "tibetan": "bo", "turkish": "tr",
-    "ukrainian": "uk", "urdu": "ur", "uzbek": "uz", "vietnamese": "vi", "welsh": "cy",
-}  # fmt: skip
+    "afrikaans": "af",
+    "albanian": "sq",
+    "arabic": "ar",
+    "armenian": "hy",
+    "azerbaijani": "az",
+    "basque": "eu",
+    "belarusian": "be",
+    "bengali": "bn",
+    "bosnian": "bs",
+    "bulgarian": "bg",
+    "burmese": "my",
+    "catalan": "ca",
+    "chinese": "zh",
+    "croatian": "hr",
+    "czech": "cs",
+    "danish": "da",
+    "dutch": "nl",
+    "english": "en",
+    "estonian": "et",
+    "finnish": "fi",
+    "french": "fr",
+    "galician": "gl",
+    "georgian": "ka",
+    "german": "de",
+    "greek": "el",
+    "gujarati": "gu",
+    "hebrew": "he",
+    "hindi": "hi",
+    "hungarian": "hu",
+    "icelandic": "is",
+    "indonesian": "id",
+    "irish": "ga",
+    "italian": "it",
+    "japanese": "ja",
+    "kannada": "kn",
+    "kazakh": "kk",
+    "khmer": "km",
+    "korean": "ko",
+    "kurdish": "ku",
+    "lao": "lo",
+    "latvian": "lv",
+    "lithuanian": "lt",
+    "macedonian": "mk",
+    "malay": "ms",
+    "malayalam": "ml",
+    "maltese": "mt",
+    "marathi": "mr",
+    "mongolian": "mn",
+    "nepali": "ne",
+    "norwegian": "no",
+    "pashto": "ps",
+    "persian": "fa",
+    "polish": "pl",
+    "portuguese": "pt",
+    "punjabi": "pa",
+    "romanian": "ro",
+    "russian": "ru",
+    "serbian": "sr",
+    "sinhala": "si",
+    "sinhalese": "si",
+    "slovak": "sk",
+    "slovenian": "sl",
+    "somali": "so",
+    "spanish": "es",
+    "swahili": "sw",
+    "swedish": "sv",
+    "tagalog": "tl",
+    "tamil": "ta",
+    "telugu": "te",
+    "thai": "th",
+    "tibetan": "bo",
+    "turkish": "tr",
+    "ukrainian": "uk",
+    "urdu": "ur",
+    "uzbek": "uz",
+    "vietnamese": "vi",
+    "welsh": "cy",
+}
 
 _BEFORE = re.compile(r"\s+([,.;:!?%)\]}])")  # "outage , says" -> "outage, says"
 _AFTER = re.compile(r"([(\[{$£€])\s+")  # "( Reuters" -> "(Reuters"
@@ -99,8 +163,14 @@ class Gdelt:
         now = self.http.clock()
         state = sweep.begin(_load(cursor, since, int(now)), self.overlap, now, ("new", "new_titles"))
         upper: int | None = state.get("upper")
-        params = {"query": query, "mode": "artlist", "format": "json", "maxrecords": str(self.max_records),
-                  "sort": "datedesc", "startdatetime": _fmt(state["floor"])}  # fmt: skip
+        params = {
+            "query": query,
+            "mode": "artlist",
+            "format": "json",
+            "maxrecords": str(self.max_records),
+            "sort": "datedesc",
+            "startdatetime": _fmt(state["floor"]),
+        }
         if upper is not None:
             params["enddatetime"] = _fmt(upper)
         articles = _articles(await self._fetch(params))
@@ -129,8 +199,11 @@ class Gdelt:
             state["upper"] = low + 1
         else:
             state["upper"] = low - 1
-            logger.info("gdelt: more than %d articles seen at %s: the rest of that second is skipped",
-                        self.max_records, _fmt(low))  # fmt: skip
+            logger.info(
+                "gdelt: more than %d articles seen at %s: the rest of that second is skipped",
+                self.max_records,
+                _fmt(low),
+            )
         end = state["upper"]
         state["new"] = {k: v for k, v in new.items() if end - 1 <= v <= end or v >= mark - self.overlap}
         state["new_titles"] = {k: v for k, v in new_titles.items() if end - 1 <= v <= end or v >= mark - self.overlap}
@@ -157,8 +230,9 @@ class Gdelt:
         status, stripped = response.status, response.text.strip()
         if status == 429 or stripped.lower().startswith("please limit requests"):
             self.http.block(self.refusal_wait)
-            raise RateLimited(f"GDELT refused the request (HTTP {status}): waiting {self.refusal_wait:.0f}s",
-                              self.refusal_wait)  # fmt: skip
+            raise RateLimited(
+                f"GDELT refused the request (HTTP {status}): waiting {self.refusal_wait:.0f}s", self.refusal_wait
+            )
         return stripped
 
 
@@ -234,8 +308,16 @@ def parse_article(article: Any) -> tuple[Mention, str] | None:
         return None
     domain, language = article.get("domain"), article.get("language")
     lang = LANGUAGES.get(language.strip().lower()) if isinstance(language, str) else None
-    mention = Mention(platform="gdelt", id=url, text="", title=clean, created_at=created,
-                      author=domain if isinstance(domain, str) else "", url=url, lang=lang)  # fmt: skip
+    mention = Mention(
+        platform="gdelt",
+        id=url,
+        text="",
+        title=clean,
+        created_at=created,
+        author=domain if isinstance(domain, str) else "",
+        url=url,
+        lang=lang,
+    )
     return mention, title_key(clean)
 
 

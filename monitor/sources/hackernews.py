@@ -52,8 +52,13 @@ class HackerNews:
         upper: int | None = state.get("upper")
         page: int = state.get("page", 0)
         filters = [f"created_at_i>={state['floor']}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
-        params = {"query": query, "tags": self.tags, "numericFilters": ",".join(filters),
-                  "hitsPerPage": str(self.per_page), "page": str(page)}  # fmt: skip
+        params = {
+            "query": query,
+            "tags": self.tags,
+            "numericFilters": ",".join(filters),
+            "hitsPerPage": str(self.per_page),
+            "page": str(page),
+        }
         body, _ = await self.http.get_json(self.url, params=params)
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
             raise BadResponse("the answer has no hits list")

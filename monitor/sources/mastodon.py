@@ -124,8 +124,13 @@ class Mastodon:
 
     async def _search_page(self, query: str, sweep: dict[str, Any], headers: dict[str, str]) -> tuple[list[Any], bool]:
         """A page of search results (newest first) above the floor; done when nothing older is left."""
-        params = {"q": query, "type": "statuses", "resolve": "false", "limit": str(self.limit),
-                  "min_id": str(sweep["floor"])}  # fmt: skip
+        params = {
+            "q": query,
+            "type": "statuses",
+            "resolve": "false",
+            "limit": str(self.limit),
+            "min_id": str(sweep["floor"]),
+        }
         if "max_id" in sweep:
             params["max_id"] = str(sweep["max_id"])
         if sweep.get("offset"):
@@ -154,8 +159,10 @@ class Mastodon:
             return await self.http.get_json(url, params=params, headers=headers, quota=self._quota)
         except HttpAuthError as exc:
             if headers:
-                raise AuthError(f"HTTP {exc.status}: the instance refused the token in {self.token_env} "
-                                "(search needs the read:search scope)") from None  # fmt: skip
+                raise AuthError(
+                    f"HTTP {exc.status}: the instance refused the token in {self.token_env} "
+                    "(search needs the read:search scope)"
+                ) from None
             raise AuthError(f"HTTP {exc.status}: the instance wants a token: set {self.token_env}") from None
 
     def _quota(self, headers: Mapping[str, str]) -> float | None:

@@ -89,8 +89,13 @@ class NewsApi:
             state["floor"] = edge
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
-        params = {"q": query, "sortBy": "publishedAt", "pageSize": str(self.page_size), "page": str(page),
-                  "from": _iso(state["floor"])}  # fmt: skip
+        params = {
+            "q": query,
+            "sortBy": "publishedAt",
+            "pageSize": str(self.page_size),
+            "page": str(page),
+            "from": _iso(state["floor"]),
+        }
         if upper is not None:
             params["to"] = _iso(upper)
         if self.language:
@@ -219,5 +224,13 @@ def parse_article(article: Any, lang: str = "") -> Mention | None:
     outlet = source.get("name") if isinstance(source, dict) else None
     author = article.get("author")
     author = author.strip() if isinstance(author, str) and author.strip() else outlet if isinstance(outlet, str) else ""
-    return Mention(platform="newsapi", id=url, text=text, title=title, created_at=created, author=author, url=url,
-                   lang=lang or None)  # fmt: skip
+    return Mention(
+        platform="newsapi",
+        id=url,
+        text=text,
+        title=title,
+        created_at=created,
+        author=author,
+        url=url,
+        lang=lang or None,
+    )

@@ -59,9 +59,11 @@ class DailyRequests:
         with_key = (
             f" (a key in the environment raises it to {self.keyed_per_day:,})" if self.key_option and not keyed else ""
         )
-        return (f"every {every(source.interval.total_seconds())} x {queries} query(ies) is {per_day:.0f} requests a"
-                f" day; {self.whose} allows {limit}{with_key}: use at least {every(DAY * queries / limit)}"
-                f"{self.advice}")  # fmt: skip
+        return (
+            f"every {every(source.interval.total_seconds())} x {queries} query(ies) is {per_day:.0f} requests a"
+            f" day; {self.whose} allows {limit}{with_key}: use at least {every(DAY * queries / limit)}"
+            f"{self.advice}"
+        )
 
     def budget(self, source: SourceConfig, queries: int) -> str | None:
         return None
@@ -78,9 +80,11 @@ class MinimumGap:
         interval = source.interval.total_seconds()
         if interval / queries >= self.seconds:
             return None
-        return (f"every {every(interval)} x {queries} query(ies) is a request every {interval / queries:.1f}s;"
-                f" {self.whose} asks for one every {self.seconds:.0f}s: polls will queue, use at least"
-                f" {every(self.seconds * queries)}")  # fmt: skip
+        return (
+            f"every {every(interval)} x {queries} query(ies) is a request every {interval / queries:.1f}s;"
+            f" {self.whose} asks for one every {self.seconds:.0f}s: polls will queue, use at least"
+            f" {every(self.seconds * queries)}"
+        )
 
     def budget(self, source: SourceConfig, queries: int) -> str | None:
         return None
@@ -105,18 +109,22 @@ class DailyUnits:
         if not polls or DAY / interval <= polls:
             return None
         quota = source.options.get(self.quota_option)
-        return (f"every {every(interval)} x {queries} query(ies) needs {int(DAY / interval)} polls a day per query"
-                f" but the quota of {quota} units allows {polls} (a page costs up to {self.page_cost}): use at least"
-                f" {every(DAY / polls)}, or the source pauses until {self.resets}")  # fmt: skip
+        return (
+            f"every {every(interval)} x {queries} query(ies) needs {int(DAY / interval)} polls a day per query"
+            f" but the quota of {quota} units allows {polls} (a page costs up to {self.page_cost}): use at least"
+            f" {every(DAY / polls)}, or the source pauses until {self.resets}"
+        )
 
     def budget(self, source: SourceConfig, queries: int) -> str | None:
         polls, interval = self.polls_per_day(source.options, queries), source.interval.total_seconds()
         if not polls:
             return f"{source.name}: {self.quota_option} = 0: no local quota count, {self.owner}'s answers decide"
         runs_out = "" if DAY / interval <= polls else f": the quota runs out, the source pauses until {self.resets}"
-        return (f"{source.name}: {source.options.get(self.quota_option)} quota units a day fit {polls} poll(s) a day"
-                f" of each of {queries} query(ies), one every {every(DAY / polls)} at most; configured every"
-                f" {every(interval)}{runs_out}")  # fmt: skip
+        return (
+            f"{source.name}: {source.options.get(self.quota_option)} quota units a day fit {polls} poll(s) a day"
+            f" of each of {queries} query(ies), one every {every(DAY / polls)} at most; configured every"
+            f" {every(interval)}{runs_out}"
+        )
 
 
 class Budgeted(Protocol):

@@ -122,14 +122,16 @@ class Reddit:
                 url, {"grant_type": "client_credentials"}, headers={"Authorization": basic}
             )
         except AuthError:
-            raise AuthError(f"the token endpoint refused the client credentials in {self.id_env} and "
-                            f"{self.secret_env}") from None  # fmt: skip
+            raise AuthError(
+                f"the token endpoint refused the client credentials in {self.id_env} and {self.secret_env}"
+            ) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             error = body.get("error") if isinstance(body, dict) else None
             reason = f" ({error})" if isinstance(error, str) and error.isidentifier() else ""
-            raise AuthError(f"the token endpoint gave no access token{reason}: check {self.id_env} "
-                            f"and {self.secret_env}")  # fmt: skip
+            raise AuthError(
+                f"the token endpoint gave no access token{reason}: check {self.id_env} and {self.secret_env}"
+            )
         expires = body.get("expires_in")
         lifetime = float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 3600.0
         self.token = token

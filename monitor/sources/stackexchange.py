@@ -23,8 +23,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 DAY = 86400
 # Sites whose domain is not {site}.stackexchange.com (the rest are; a site given as a domain is used as is).
-DOMAINS = {"stackoverflow": "stackoverflow.com", "serverfault": "serverfault.com", "superuser": "superuser.com",
-           "askubuntu": "askubuntu.com", "stackapps": "stackapps.com", "mathoverflow": "mathoverflow.net"}  # fmt: skip
+DOMAINS = {
+    "stackoverflow": "stackoverflow.com",
+    "serverfault": "serverfault.com",
+    "superuser": "superuser.com",
+    "askubuntu": "askubuntu.com",
+    "stackapps": "stackapps.com",
+    "mathoverflow": "mathoverflow.net",
+}
 AUTH_ERRORS = {401, 402, 403, 405, 406}  # access_token_required/invalid, access_denied, key_required, compromised
 _AVAILABLE_IN = re.compile(r"available in (\d+) seconds")
 
@@ -76,8 +82,15 @@ class StackExchange:
         state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap, self.http.clock())
         upper: int | None = state.get("upper")
         page: int = state.get("page", 1)
-        params = {"q": query, "site": self.site, "sort": "creation", "order": "desc", "fromdate": str(state["floor"]),
-                  "pagesize": str(self.page_size), "page": str(page)}  # fmt: skip
+        params = {
+            "q": query,
+            "site": self.site,
+            "sort": "creation",
+            "order": "desc",
+            "fromdate": str(state["floor"]),
+            "pagesize": str(self.page_size),
+            "page": str(page),
+        }
         if upper is not None:
             params["todate"] = str(upper)
         if self.filter:

@@ -95,8 +95,14 @@ class X:
         if not token:
             raise AuthError(f"no X bearer token: set the environment variable {self.token_env}")
         state = _sweep(sweep.load(cursor, str(_id_at(since.timestamp())), _is_id), self.overlap, self.http.clock())
-        params = {"query": query, "max_results": str(self.max_results), "since_id": state["floor"],
-                  "expansions": EXPANSIONS, "tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS}  # fmt: skip
+        params = {
+            "query": query,
+            "max_results": str(self.max_results),
+            "since_id": state["floor"],
+            "expansions": EXPANSIONS,
+            "tweet.fields": TWEET_FIELDS,
+            "user.fields": USER_FIELDS,
+        }
         if state.get("next"):
             params["next_token"] = state["next"]
         try:
@@ -172,18 +178,26 @@ class X:
         if status == 429 and (kind.endswith("/usage-capped") or body.get("title") == "UsageCapExceeded"):
             self.http.block(self.capped_wait)
             detail = _short(body.get("detail")) or "usage cap exceeded"
-            return RateLimited(f"X usage cap reached ({detail}): no search for {self.capped_wait:.0f}s; raise the "
-                               "cap or wait for its reset day (developer console)", self.capped_wait)  # fmt: skip
+            return RateLimited(
+                f"X usage cap reached ({detail}): no search for {self.capped_wait:.0f}s; raise the "
+                "cap or wait for its reset day (developer console)",
+                self.capped_wait,
+            )
         if status == 402:
             self.http.block(self.capped_wait)
             wait = self.capped_wait
-            return RateLimited(f"X answered 402 Payment Required (credits used up?): no search for {wait:.0f}s; "
-                               "add credits in the developer console", wait)  # fmt: skip
+            return RateLimited(
+                f"X answered 402 Payment Required (credits used up?): no search for {wait:.0f}s; "
+                "add credits in the developer console",
+                wait,
+            )
         if status in (401, 403) or isinstance(error, AuthError):
             reason = _short(body.get("reason") or body.get("title"))
-            return AuthError(f"X refused the bearer token in {self.token_env} (HTTP {status}"
-                             f"{': ' + reason if reason else ''}): it must be the bearer token of an app in a "
-                             "Project with access to recent search")  # fmt: skip
+            return AuthError(
+                f"X refused the bearer token in {self.token_env} (HTTP {status}"
+                f"{': ' + reason if reason else ''}): it must be the bearer token of an app in a "
+                "Project with access to recent search"
+            )
         if status == 400:
             detail = _problem(body) or "HTTP 400"
             return (_StaleToken if "next_token" in detail else BadResponse)(f"X refused the request: {detail}")

@@ -94,8 +94,15 @@ class YouTube:
             raise AuthError(f"no YouTube API key: set the environment variable {self.key_env}")
         state = sweep.begin(sweep.load(cursor, int(since.timestamp())), self.overlap, self.http.clock())
         self._charge(SEARCH_COST, room=PAGE_COST)  # room for the page's lookups too (charged when made)
-        params = {"part": "snippet", "type": "video", "order": "date", "q": query, "key": key,
-                  "publishedAfter": _rfc3339(state["floor"]), "maxResults": str(self.max_results)}  # fmt: skip
+        params = {
+            "part": "snippet",
+            "type": "video",
+            "order": "date",
+            "q": query,
+            "key": key,
+            "publishedAfter": _rfc3339(state["floor"]),
+            "maxResults": str(self.max_results),
+        }
         if state.get("token"):
             params["pageToken"] = state["token"]
         try:
@@ -178,8 +185,11 @@ class YouTube:
         if self.daily_quota and self.spent + max(cost, room) > self.daily_quota:
             wait = seconds_until_reset(now)
             self.http.block(wait)
-            raise RateLimited(f"YouTube quota: {self.spent} of {self.daily_quota} units spent today; no search "
-                              f"until midnight Pacific, in {wait:.0f}s", wait)  # fmt: skip
+            raise RateLimited(
+                f"YouTube quota: {self.spent} of {self.daily_quota} units spent today; no search "
+                f"until midnight Pacific, in {wait:.0f}s",
+                wait,
+            )
         self.spent += cost
 
     def _explain(self, error: SourceError) -> SourceError:
@@ -190,18 +200,24 @@ class YouTube:
             wait = seconds_until_reset(self.http.clock())
             self.http.block(wait)
             self.spent = max(self.spent, self.daily_quota)
-            return RateLimited(f"YouTube quota exceeded for the key in {self.key_env}: paused until midnight "
-                               f"Pacific, in {wait:.0f}s", wait)  # fmt: skip
+            return RateLimited(
+                f"YouTube quota exceeded for the key in {self.key_env}: paused until midnight Pacific, in {wait:.0f}s",
+                wait,
+            )
         if reasons & RATE_REASONS:
             self.http.block(DEFAULT_RETRY_AFTER)
-            return RateLimited(f"YouTube rate limit ({', '.join(sorted(reasons))}): waiting "
-                               f"{DEFAULT_RETRY_AFTER:.0f}s", DEFAULT_RETRY_AFTER)  # fmt: skip
+            return RateLimited(
+                f"YouTube rate limit ({', '.join(sorted(reasons))}): waiting {DEFAULT_RETRY_AFTER:.0f}s",
+                DEFAULT_RETRY_AFTER,
+            )
         if "invalidPageToken" in reasons:
             return _StaleToken("YouTube refused the page token")
         named = f" ({', '.join(sorted(r for r in reasons if r.isidentifier()))})" if reasons else ""
         if isinstance(error, AuthError) or reasons & KEY_REASONS:
-            return AuthError(f"YouTube refused the API key in {self.key_env}{named}: check the key, its "
-                             "restrictions and that the YouTube Data API v3 is enabled for its project")  # fmt: skip
+            return AuthError(
+                f"YouTube refused the API key in {self.key_env}{named}: check the key, its "
+                "restrictions and that the YouTube Data API v3 is enabled for its project"
+            )
         if isinstance(error, BadResponse) and named:
             return BadResponse(f"{error}{named}")
         return error

@@ -26,9 +26,17 @@ from monitor.store.scores import ScoresTable
 from monitor.store.state import DaemonState
 
 __all__ = [
-    "Action", "DaemonLock", "Exclusion", "IncidentRow", "OutboxItem", "RuleStats", "Store", "StoreError", "epoch",
+    "Action",
+    "DaemonLock",
+    "Exclusion",
+    "IncidentRow",
+    "OutboxItem",
+    "RuleStats",
+    "Store",
+    "StoreError",
+    "epoch",
     "from_epoch",
-]  # fmt: skip
+]
 
 
 class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
@@ -129,6 +137,8 @@ def _advice(path: Path | str, exc: sqlite3.DatabaseError) -> str:
     elif "full" in text:
         todo = "free some disk space, then start again"
     else:
-        todo = ("it is damaged or not a monitor database: move it aside and restore a backup"
-                " (`monitor db backup` makes them), or start afresh without it")  # fmt: skip
+        todo = (
+            "it is damaged or not a monitor database: move it aside and restore a backup"
+            " (`monitor db backup` makes them), or start afresh without it"
+        )
     return f"{path}: cannot use the database ({text}): {todo}"

@@ -23,13 +23,61 @@ from monitor.mention import Mention
 GROUP_WINDOW = 3 * 86400.0
 MIN_TITLE_WORDS = 5
 NEWS_PLATFORMS = frozenset({"newsapi", "gdelt", "rss"})
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "igsh", "si",
-    "mc_cid", "mc_eid", "mkt_tok", "_hsenc", "_hsmi", "hsctatracking", "oly_anon_id", "oly_enc_id", "vero_id",
-    "ref", "ref_src", "ref_url", "referrer", "source", "src", "cmpid", "cmp", "s_cid", "ocid", "ncid", "sr_share",
-    "share", "smid", "taid", "ito", "guccounter", "guce_referrer", "guce_referrer_sig", "at_medium", "at_campaign",
-    "spm", "feature", "fromrss", "rss", "output", "cid", "campaign", "intcmp", "xtor", "__twitter_impression",
-})  # fmt: skip
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "igsh",
+        "si",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_hsenc",
+        "_hsmi",
+        "hsctatracking",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "source",
+        "src",
+        "cmpid",
+        "cmp",
+        "s_cid",
+        "ocid",
+        "ncid",
+        "sr_share",
+        "share",
+        "smid",
+        "taid",
+        "ito",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "at_medium",
+        "at_campaign",
+        "spm",
+        "feature",
+        "fromrss",
+        "rss",
+        "output",
+        "cid",
+        "campaign",
+        "intcmp",
+        "xtor",
+        "__twitter_impression",
+    }
+)
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "ga_", "__")
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 _WORD = re.compile(r"[^\W_]+")

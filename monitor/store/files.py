@@ -46,8 +46,11 @@ def prepare(path: Path) -> None:
     except OSError as exc:
         raise folder_problem(path, exc) from None
     if path.is_file() and size == 0:
-        logger.warning("%s: the database file is empty (0 bytes): a new database is made in its place; if it held"
-                       " data, stop monitor and restore a backup (`monitor db backup` makes them)", path)  # fmt: skip
+        logger.warning(
+            "%s: the database file is empty (0 bytes): a new database is made in its place; if it held"
+            " data, stop monitor and restore a backup (`monitor db backup` makes them)",
+            path,
+        )
         create(path)
 
 

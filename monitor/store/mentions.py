@@ -63,10 +63,14 @@ class MentionsTable:
             ts = m.created_at.timestamp()
             keys = [k for k in (f"u {url_key}" if url_key else "", f"t {title_key}" if title_key else "") if k]
             original = next(
-                (ref for k in keys for ref, created, platform in firsts.get((brand, k), ())
-                 if ts - created <= window and (k[0] == "u" or same_story_by_title(m.platform, platform))),
+                (
+                    ref
+                    for k in keys
+                    for ref, created, platform in firsts.get((brand, k), ())
+                    if ts - created <= window and (k[0] == "u" or same_story_by_title(m.platform, platform))
+                ),
                 None,
-            )  # fmt: skip
+            )
             if original is None and url_key:
                 original = self._first_with("url_key", brand, url_key, ts, window)
             if original is None and title_key:

@@ -58,15 +58,51 @@ def mention_row(scored: ScoredMention, fetched_at: float) -> tuple[Any, ...]:
     m = scored.mention
     url_key, title_key = group_keys(m)
     return (
-        scored.brand, m.platform, m.id, m.text, m.title, m.author, m.author_followers, m.url, m.lang, m.likes,
-        m.replies, m.reposts, m.created_at.timestamp(), fetched_at, scored.compound, scored.label,
-        int(scored.backfill), url_key or None, title_key or None, scored.copy_of, scored.scorer,
-    )  # fmt: skip
+        scored.brand,
+        m.platform,
+        m.id,
+        m.text,
+        m.title,
+        m.author,
+        m.author_followers,
+        m.url,
+        m.lang,
+        m.likes,
+        m.replies,
+        m.reposts,
+        m.created_at.timestamp(),
+        fetched_at,
+        scored.compound,
+        scored.label,
+        int(scored.backfill),
+        url_key or None,
+        title_key or None,
+        scored.copy_of,
+        scored.scorer,
+    )
 
 
 def scored(row: tuple[Any, ...]) -> ScoredMention:
-    (brand, platform, id_, text, title, author, followers, url, lang, likes, replies, reposts,
-     created_at, compound, label, backfill, copy_of, scorer) = row  # fmt: skip
+    (
+        brand,
+        platform,
+        id_,
+        text,
+        title,
+        author,
+        followers,
+        url,
+        lang,
+        likes,
+        replies,
+        reposts,
+        created_at,
+        compound,
+        label,
+        backfill,
+        copy_of,
+        scorer,
+    ) = row
     mention = Mention(
         platform=platform,
         id=id_,

@@ -96,10 +96,19 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 def _migration_3(db: sqlite_utils.Database) -> None:
     db.table("silences").create(
-        {"id": int, "rule": str, "brand": str, "terms": str, "author": str, "comment": str,
-         "created_at": float, "expires_at": float},
-        pk="id", not_null={"rule", "brand", "created_at", "expires_at"},
-    )  # fmt: skip
+        {
+            "id": int,
+            "rule": str,
+            "brand": str,
+            "terms": str,
+            "author": str,
+            "comment": str,
+            "created_at": float,
+            "expires_at": float,
+        },
+        pk="id",
+        not_null={"rule", "brand", "created_at", "expires_at"},
+    )
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:
@@ -116,10 +125,13 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE mentions ADD COLUMN url_key TEXT")
     db.execute("ALTER TABLE mentions ADD COLUMN title_key TEXT")
     db.execute("ALTER TABLE mentions ADD COLUMN copy_of TEXT")
-    db.execute("CREATE INDEX idx_mentions_brand_url_key ON mentions (brand, url_key, created_at)"
-               " WHERE url_key IS NOT NULL")  # fmt: skip
-    db.execute("CREATE INDEX idx_mentions_brand_title_key ON mentions (brand, title_key, created_at)"
-               " WHERE title_key IS NOT NULL")  # fmt: skip
+    db.execute(
+        "CREATE INDEX idx_mentions_brand_url_key ON mentions (brand, url_key, created_at) WHERE url_key IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX idx_mentions_brand_title_key ON mentions (brand, title_key, created_at)"
+        " WHERE title_key IS NOT NULL"
+    )
 
 
 def _migration_6(db: sqlite_utils.Database) -> None:
@@ -144,16 +156,22 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     # moved here out of the outbox so that one bad alert does not hold back every later one; shown
     # by `monitor status`. Refusals that concern every alert (a revoked token, a missing channel)
     # keep the event in the outbox until ops fix them.
-    db.execute("CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, incident TEXT, event TEXT, payload TEXT,"
-               " created_at REAL, failed_at REAL, attempts INTEGER, error TEXT)")  # fmt: skip
+    db.execute(
+        "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, incident TEXT, event TEXT, payload TEXT,"
+        " created_at REAL, failed_at REAL, attempts INTEGER, error TEXT)"
+    )
     # Outbox ids are never reused (AUTOINCREMENT): a post's metadata carries its outbox id, and after a
     # crash the outbox looks in Slack for that id. Once the outbox had emptied, a plain rowid table
     # handed the next event the id of one already posted, which the look-up then took for it.
-    db.execute("CREATE TABLE outbox_new (id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, event TEXT,"
-               " payload TEXT, created_at REAL, attempts INTEGER, next_attempt_at REAL, last_error TEXT,"
-               " sending_at REAL)")  # fmt: skip
-    db.execute("INSERT INTO outbox_new SELECT id, incident, event, payload, created_at, attempts, next_attempt_at,"
-               " last_error, sending_at FROM outbox")  # fmt: skip
+    db.execute(
+        "CREATE TABLE outbox_new (id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, event TEXT,"
+        " payload TEXT, created_at REAL, attempts INTEGER, next_attempt_at REAL, last_error TEXT,"
+        " sending_at REAL)"
+    )
+    db.execute(
+        "INSERT INTO outbox_new SELECT id, incident, event, payload, created_at, attempts, next_attempt_at,"
+        " last_error, sending_at FROM outbox"
+    )
     db.execute("DROP TABLE outbox")
     db.execute("ALTER TABLE outbox_new RENAME TO outbox")
 

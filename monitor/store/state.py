@@ -183,8 +183,19 @@ class DaemonState:
             sql += " WHERE created_at <= ? AND expires_at > ?"
             params = [active_at, active_at]
         rows = self.db.query(sql + " ORDER BY id DESC", params)
-        return [Silence(r["id"], r["rule"], r["brand"], tuple(json.loads(r["terms"] or "[]")), r["author"] or "",
-                        r["comment"] or "", r["created_at"], r["expires_at"]) for r in rows]  # fmt: skip
+        return [
+            Silence(
+                r["id"],
+                r["rule"],
+                r["brand"],
+                tuple(json.loads(r["terms"] or "[]")),
+                r["author"] or "",
+                r["comment"] or "",
+                r["created_at"],
+                r["expires_at"],
+            )
+            for r in rows
+        ]
 
     def end_silence(self, silence_id: int, now: float) -> bool:
         """Make a silence expire now; False if there is no such silence in force."""

@@ -6,7 +6,9 @@ queries with nothing new: its CPU, the requests per poll, items fetched twice on
 queries (the goal: none), items fetched again per poll on one busy query whose posts are within the
 overlap of its newest (the overlap's cost, by design), and requests made while a Retry-After is
 pending. Brand names are zero-padded (Brand007): the fake matches a query as a substring, and
-"brand1" would also find Brand10 to Brand19. Each prints nothing; bench/run.py calls them and prints the table.
+"brand1" would also find Brand10 to Brand19. cli_start(): how long `monitor --help`, `check` and
+`version` take to start against `python -c pass`. Each prints nothing; bench/run.py calls them and prints the table
+(`python bench/live.py cli` and `python bench/live.py idle [BRANDS INTERVAL ROUNDS]` print one alone).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -47,7 +50,20 @@ def _name(i: int) -> str:
     return f"Brand{i:03d}"
 
 
-def _config(folder: Path, hn: str, slack: str, brands: int, interval: str, tick: str, busy: bool = False) -> Path:
+def _config(
+    folder: Path,
+    hn: str,
+    slack: str,
+    brands: int,
+    interval: str,
+    tick: str,
+    busy: bool = False,
+    every_rule: bool = False,
+) -> Path:
+    """A config of brands brands on the fake Hacker News, with the shipped negative-spike rule (every_rule:
+    all the shipped rule files)."""
+    if every_rule:
+        shutil.copytree(ROOT / "rules", folder / "rules", dirs_exist_ok=True)
     (folder / "rules").mkdir(exist_ok=True)
     (folder / "rules" / "negative-spike.toml").write_text(RULE)
     names = [_name(i) for i in range(brands)] + (["BusyBrand"] if busy else [])
@@ -159,6 +175,42 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _memory(pid: int) -> dict[str, float]:
+    """The process's VmRSS, VmHWM (its peak RSS), RssAnon and RssFile from /proc, in MB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+async def _sample_rss(pid: int, samples: list[tuple[float, float]]) -> None:
+    """(time, VmRSS in MB) of the process twice a second until cancelled."""
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        while True:
+            samples.append((time.perf_counter(), _memory(pid)["VmRSS"]))
+            await asyncio.sleep(0.5)
+
+
+async def _polled_once(hn: FakeHackerNews, queries: int, within: float) -> None:
+    """Until every query has been asked for at least once (the first, backfill round)."""
+    deadline = time.perf_counter() + within
+    while len({r.query.get("query") for r in hn.requests}) < queries and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+
+
+async def _retry_after(hn: FakeHackerNews, interval: float) -> int:
+    """Requests for one query while the Retry-After (3 x interval) its 429 asked for is pending."""
+    mark = len(hn.requests)
+    hn.fail_next(429, headers={"Retry-After": str(int(3 * interval))}, body='{"message": "slow down"}')
+    while len(hn.requests) <= mark:  # noqa: ASYNC110 - the fake only appends to a list
+        await asyncio.sleep(0.05)
+    limited_query = hn.requests[mark].query.get("query")
+    await asyncio.sleep(2 * interval)  # inside the 3-interval Retry-After
+    return sum(1 for r in hn.requests[mark + 1 :] if r.query.get("query") == limited_query)
+
+
 async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict[str, Any]:
     hn, slack = FakeHackerNews(), FakeSlack()
     await serve(hn, hn.app, _start, "/api/v1/")
@@ -167,17 +219,19 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
     _seed(hn, brands, now)
     for k in range(5):  # one busy brand: a post a minute for the last five minutes
         hn.add_hit(f"busy-{k}", int(now - 60 * k - 30), f"BusyBrand release notes, part {k}")
-    path = _config(folder, hn.url, slack.url, brands, interval=f"{interval:g}s", tick="1m", busy=True)
+    path = _config(folder, hn.url, slack.url, brands, f"{interval:g}s", tick="1m", busy=True, every_rule=True)
     env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", "run", "--config", str(path), cwd=folder, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    rss: list[tuple[float, float]] = []
+    sampler = asyncio.create_task(_sample_rss(child.pid, rss))
     try:
-        # Warm up: start, imports, the first (backfill) poll of every query.
-        await asyncio.sleep(brands * 0.2 + interval + 3)
-        first = len(hn.requests)
-        served_before = len(hn.served_ids())
+        # Warm up: start, imports, the first (backfill) poll of every query, then one ordinary round.
+        await _polled_once(hn, brands + 1, within=brands * 0.2 + 60)
+        await asyncio.sleep(interval + 2)
+        first, served_before = len(hn.requests), len(hn.served_ids())
         cpu0, t0 = _cpu_seconds(child.pid), time.perf_counter()
         await asyncio.sleep(rounds * interval)
         cpu, wall = _cpu_seconds(child.pid) - cpu0, time.perf_counter() - t0
@@ -187,31 +241,75 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
         live_served = hn.served_ids()[served_before:]
         busy_again = sum(1 for i in live_served if i.startswith("busy-"))
         quiet_again = len(live_served) - busy_again
-        # Retry-After: the next answer is a 429 asking for 3 x interval; count requests for that query meanwhile.
-        mark = len(hn.requests)
-        hn.fail_next(429, headers={"Retry-After": str(int(3 * interval))}, body='{"message": "slow down"}')
-        while len(hn.requests) <= mark:  # noqa: ASYNC110 - the fake only appends to a list
-            await asyncio.sleep(0.05)
-        limited_query = hn.requests[mark].query.get("query")
-        await asyncio.sleep(2 * interval)  # inside the 3-interval Retry-After
-        during = sum(1 for r in hn.requests[mark + 1 :] if r.query.get("query") == limited_query)
+        during = await _retry_after(hn, interval)
+        memory = _memory(child.pid)  # at the end: VmHWM covers the whole run
     finally:
+        sampler.cancel()
         child.terminate()
         await asyncio.wait_for(child.wait(), 20)
+    steady = sorted(mb for at, mb in rss if t0 <= at <= t0 + wall)
     return {"cpu_share": cpu / wall, "cpu_per_poll": cpu / max(polls * (brands + 1) / brands, 1),
+            "rss_mb": steady[len(steady) // 2], "rss_min_mb": steady[0], "rss_max_mb": steady[-1],
+            "peak_rss_mb": memory["VmHWM"], "rss_anon_mb": memory["RssAnon"], "rss_file_mb": memory["RssFile"],
             "requests_per_poll": len(quiet_requests) / max(polls, 1), "refetched": quiet_again,
             "busy_refetched_per_poll": busy_again / max(busy_polls, 1), "during_retry_after": during,
-            "polls": polls}  # fmt: skip
+            "polls": polls, "interval": interval, "brands": brands}  # fmt: skip
 
 
-def idle(brands: int = 100, interval: float = 6.0, rounds: int = 5) -> dict[str, Any]:
-    """The daemon polling brands queries every interval seconds (a compressed minute) with nothing new."""
+def idle(brands: int = 100, interval: float = 60.0, rounds: int = 3) -> dict[str, Any]:
+    """The real daemon (`monitor run`, a child process) polling brands queries (and a busy one) every
+    interval seconds with nothing new, measured over rounds intervals after its first polls.
+
+    cpu_share: its CPU seconds over the wall seconds of those rounds; rss_mb: the median of its VmRSS
+    sampled twice a second over them (rss_min_mb, rss_max_mb the extremes); peak_rss_mb: its VmHWM
+    (its whole run); rss_anon_mb and rss_file_mb: VmRSS split into heap and mapped files at the end; the
+    polling figures as before. It runs every shipped rule file. Takes about (rounds + 4) x interval + 30 s.
+    """
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         return asyncio.run(_idle(Path(tmp), brands, interval, rounds))
 
 
+def _command_line() -> list[str]:
+    """How a user starts monitor: the console script beside this Python, else `python -m monitor`."""
+    script = Path(sys.executable).with_name("monitor")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
+
+
+def cli_start(runs: int = 9) -> dict[str, float]:
+    """Median wall milliseconds of starting, in alternating turns: "floor" (`python -c pass`), "help"
+    (`monitor --help`), "check" (`monitor check` on a config of 100 brands and the shipped rule) and
+    "version" (`monitor version`). Python may write and use its bytecode cache as an installed copy
+    does (PYTHONDONTWRITEBYTECODE is dropped); a first untimed turn fills it."""
+    import statistics
+    import tempfile
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        config = _config(Path(tmp), "http://127.0.0.1:9/api/v1/", "http://127.0.0.1:9/api/", 100, "1m", "1m")
+        commands = {
+            "floor": [sys.executable, "-c", "pass"],
+            "help": [*_command_line(), "--help"],
+            "check": [*_command_line(), "check", "--config", str(config)],
+            "version": [*_command_line(), "version"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for turn in range(runs + 1):
+            for name, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, env=env, cwd=tmp, capture_output=True, check=True)
+                if turn:
+                    times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 if __name__ == "__main__":
-    print(latency(int(sys.argv[1]) if len(sys.argv) > 1 else 20))
-    print(idle())
+    if sys.argv[1:2] == ["cli"]:
+        print(cli_start())
+    elif sys.argv[1:2] == ["idle"]:
+        print(idle(*(float(a) if "." in a else int(a) for a in sys.argv[2:])))  # type: ignore[arg-type]
+    else:
+        print(latency(int(sys.argv[1]) if len(sys.argv) > 1 else 20))
+        print(cli_start())
+        print(idle())

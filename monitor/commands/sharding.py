@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config import Config
 from monitor.errors import Refused
 from monitor.service.shard import for_shard, parse_shard, shard_of
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 
 def add_option(parser: argparse.ArgumentParser) -> None:

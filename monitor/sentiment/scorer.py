@@ -174,7 +174,7 @@ class Scorer:
         self.learned = config.scorer == "learned"
         language.preload()
         self.model = model.load() if self.learned else None
-        self.plain = FastVader()
+        self.plain = FastVader(shared=True)  # plain VADER: never added to
         self.analyzer = _analyzer(config.lexicon)  # VADER with the lexicons (scorer = "vader" scores with it)
         self.lexical = _Lexical(self.analyzer, config.lexicon)
         self.by_brand: dict[str, _Lexical] = {}

@@ -17,9 +17,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config import Config
-from monitor.store import Store
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 _SHARD = re.compile(r"(\d+)/(\d+)")
 
@@ -83,6 +84,8 @@ def read_status(path: Path) -> ShardStatus:
     """One shard's status from its database (FileNotFoundError when there is none)."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such database")
+    from monitor.store import Store  # here: `monitor --help` and `--shard` parsing start without SQLite
+
     store = Store.open(path)
     try:
         stats = store.stats()

@@ -6,13 +6,10 @@ Apart from the client (http.py) so that the source modules can name these withou
 
 from __future__ import annotations
 
-import email.utils
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from yarl import URL
 
 from monitor.sources.base import AuthError, BadResponse, RateLimited, SourceError, TransientError
 
@@ -98,6 +95,8 @@ def retry_after_seconds(value: str | None, now: float, default: float = DEFAULT_
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # here: `monitor check` reads the sources' options without the email package
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -107,6 +106,8 @@ def retry_after_seconds(value: str | None, now: float, default: float = DEFAULT_
 
 def safe_url(url: str) -> str:
     """The URL without query string or user info (either may carry a key): fit for logs and errors."""
+    from yarl import URL  # here: `monitor check` reads the sources' options without the HTTP libraries
+
     try:
         return str(URL(url).with_query(None).with_fragment(None).with_user(None))
     except (TypeError, ValueError):

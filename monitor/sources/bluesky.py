@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from multidict import MultiDict
-
 from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, to_utc
 from monitor.sources import sweep
@@ -219,6 +217,8 @@ class Bluesky:
         now = self.http.clock()
         wanted = list(dict.fromkeys(d for d in dids if d))
         missing = [d for d in wanted if d not in self.followers or self.followers[d][1] + self.followers_ttl <= now]
+        from multidict import MultiDict  # here: `monitor check` reads the sources' options without it
+
         for start in range(0, len(missing), PROFILES_PER_CALL):
             batch = missing[start : start + PROFILES_PER_CALL]
             try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import html
@@ -155,6 +154,8 @@ class Gdelt:
         self.overlap = max(0, int(config.options.get("overlap", 3600)))
         self.min_gap = max(0.0, float(config.options.get("min_gap", 5.0)))
         self.refusal_wait = max(self.min_gap, float(config.options.get("refusal_wait", 60.0)))
+        import asyncio  # here: `monitor check` reads the sources' options without loading asyncio
+
         self.lock = asyncio.Lock()
         self.gap_until = 0.0  # when the spacing this source imposed on itself ends
 

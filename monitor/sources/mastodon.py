@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from yarl import URL
-
 from monitor.config import Brand, SourceConfig
 from monitor.mention import Mention, html_to_text, to_utc
 from monitor.sources.answers import HttpAuthError
@@ -57,6 +55,8 @@ class Mastodon:
         self.config = config
         self.http = http
         self.base = config.base_url.rstrip("/")
+        from yarl import URL  # here: `monitor check` reads the sources' options without the HTTP libraries
+
         self.host = URL(config.base_url).host or ""
         self.tag = str(config.options.get("tag", "")).lstrip("#")
         self.token_env = str(config.options.get("token_env", "MASTODON_ACCESS_TOKEN"))
@@ -217,6 +217,8 @@ def quota_exhausted(headers: Mapping[str, str], until: Callable[[float], float |
 
 def _link_id(headers: Mapping[str, str], rel: str, param: str) -> int | None:
     """An id parameter of one relation of the Link header."""
+    from yarl import URL
+
     for target, relation in _LINK.findall(headers.get("Link", "")):
         if relation == rel:
             value = URL(target).query.get(param, "")
@@ -290,6 +292,8 @@ def parse_status(item: Any, host: str) -> Mention | None:
     acct, followers, url = account.get("acct"), account.get("followers_count"), status.get("url")
     if isinstance(acct, str) and acct and "@" not in acct:
         # Local accounts have a bare acct: qualify it with their server, as remote ones are.
+        from yarl import URL
+
         profile = account.get("url")
         acct = f"{acct}@{URL(profile).host if isinstance(profile, str) and URL(profile).host else host}"
     language = status.get("language")

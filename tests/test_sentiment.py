@@ -312,7 +312,7 @@ def test_the_vocabulary_finds_what_a_dict_finds_even_when_hashes_collide() -> No
     wanted = [sorted({index[g] for g in text if g in index}) for text in texts]
     for hasher in (hash, len, lambda _: 0):  # len and 0: many grams share a hash, as a collision would
         found, counts = Vocabulary("\n".join(grams), hasher).indices(texts)
-        assert found.tolist() == [i for each in wanted for i in each] and counts.tolist() == [len(e) for e in wanted]
+        assert found == [i for each in wanted for i in each] and counts == [len(each) for each in wanted]
 
 
 def test_brand_names_are_cut_from_the_model_text_as_the_pattern_cuts_them() -> None:

@@ -61,17 +61,17 @@ class Vocabulary:
     dict held 10 MB): a gram is found by its hash in a sorted array, then checked against its UTF-8
     bytes, so that a look-up answers exactly what the dict did, hash collisions included."""
 
-    __slots__ = ("blob", "bytes", "hasher", "ids", "keys", "starts")
+    __slots__ = ("blob", "hasher", "ids", "keys", "starts")
 
     def __init__(self, text: str, hasher: Callable[[str], int] = hash) -> None:
         """The grams of text, one a line (a gram's index is its line's)."""
         self.hasher = hasher
         self.blob = text.encode() + b"\n"
-        self.bytes = np.frombuffer(self.blob, dtype=np.uint8)
-        ends = np.flatnonzero(self.bytes == 10)
-        self.starts = np.concatenate(([0], ends + 1))  # gram i and its "\n" are blob[starts[i] : starts[i + 1]]
-        # One gram at a time, not a list of 66,000 strings: it would leave its memory behind.
-        blob, bounds = self.blob, array("q", self.starts.tobytes())
+        ends = np.flatnonzero(np.frombuffer(self.blob, dtype=np.uint8) == 10)
+        self.starts = array("q")  # gram i is blob[starts[i] : starts[i + 1] - 1]
+        self.starts.frombytes(np.concatenate(([0], ends + 1)).astype(np.int64).tobytes())
+        # One gram at a time, not lists of 66,000 strings or numbers: they would leave their memory behind.
+        blob, bounds = self.blob, self.starts
         each = (blob[bounds[i] : bounds[i + 1] - 1].decode() for i in range(len(ends)))
         hashes = np.fromiter(map(hasher, each), dtype=np.int64, count=len(ends))
         order = np.argsort(hashes, kind="stable")
@@ -81,38 +81,40 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _index(self, gram: str, at: int) -> int | None:
-        """gram's index, looked for from position at of keys on among the grams with its hash."""
-        data, key = gram.encode() + b"\n", self.keys[at]
-        for later in range(at, len(self.keys)):
+    def _is(self, index: int, gram: str) -> bool:
+        start, data = self.starts[index], gram.encode()
+        return self.starts[index + 1] - start == len(data) + 1 and self.blob.startswith(data, start)
+
+    def _after(self, gram: str, at: int) -> int | None:
+        """gram's index when another gram with its hash comes first in keys (at), else None."""
+        key = self.keys[at]
+        for later in range(at + 1, len(self.keys)):
             if self.keys[later] != key:
                 break
-            index = int(self.ids[later])
-            if self.blob[self.starts[index] : self.starts[index + 1]] == data:
+            if self._is(index := int(self.ids[later]), gram):
                 return index
         return None
 
-    def indices(self, texts: Sequence[Sequence[str]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def indices(self, texts: Sequence[Sequence[str]]) -> tuple[list[int], list[int]]:
         """The sorted distinct indices of each text's grams that are in the vocabulary, one text's after
         another's, and how many each text has."""
         flat = [g for grams in texts for g in grams]
         hashes = np.fromiter(map(self.hasher, flat), dtype=np.int64, count=len(flat))
         at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
-        hits = np.flatnonzero(self.keys[at] == hashes)
-        ids = self.ids[at[hits]].astype(np.int64)
-        # Every gram whose hash was found, checked at once: its bytes against the vocabulary's.
-        said = ("\n".join([flat[h] for h in hits.tolist()]) + "\n").encode() if len(hits) else b""
-        begin, end = self.starts[ids], self.starts[ids + 1]
-        offsets = np.cumsum(end - begin)
-        where = np.arange(offsets[-1] if len(ids) else 0) + np.repeat(begin - (offsets - (end - begin)), end - begin)
-        if len(said) != len(where) or not np.array_equal(np.frombuffer(said, dtype=np.uint8), self.bytes[where]):
-            # A gram out of the vocabulary shares a hash with one in it (or two in it share one): one by one.
-            checked = [self._index(flat[h], int(at[h])) for h in hits.tolist()]
-            keep = [k for k, index in enumerate(checked) if index is not None]
-            hits, ids = hits[keep], np.asarray([checked[k] for k in keep], dtype=np.int64)
-        text = np.searchsorted(np.cumsum([len(grams) for grams in texts]), hits, side="right")
-        pairs = np.unique(text << 32 | ids)  # by text, then by index: sorted, the same sums in any batch
-        return pairs & 0xFFFFFFFF, np.bincount(pairs >> 32, minlength=len(texts))
+        matched = np.flatnonzero(self.keys[at] == hashes)
+        hits, first = matched.tolist(), self.ids[at[matched]].tolist()
+        found, counts, k, end = [], [], 0, 0
+        for grams in texts:
+            end += len(grams)
+            mine: set[int] = set()
+            while k < len(hits) and hits[k] < end:
+                gram, index = flat[hits[k]], first[k]
+                if self._is(index, gram) or (index := self._after(gram, int(at[hits[k]]))) is not None:
+                    mine.add(index)
+                k += 1
+            found += sorted(mine)  # sorted: the same sums in any batch
+            counts.append(len(mine))
+        return found, counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +159,9 @@ class Model:
         for k in range(w.dense.shape[0]):  # elementwise, not a matrix product: the same sums in any batch
             out += features[:, k : k + 1] * w.dense[k]
         found, counts = w.vocabulary.indices([grams(words(text)) for text in texts])
-        if len(found):
-            rows = w.grams[found]
-            has = counts > 0
+        if found:
+            rows = w.grams[np.asarray(found)]
+            has = np.asarray(counts) > 0
             starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[has]
             out[has] += np.add.reduceat(rows, starts, axis=0)
         return out

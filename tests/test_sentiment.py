@@ -79,7 +79,7 @@ def test_the_model_loads_from_the_package_with_numpy_alone() -> None:
     assert "sentiment/model.npz" in (ROOT / "pyproject.toml").read_text()
     code = (
         "import sys; from monitor.sentiment import model; m = model.Model(); "
-        "print(m.version, len(m.weights.vocabulary), *(name in sys.modules for name in ('sklearn', 'scipy', 'torch')))"
+        "print(m.version, len(m.weights.gram_index), *(name in sys.modules for name in ('sklearn', 'scipy', 'torch')))"
     )
     # No network and no home directory: nothing may be fetched or cached.
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "https_proxy": "http://127.0.0.1:9",
@@ -301,18 +301,6 @@ def test_large_batches_score_in_worker_processes_with_the_same_results() -> None
         scorer.close()
     assert pooled == [scorer.score(*item) for item in items]
     assert {s.label for s in pooled} >= {"negative", "neutral"}
-
-
-def test_the_vocabulary_finds_what_a_dict_finds_even_when_hashes_collide() -> None:
-    from monitor.sentiment.model import Vocabulary
-
-    grams = ["bad", "not bad", "ok", "😡", "café", "a", "b c", "oké", "zz"]
-    index = {g: i for i, g in enumerate(grams)}
-    texts = [["bad", "bad", "nope", "ok"], [], ["😡", "café", "cafe", "b", "b c", "c"], ["xyz", "a", "oké"], ["zz"]]
-    wanted = [sorted({index[g] for g in text if g in index}) for text in texts]
-    for hasher in (hash, len, lambda _: 0):  # len and 0: many grams share a hash, as a collision would
-        found, counts = Vocabulary("\n".join(grams), hasher).indices(texts)
-        assert found == [i for each in wanted for i in each] and counts == [len(each) for each in wanted]
 
 
 def test_brand_names_are_cut_from_the_model_text_as_the_pattern_cuts_them() -> None:

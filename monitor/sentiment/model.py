@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -56,72 +55,11 @@ def dense_features(vader: float, lexicon: float) -> list[float]:
     return [vader, lexicon, min(lexicon, 0.0), max(lexicon, 0.0)]
 
 
-class Vocabulary:
-    """The model's grams by index, in a fifth of the memory of a dict of them (2 MB for 66,000 where the
-    dict held 10 MB): a gram is found by its hash in a sorted array, then checked against its UTF-8
-    bytes, so that a look-up answers exactly what the dict did, hash collisions included."""
-
-    __slots__ = ("blob", "hasher", "ids", "keys", "starts")
-
-    def __init__(self, text: str, hasher: Callable[[str], int] = hash) -> None:
-        """The grams of text, one a line (a gram's index is its line's)."""
-        self.hasher = hasher
-        self.blob = text.encode() + b"\n"
-        ends = np.flatnonzero(np.frombuffer(self.blob, dtype=np.uint8) == 10)
-        self.starts = array("q")  # gram i is blob[starts[i] : starts[i + 1] - 1]
-        self.starts.frombytes(np.concatenate(([0], ends + 1)).astype(np.int64).tobytes())
-        # One gram at a time, not lists of 66,000 strings or numbers: they would leave their memory behind.
-        blob, bounds = self.blob, self.starts
-        each = (blob[bounds[i] : bounds[i + 1] - 1].decode() for i in range(len(ends)))
-        hashes = np.fromiter(map(hasher, each), dtype=np.int64, count=len(ends))
-        order = np.argsort(hashes, kind="stable")
-        self.keys = hashes[order]
-        self.ids = order.astype(np.int32)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def _is(self, index: int, gram: str) -> bool:
-        start, data = self.starts[index], gram.encode()
-        return self.starts[index + 1] - start == len(data) + 1 and self.blob.startswith(data, start)
-
-    def _after(self, gram: str, at: int) -> int | None:
-        """gram's index when another gram with its hash comes first in keys (at), else None."""
-        key = self.keys[at]
-        for later in range(at + 1, len(self.keys)):
-            if self.keys[later] != key:
-                break
-            if self._is(index := int(self.ids[later]), gram):
-                return index
-        return None
-
-    def indices(self, texts: Sequence[Sequence[str]]) -> tuple[list[int], list[int]]:
-        """The sorted distinct indices of each text's grams that are in the vocabulary, one text's after
-        another's, and how many each text has."""
-        flat = [g for grams in texts for g in grams]
-        hashes = np.fromiter(map(self.hasher, flat), dtype=np.int64, count=len(flat))
-        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
-        matched = np.flatnonzero(self.keys[at] == hashes)
-        hits, first = matched.tolist(), self.ids[at[matched]].tolist()
-        found, counts, k, end = [], [], 0, 0
-        for grams in texts:
-            end += len(grams)
-            mine: set[int] = set()
-            while k < len(hits) and hits[k] < end:
-                gram, index = flat[hits[k]], first[k]
-                if self._is(index, gram) or (index := self._after(gram, int(at[hits[k]]))) is not None:
-                    mine.add(index)
-                k += 1
-            found += sorted(mine)  # sorted: the same sums in any batch
-            counts.append(len(mine))
-        return found, counts
-
-
 @dataclass(frozen=True, slots=True)
 class Weights:
     """The trained model: per-gram logits, dense weights and bias."""
 
-    vocabulary: Vocabulary
+    gram_index: dict[str, int]
     grams: Floats  # (grams, 3): a gram's logits (negative, neutral, positive), added once per gram present
     dense: Floats  # (len(dense_features), 3)
     bias: Floats  # (3,)
@@ -139,9 +77,9 @@ class Model:
 
     def __init__(self, path: Path = MODEL_FILE) -> None:
         with np.load(path, allow_pickle=False) as data:
-            vocabulary = Vocabulary(str(data["gram_vocabulary"]))
+            vocabulary = str(data["gram_vocabulary"]).split("\n")
             self.weights = Weights(
-                vocabulary=vocabulary,
+                gram_index={g: i for i, g in enumerate(vocabulary)},
                 grams=data["grams"].astype(np.float32),
                 dense=data["dense"].astype(np.float32),
                 bias=data["bias"].astype(np.float32),
@@ -158,7 +96,13 @@ class Model:
         out = np.tile(w.bias, (len(texts), 1))
         for k in range(w.dense.shape[0]):  # elementwise, not a matrix product: the same sums in any batch
             out += features[:, k : k + 1] * w.dense[k]
-        found, counts = w.vocabulary.indices([grams(words(text)) for text in texts])
+        index = w.gram_index
+        found: list[int] = []
+        counts: list[int] = []
+        for text in texts:
+            hits = sorted({i for g in grams(words(text)) if (i := index.get(g)) is not None})  # sorted: same sums
+            found += hits
+            counts.append(len(hits))
         if found:
             rows = w.grams[np.asarray(found)]
             has = np.asarray(counts) > 0

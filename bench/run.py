@@ -129,7 +129,7 @@ def ingest_rows(quick: bool) -> list[Row]:
             f"{ours:,.0f}/s",
             f"{floor:,.0f}/s",
             f"{ours / floor:.2f}",
-            verdict(ours / floor >= 0.8, ">= 0.8"),
+            "none set (pipeline vs its scorer)",
         )
     ]
     floor, ours, cores = bench_ingest(n * 2, batch_size=n)
@@ -139,7 +139,7 @@ def ingest_rows(quick: bool) -> list[Row]:
             f"{ours:,.0f}/s",
             f"{floor:,.0f}/s",
             f"{ours / floor:.2f}",
-            verdict(ours / floor >= 0.8, ">= 0.8"),
+            "none set (pipeline vs its scorer)",
         )
     )
     return rows

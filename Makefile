@@ -24,8 +24,9 @@ lint: install
 test: lint
 	$(VENV)/bin/pytest
 
+# BENCH_ARGS="--quick" for a run of a few minutes, "--only backtest" (or ingest,tick,live,alerts,memory) for some sections.
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/sentiment_eval.py
 	$(PY) bench/terms.py
 

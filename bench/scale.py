@@ -1,13 +1,14 @@
-"""Benchmarks at scale (not tests): rule tick against stored history, backtest of a month, memory.
+"""Benchmarks at scale (not tests): rule tick against stored history, memory (backtests are
+bench/backtests.py, through the command line).
 
-Each is a function returning its figures; bench/run.py prints them in one table. `python
-bench/scale.py memory N` is the child process the memory figure is read from (its peak RSS is its own).
+Each is a function returning its figures; bench/run.py prints them in one table. Posts are
+bench/corpus.py's realistic ones. `python bench/scale.py memory N` is the child process the memory
+figure is read from (its peak RSS is its own).
 """
 
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 import tempfile
@@ -17,21 +18,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import corpus  # noqa: E402
 
 from monitor.config import Brand, Config  # noqa: E402
-from monitor.demo.generate import NEGATIVE, NEUTRAL, OUTAGE_POSTS, POSITIVE  # noqa: E402
 from monitor.engine.core import Engine  # noqa: E402
-from monitor.engine.replay import run_backtest  # noqa: E402
 from monitor.mention import Mention, ScoredMention  # noqa: E402
 from monitor.rules import load_rules  # noqa: E402
 from monitor.sentiment import Scorer  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
-TEXTS = NEUTRAL + POSITIVE + NEGATIVE + OUTAGE_POSTS
 START = datetime(2026, 10, 1, tzinfo=UTC)
 BRANDS = ("acme", "globex", "initech", "umbrella")
 
@@ -39,9 +38,12 @@ BRANDS = ("acme", "globex", "initech", "umbrella")
 def config(folder: Path) -> Config:
     """Four brands, the shipped rules."""
     return Config(
-        path=folder / "config.toml", database=folder / "bench.db", rules_dir=ROOT / "rules",
-        brands=tuple(Brand(b, b.title(), (b,)) for b in BRANDS), sources=MappingProxyType({}),
-    )  # fmt: skip
+        path=folder / "config.toml",
+        database=folder / "bench.db",
+        rules_dir=ROOT / "rules",
+        brands=tuple(Brand(b, b.title(), (b,)) for b in BRANDS),
+        sources=MappingProxyType({}),
+    )
 
 
 def engine(folder: Path, store: Store | None = None) -> Engine:
@@ -54,29 +56,23 @@ def engine(folder: Path, store: Store | None = None) -> Engine:
 def iter_stream(
     n: int, span: timedelta = timedelta(days=30), seed: int = 1, start: datetime = START
 ) -> Iterator[tuple[Mention, str]]:
-    """n distinct mentions spread evenly over span from start, each naming one of BRANDS."""
-    rng = random.Random(seed)
+    """n distinct realistic mentions spread evenly over span from start, each naming one of BRANDS."""
     step = span.total_seconds() / n
-    for i in range(n):
-        brand = BRANDS[i % len(BRANDS)]
-        yield (Mention(platform=rng.choice(("hackernews", "reddit")), id=f"m{seed}-{i}",
-                       text=f"{brand.title()}: {rng.choice(TEXTS)} #{i % 97}",
-                       created_at=start + timedelta(seconds=i * step), author=f"user{rng.randrange(5000)}"),
-               brand)  # fmt: skip
+    names = [b.title() for b in BRANDS]
+    for i, (text, brand) in enumerate(corpus.posts(n, names, seed)):
+        mention = Mention(
+            platform=("hackernews", "reddit")[i % 2],
+            id=f"m{seed}-{i}",
+            text=text,
+            created_at=start + timedelta(seconds=i * step),
+            author=f"user{i % 5000}",
+        )
+        yield mention, BRANDS[brand]
 
 
 def stream(n: int, span: timedelta = timedelta(days=30), seed: int = 1) -> list[tuple[Mention, str]]:
     """iter_stream as a list."""
     return list(iter_stream(n, span, seed))
-
-
-def vader_rate(texts: list[str]) -> float:
-    """The floor: VADER alone, texts a second on one core."""
-    analyzer = SentimentIntensityAnalyzer()
-    started = time.perf_counter()
-    for text in texts:
-        analyzer.polarity_scores(text)
-    return len(texts) / (time.perf_counter() - started)
 
 
 def _loaded(folder: Path, rows: list[ScoredMention], now: float) -> Engine:
@@ -127,27 +123,16 @@ def tick_against_history(sizes: tuple[int, int], ticks: int = 60) -> dict[str, f
         engines = {
             "small": (_loaded(folders[0], _scored(recent), now), now),
             "large": (_loaded(folders[1], _scored([*older, *recent]), now), now),
-            "dense": (_loaded(folders[2], _scored(dense), dense[-1][0].created_at.timestamp()),
-                      dense[-1][0].created_at.timestamp()),
-        }  # fmt: skip
+            "dense": (
+                _loaded(folders[2], _scored(dense), dense[-1][0].created_at.timestamp()),
+                dense[-1][0].created_at.timestamp(),
+            ),
+        }
         del dense
         figures = _interleaved(engines, ticks)
         for eng, _ in engines.values():
             eng.store.close()
     return figures
-
-
-def backtest(n: int) -> tuple[float, float, int]:
-    """(our rate, the floor's rate, alert events): n mentions over 30 days through run_backtest."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = config(Path(tmp))
-        rules = load_rules(ROOT / "rules", list(BRANDS), ["hackernews", "reddit"])
-        items = [(m, b) for m, b in stream(n, seed=3)]
-        floor = vader_rate([m.full_text for m, _ in items[: min(n, 50_000)]])
-        started = time.perf_counter()
-        events = sum(1 for _ in run_backtest(cfg, rules, items))
-        ours = n / (time.perf_counter() - started)
-    return ours, floor, events
 
 
 def _status_mb(key: str) -> float:

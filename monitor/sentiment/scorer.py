@@ -169,7 +169,9 @@ class Scorer:
         self.config = config
         self.brand_lexicons = {b: dict(words) for b, words in (brand_lexicons or {}).items()}
         self.brand_names = dict(brand_names or {})
-        self.workers = os.cpu_count() or 1
+        # The cores this process may run on (taskset, a cgroup's cpuset), not the machine's: pinned to one
+        # core, a pool's workers would only take turns on it.
+        self.workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
         self.learned = config.scorer == "learned"
         language.preload()

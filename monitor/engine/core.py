@@ -30,6 +30,7 @@ from monitor.rules.detectors import (
     evaluate_spike,
     evaluate_volume,
 )
+from monitor.rules.gates import SpikeGate
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import (
     SEVERITIES,
@@ -96,6 +97,7 @@ class Engine(Alerting):
         # engine is the only writer of the incident state the tick reads (see Store.save_incident).
         self._latest: dict[tuple[str, str], IncidentRow] | None = None
         self.guard = Guard()  # makes each mention safe to store; counts what it repaired or left out
+        self.gates: dict[tuple[str, str], SpikeGate] = {}  # spike rules' "cannot fire now" bounds (rules/gates)
         self.set_rules(rules)
 
     # rules and history
@@ -107,6 +109,7 @@ class Engine(Alerting):
         self._watching: dict[str, list[tuple[str, RuleMatcher, tuple[str, str], int]]] = {}
         self.counts, self.reach, self.totals = {}, {}, {}
         self.repeats = Repeats()
+        self.gates = {}
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
@@ -271,7 +274,14 @@ class Engine(Alerting):
                 return False
         need = 1 if isinstance(detect, InfluencerDetect) else detect.min_count
         windows = detect.windows if isinstance(detect, SpikeDetect) else (detect.window,)
-        return all(counts.window(now - w.total_seconds(), now) < need for w in windows)
+        if all(counts.window(now - w.total_seconds(), now) < need for w in windows):
+            return True
+        if not isinstance(detect, SpikeDetect):
+            return False
+        # Over min_count: whether a window can also reach min_ratio times its expected count (rules/gates).
+        gate = self.gates.get(key) or self.gates.setdefault(key, SpikeGate())
+        watched = self.watched.get(key[1], set()) if self.watching else None
+        return gate.quiet(detect, counts, now, self.history_start.get(key[1]), self.config.zone, watched)
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""

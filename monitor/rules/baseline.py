@@ -69,6 +69,7 @@ class _Seasonal:
     slot_sum: dict[tuple[int, int], float]
     slot_n: dict[tuple[int, int], int]
     by_hour: dict[int, float]
+    slots: list[tuple[int, int]]  # the slot of each hour learned from, in order
 
     def rate(self, slot: tuple[int, int], less: float = 0.0, fewer: int = 0) -> float:
         """The slot's rate (with less counted over fewer hours left out): its prior, moved toward its own
@@ -121,7 +122,7 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
             dow = {d: (dow_sum.get(d, 0) + day_prior) / (fitted.get(d, 0.0) + day_prior) for d in range(7)}
     prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
     by_hour = {hh: mean * hod[hh] for hh in range(24)}
-    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour)
+    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour, slots)
 
 
 def expected_rates(
@@ -173,13 +174,19 @@ def _held_out_rates(
     pairs = []
     if seasonal and hours:
         parts = _seasonal(counts, hours, zone)
-        get, rate, slot_n, priors = counts.hours.get, parts.rate, parts.slot_n, parts.prior
-        for h in hours:
-            n, slot = get(h, 0), hour_slot(h, zone)
-            e = max(rate(slot, n, 1), _FLOOR_PER_HOUR)
+        get, slot_sum, slot_n, priors = counts.hours.get, parts.slot_sum, parts.slot_n, parts.prior
+        for h, slot in zip(hours, parts.slots, strict=True):
+            n, prior = get(h, 0), priors[slot]
+            # parts.rate(slot, n, 1), written out: the slot's rate with this hour left out.
+            e = (
+                prior * (_SLOT_SHAPE + slot_sum[slot] - n) / (_SLOT_SHAPE + (slot_n[slot] - 1) * prior)
+                if prior > 0
+                else 0.0
+            )
+            e = max(e, _FLOOR_PER_HOUR)
             # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
             # learned from hundreds of hours and hardly varies: only the former's share counts.
-            others, prior = slot_n[slot] - 1, priors[slot]
+            others = slot_n[slot] - 1
             e_var = others * e * prior**2 / (_SLOT_SHAPE + others * prior) ** 2 if prior > 0 else 0.0
             pairs.append((n, e, e_var))
         return pairs, parts

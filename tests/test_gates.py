@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import evaluate_spike
+from monitor.rules.detectors import evaluate_share, evaluate_spike, share_quiet
 from monitor.rules.gates import SpikeGate
-from monitor.rules.model import SpikeDetect
+from monitor.rules.model import ShareDetect, SpikeDetect
 
 START = datetime(2026, 11, 2, tzinfo=UTC).timestamp()  # a Monday
 HOUR = 3600.0
@@ -69,3 +69,22 @@ def test_the_gate_reads_rates_in_the_zone_and_lets_bursts_through() -> None:
     ticks = int((times[-1] - START) // 60)
     quiet = check(DETECTS[0], times, ZoneInfo("Europe/Berlin"))
     assert 0 < quiet < ticks  # most ticks quiet, the bursts evaluated
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from((2.0, 10.0, 40.0)), st.sampled_from((0.2, 0.35, 0.6)))
+def test_share_quiet_is_the_share_rule_not_firing(seed: int, rate: float, negative: float) -> None:
+    rng = random.Random(seed)
+    detect = ShareDetect(window=timedelta(hours=1), baseline=timedelta(days=2), min_count=8, min_ratio=2.5)
+    counts, totals = BucketCounts(), BucketCounts()
+    now, agree = START + 60, 0
+    for ts in stream(seed, rate, days=4, bursts=8):
+        while ts >= now:
+            quiet = share_quiet(detect, counts, totals, now, START)
+            assert quiet == (not evaluate_share(detect, counts, totals, now, START).firing), now
+            agree += quiet
+            now += 60
+        totals.add(ts)
+        if rng.random() < negative or (ts - START) % 86400 < 1800:  # a daily half hour of complaints
+            counts.add(ts)
+    assert agree > 0

@@ -204,6 +204,28 @@ def evaluate_share(
     return Evaluation(not reasons, count, figures, "; ".join(reasons))
 
 
+def share_quiet(
+    detect: ShareDetect,
+    counts: BucketCounts,
+    totals: BucketCounts,
+    now: float,
+    history_start: float | None,
+    watched: set[int] | None = None,
+) -> bool:
+    """Whether evaluate_share with these arguments does not fire: its test, without building its figures."""
+    start = now - detect.window.total_seconds()
+    count = counts.window(start, now)
+    if count < detect.min_count:
+        return True
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
+    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+        return True
+    total = totals.window(start, now)
+    share = count / total if total else 0.0
+    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
+    return share < detect.max_share and share / ((base_count + 1) / (base_total + 2)) < detect.min_ratio
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """A source whose polls are failing, as the daemon's source health reports it."""

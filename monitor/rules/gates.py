@@ -13,6 +13,7 @@ not fire (tests/test_gates.py checks it against the detector).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import tzinfo
 
 from monitor.rules.baseline import Baseline
@@ -44,8 +45,10 @@ class SpikeGate:
         history_start: float | None,
         zone: tzinfo,
         watched: set[int] | None,
+        sums: Sequence[int] | None = None,
     ) -> bool:
-        """Whether evaluate_spike with these arguments surely does not fire (False: it may)."""
+        """Whether evaluate_spike with these arguments surely does not fire (False: it may). sums, when
+        given, are the counts of detect.windows ending at now, already summed."""
         base = spike_baseline(detect, counts, now, history_start, zone, watched)
         hour = math.floor(now / 3600)
         if base is not self.base or hour != self.hour:
@@ -53,10 +56,9 @@ class SpikeGate:
         if self.learning:
             return True
         windows = detect.windows
-        if all(
-            counts.window(now - w.total_seconds(), now) < limit
-            for w, limit in zip(windows, self.thresholds, strict=True)
-        ):
+        if sums is None:
+            sums = [counts.window(now - w.total_seconds(), now) for w in windows]
+        if all(n < limit for n, limit in zip(sums, self.thresholds, strict=True)):
             return True
         for window in windows:  # over a bound: the detector's own guards, exactly
             count, expected = window_count(counts, base, now, window.total_seconds(), zone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,18 +10,30 @@ from monitor.mention import Mention, ScoredMention
 from monitor.store import Store
 
 
-def test_a_sample_of_mentions_is_every_step_th_as_a_slice_would_take(tmp_path: Path) -> None:
-    # Engine._event samples a baseline this way; the store picks the rows in SQL (issue 5).
+def test_a_sample_of_few_mentions_is_all_of_them_and_of_many_one_a_slot_of_a_fixed_grid(tmp_path: Path) -> None:
+    # Engine._event samples a baseline this way (issue 19: under 2 * limit, what a step-th slice took).
     store = Store.open(tmp_path / "s.db")
     at = datetime(2026, 11, 2, 9, tzinfo=UTC).timestamp()
     rows = [ScoredMention(Mention("reddit", f"m{i}", "acme", datetime.fromtimestamp(at + (i * 7) % 5000, UTC)),
                           "acme", 0.0, "neutral", copy_of="hackernews:x" if i % 11 == 0 else None)
             for i in range(2500)]  # fmt: skip
     store.add_mentions(rows, fetched_at=at)
-    for limit in (1, 7, 100, 2000, 5000):
-        everything = store.mentions_between(at + 100, at + 4000, "acme")
-        step = max(1, len(everything) // limit)
-        assert store.mentions_sample(at + 100, at + 4000, "acme", limit) == everything[::step]
+    everything = store.mentions_between(at + 100, at + 4000, "acme")
+    for limit in (len(everything) // 2 + 1, 2000, 5000):
+        assert store.mentions_sample(at + 100, at + 4000, "acme", limit) == everything
+    for limit in (1, 7, 30):
+        sample = store.mentions_sample(at + 100, at + 4000, "acme", limit)
+        width = max(60, math.ceil(3900 / limit / 60) * 60)
+        slots = [math.floor(m.mention.created_at.timestamp() / width) for m in sample]
+        assert len(slots) == len(set(slots)) and limit // 2 <= len(sample) <= limit + 1
+        for m in sample:  # the first of its slot within the span
+            ts = m.mention.created_at.timestamp()
+            first = max(at + 100, math.floor(ts / width) * width)
+            assert m == next(e for e in everything if e.mention.created_at.timestamp() >= first)
+        later = store.mentions_sample(at + 100 + width, at + 4000 + width, "acme", limit)
+        low, high = math.ceil((at + 100 + width) / width) * width, math.floor((at + 4000) / width) * width
+        shared = [[m for m in picks if low <= m.mention.created_at.timestamp() < high] for picks in (sample, later)]
+        assert shared[0] == shared[1] and (shared[0] or limit == 1)  # slots both spans hold whole: the same picks
     assert store.mentions_sample(at + 100, at + 4000, "globex", 10) == []
     store.close()
 

@@ -14,9 +14,8 @@ from typing import Any
 from monitor.alerts.events import build_event, explain_top, iso
 from monitor.config import Brand, Config
 from monitor.mention import ScoredMention
-from monitor.rules.baseline import baseline_hours, learn_baseline
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import Evaluation
+from monitor.rules.detectors import Evaluation, spike_baseline
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import Rule, SpikeDetect
 from monitor.sentiment import Scorer
@@ -105,10 +104,9 @@ class Alerting:
         }
         if isinstance(rule.detect, SpikeDetect):
             watched = self.watched.get(brand.id, set()) if self.watching else None
-            start = now - max(rule.detect.windows).total_seconds()
-            base = baseline_hours(
-                start, rule.detect.baseline.total_seconds(), self.history_start.get(brand.id), watched
+            # The baseline the tick has just learned and kept on the counts (learned again if stale).
+            learned = spike_baseline(
+                rule.detect, counts, now, self.history_start.get(brand.id), self.config.zone, watched
             )
-            learned = learn_baseline(rule.detect, counts, base, self.config.zone)
             series["expected"] = [round(learned.rate(h, self.config.zone), 3) for h in hours]
         return series

@@ -18,6 +18,7 @@ from monitor.engine.alerting import Alerting
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import hold, step
 from monitor.engine.silences import Muting
+from monitor.engine.skipping import Skipping
 from monitor.mention import Mention, ScoredMention
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import (
@@ -64,7 +65,7 @@ class CursorUpdate:
     state: str
 
 
-class Engine(Alerting):
+class Engine(Alerting, Skipping):
     """Pipeline, counts and incidents over one store."""
 
     def __init__(self, config: Config, rules: Sequence[Rule], store: Store, scorer: Scorer) -> None:
@@ -107,6 +108,7 @@ class Engine(Alerting):
         self._watching: dict[str, list[tuple[str, RuleMatcher, tuple[str, str], int]]] = {}
         self.counts, self.reach, self.totals = {}, {}, {}
         self.repeats = Repeats()
+        self.gates = {}  # spike rules' bounds (engine/skipping)
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
@@ -254,24 +256,6 @@ class Engine(Alerting):
                 failures = {name: f for name, f in failures.items() if name in rule.platforms}
             return evaluate_silence(detect, counts, now, start, self.config.zone, watched, failures)
         return evaluate_volume(detect, counts, now)
-
-    def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
-        """Whether the rule cannot fire for the brand now, whatever its baseline says: every window it tests
-        holds fewer mentions than its min_count (every kind but silence needs that many to fire). Most
-        (rule, brand) pairs of a tick are such, and this costs a window sum slid by a minute each."""
-        detect = rule.detect
-        if isinstance(detect, SilenceDetect):
-            return False
-        counts = self.counts.get(key)
-        if counts is None or not counts.minutes:
-            return True
-        if isinstance(detect, KeywordDetect) and detect.min_followers:
-            reach = self.reach.get(key)
-            if reach is not None and reach.window(now - detect.window.total_seconds(), now):
-                return False
-        need = 1 if isinstance(detect, InfluencerDetect) else detect.min_count
-        windows = detect.windows if isinstance(detect, SpikeDetect) else (detect.window,)
-        return all(counts.window(now - w.total_seconds(), now) < need for w in windows)
 
     def tick(self, now: float) -> list[dict[str, Any]]:
         """Evaluate every rule for every brand; store incident changes with their alerts; return the events."""

@@ -69,6 +69,7 @@ class _Seasonal:
     slot_sum: dict[tuple[int, int], float]
     slot_n: dict[tuple[int, int], int]
     by_hour: dict[int, float]
+    slots: list[tuple[int, int]]  # the slot of each hour learned from, in order
 
     def rate(self, slot: tuple[int, int], less: float = 0.0, fewer: int = 0) -> float:
         """The slot's rate (with less counted over fewer hours left out): its prior, moved toward its own
@@ -89,7 +90,8 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
     Monday, look busy), and a weekday leans on 1 as much as a day of data would.
     """
     slots = [hour_slot(h, zone) for h in hours]
-    values = [counts.hour(h) for h in hours]
+    get = counts.hours.get
+    values = [get(h, 0) for h in hours]
     mean = sum(values) / len(hours)
     cap = max(5.0, _FACTOR_CAP * mean)
     hod_sum: dict[int, float] = {}
@@ -97,34 +99,34 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
     slot_sum: dict[tuple[int, int], float] = {}
     slot_n: dict[tuple[int, int], int] = {}
     for slot, n in zip(slots, values, strict=True):
-        dow_sum[slot[0]] = dow_sum.get(slot[0], 0) + min(n, cap)
-        hod_sum[slot[1]] = hod_sum.get(slot[1], 0) + min(n, cap)
+        d, hh = slot
+        capped = min(n, cap)
+        dow_sum[d] = dow_sum.get(d, 0) + capped
+        hod_sum[hh] = hod_sum.get(hh, 0) + capped
         slot_sum[slot] = slot_sum.get(slot, 0) + n
         slot_n[slot] = slot_n.get(slot, 0) + 1
     hod: dict[int, float] = dict.fromkeys(range(24), 1.0)
     dow: dict[int, float] = dict.fromkeys(range(7), 1.0)
     if mean > 0:
+        # k * mean * factor is (k * mean) * factor: the products are kept, the sums added in the same order.
+        weighted = [(d, hh, k * mean) for (d, hh), k in slot_n.items()]
+        hour_prior, day_prior = _HOUR_PRIOR * mean, _DAY_PRIOR * mean
         for _ in range(3):
             fitted: dict[int, float] = {}
-            for (d, hh), k in slot_n.items():
-                fitted[hh] = fitted.get(hh, 0.0) + k * mean * dow[d]
-            hod = {
-                hh: (hod_sum.get(hh, 0) + _HOUR_PRIOR * mean) / (fitted.get(hh, 0.0) + _HOUR_PRIOR * mean)
-                for hh in range(24)
-            }
+            for d, hh, km in weighted:
+                fitted[hh] = fitted.get(hh, 0.0) + km * dow[d]
+            hod = {hh: (hod_sum.get(hh, 0) + hour_prior) / (fitted.get(hh, 0.0) + hour_prior) for hh in range(24)}
             fitted = {}
-            for (d, hh), k in slot_n.items():
-                fitted[d] = fitted.get(d, 0.0) + k * mean * hod[hh]
-            dow = {
-                d: (dow_sum.get(d, 0) + _DAY_PRIOR * mean) / (fitted.get(d, 0.0) + _DAY_PRIOR * mean) for d in range(7)
-            }
+            for d, hh, km in weighted:
+                fitted[d] = fitted.get(d, 0.0) + km * hod[hh]
+            dow = {d: (dow_sum.get(d, 0) + day_prior) / (fitted.get(d, 0.0) + day_prior) for d in range(7)}
     prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
     by_hour = {hh: mean * hod[hh] for hh in range(24)}
-    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour)
+    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour, slots)
 
 
 def expected_rates(
-    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
+    counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo, parts: _Seasonal | None = None
 ) -> tuple[float, dict[tuple[int, int], float], dict[int, float]]:
     """Hourly rates learned from these hour buckets.
 
@@ -133,12 +135,13 @@ def expected_rates(
     a few mentions an hour (two quiet Monday nights say little about the third): its rate leans on the
     brand's hour-of-day and weekday pattern, and moves toward its own average as far as its counts can
     tell the two apart, so a peak that comes every Thursday at 16:00 is learned and a pair of zeros is not.
+    parts, when given, is _seasonal(counts, hours, zone) already worked out.
     """
     total = sum(counts.hour(h) for h in hours)
     mean = total / len(hours) if hours else 0.0
     if not seasonal or not hours:
         return mean, {}, {}
-    parts = _seasonal(counts, hours, zone)
+    parts = parts or _seasonal(counts, hours, zone)
     return mean, {slot: parts.rate(slot) for slot in parts.prior}, parts.by_hour
 
 
@@ -161,9 +164,9 @@ class Baseline:
 
 def _held_out_rates(
     counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
-) -> list[tuple[int, float, float]]:
+) -> tuple[list[tuple[int, float, float]], _Seasonal | None]:
     """(count, expected, the expectation's own variance) for each hour, the expectation learned from
-    the other hours of its slot.
+    the other hours of its slot; and the seasonal parts learned from all of them (None without).
 
     A slot of the week has only a couple of samples in a fortnight: against rates that include the
     hour itself, a spike would raise its own expectation and ordinary swings would look smaller.
@@ -171,21 +174,28 @@ def _held_out_rates(
     pairs = []
     if seasonal and hours:
         parts = _seasonal(counts, hours, zone)
-        for h in hours:
-            n, slot = counts.hour(h), hour_slot(h, zone)
-            e = max(parts.rate(slot, n, 1), _FLOOR_PER_HOUR)
+        get, slot_sum, slot_n, priors = counts.hours.get, parts.slot_sum, parts.slot_n, parts.prior
+        for h, slot in zip(hours, parts.slots, strict=True):
+            n, prior = get(h, 0), priors[slot]
+            # parts.rate(slot, n, 1), written out: the slot's rate with this hour left out.
+            e = (
+                prior * (_SLOT_SHAPE + slot_sum[slot] - n) / (_SLOT_SHAPE + (slot_n[slot] - 1) * prior)
+                if prior > 0
+                else 0.0
+            )
+            e = max(e, _FLOOR_PER_HOUR)
             # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
             # learned from hundreds of hours and hardly varies: only the former's share counts.
-            others, prior = parts.slot_n[slot] - 1, parts.prior[slot]
+            others = slot_n[slot] - 1
             e_var = others * e * prior**2 / (_SLOT_SHAPE + others * prior) ** 2 if prior > 0 else 0.0
             pairs.append((n, e, e_var))
-        return pairs
+        return pairs, parts
     mean = sum(counts.hour(h) for h in hours) / len(hours) if hours else 0.0
     for h in hours:
         n = counts.hour(h)
         e = max((mean * len(hours) - n) / max(1, len(hours) - 1), _FLOOR_PER_HOUR)
         pairs.append((n, e, e / max(1, len(hours) - 1)))
-    return pairs
+    return pairs, None
 
 
 def _dispersion(pairs: Sequence[tuple[int, float, float]]) -> float:
@@ -216,7 +226,7 @@ def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[in
             and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P
         )
 
-    pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
+    pairs, parts = _held_out_rates(counts, kept, detect.seasonal, zone)
     if auto:
         # A spike inflates the dispersion it is judged by (an 8-hour crisis can make every later one look
         # like an ordinary swing): the first judgement is by the dispersion of the hours that are not
@@ -228,7 +238,8 @@ def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[in
         if len(keep) == len(kept):
             break
         kept = keep
-        pairs = _held_out_rates(counts, kept, detect.seasonal, zone)
+        pairs, parts = _held_out_rates(counts, kept, detect.seasonal, zone)
         alpha = _dispersion(pairs) if auto else 0.0
-    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone)
+    # parts were learned from exactly the hours kept: the last held-out pass ran on them.
+    mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone, parts)
     return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))

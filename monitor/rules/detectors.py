@@ -40,7 +40,7 @@ def evaluate_volume(detect: VolumeDetect, counts: BucketCounts, now: float) -> E
     return Evaluation(firing, count, {"count": count, "threshold": detect.min_count}, reason)
 
 
-def _baseline(
+def spike_baseline(
     detect: SpikeDetect,
     counts: BucketCounts,
     now: float,
@@ -56,7 +56,7 @@ def _baseline(
     return counts.learned_before(key, end_hour, lambda: learn_baseline(detect, counts, hours, zone))
 
 
-def _window_count(counts: BucketCounts, base: Baseline, now: float, window: float, zone: tzinfo) -> tuple[int, float]:
+def window_count(counts: BucketCounts, base: Baseline, now: float, window: float, zone: tzinfo) -> tuple[int, float]:
     """(count, expected) for one window ending at now."""
     start = now - window
     count = counts.window(start, now)
@@ -101,13 +101,13 @@ def evaluate_spike(
     With explain False (nobody reads a quiet evaluation's figures) the p-value of a window that cannot
     fire anyway (under min_count or min_ratio) is not computed and is left out of the figures.
     """
-    base = _baseline(detect, counts, now, history_start, zone, watched)
+    base = spike_baseline(detect, counts, now, history_start, zone, watched)
     learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
     tested = []
     levels = window_levels(detect)
     for window, level in zip(detect.windows, levels, strict=True):
         seconds = window.total_seconds()
-        count, expected = _window_count(counts, base, now, seconds, zone)
+        count, expected = window_count(counts, base, now, seconds, zone)
         ratio = count / expected if expected > 0 else math.inf
         may_fire = count >= detect.min_count and ratio >= detect.min_ratio
         # The same overdispersion for every window: swings come by the day as well as by the hour, and
@@ -202,6 +202,28 @@ def evaluate_share(
     if share < detect.max_share and ratio < detect.min_ratio:
         reasons.append(f"share {share:.0%} under {detect.max_share:.0%} and {ratio:.2f}x under {detect.min_ratio:g}x")
     return Evaluation(not reasons, count, figures, "; ".join(reasons))
+
+
+def share_quiet(
+    detect: ShareDetect,
+    counts: BucketCounts,
+    totals: BucketCounts,
+    now: float,
+    history_start: float | None,
+    watched: set[int] | None = None,
+) -> bool:
+    """Whether evaluate_share with these arguments does not fire: its test, without building its figures."""
+    start = now - detect.window.total_seconds()
+    count = counts.window(start, now)
+    if count < detect.min_count:
+        return True
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
+    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+        return True
+    total = totals.window(start, now)
+    share = count / total if total else 0.0
+    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
+    return share < detect.max_share and share / ((base_count + 1) / (base_total + 2)) < detect.min_ratio
 
 
 @dataclass(frozen=True, slots=True)

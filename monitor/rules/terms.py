@@ -11,10 +11,12 @@ just as common every day, and rare words are not trusted on one sighting.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import pairwise
 
 from monitor.mention import ScoredMention
@@ -49,7 +51,7 @@ def tokens(text: str) -> list[str]:
     return [t.strip("'’-") for t in _TOKEN.findall(text)]
 
 
-def terms_of(text: str, skip: set[str]) -> set[str]:
+def terms_of(text: str, skip: AbstractSet[str]) -> set[str]:
     """The words and two-word phrases of a post that can describe it (a phrase: two such words next to
     each other, not across punctuation)."""
     found: set[str] = set()
@@ -60,14 +62,19 @@ def terms_of(text: str, skip: set[str]) -> set[str]:
     return found
 
 
-def _posts(mentions: Iterable[ScoredMention], skip: set[str], fold: bool) -> list[set[str]]:
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str, skip: frozenset[str]) -> frozenset[str]:
+    """terms_of, kept for the posts seen last: an alert's baseline sample is mostly the last one's."""
+    return frozenset(terms_of(text, skip))
+
+
+def _posts(mentions: Iterable[ScoredMention], skip: frozenset[str], fold: bool) -> list[frozenset[str]]:
     """Each post's terms; with fold, each distinct post's once (near-identical posts, with the same
     words, are one)."""
     seen: set[frozenset[str]] = set()
     posts = []
     for scored in mentions:
-        terms = terms_of(scored.mention.full_text, skip)
-        key = frozenset(terms)
+        terms = key = _terms(scored.mention.full_text, skip)
         if fold and key in seen:
             continue
         seen.add(key)
@@ -79,7 +86,7 @@ def over_represented(
     incident: Sequence[ScoredMention], baseline: Iterable[ScoredMention], ignore: Iterable[str], limit: int = 5
 ) -> list[str]:
     """The terms most over-represented in the incident's posts against the baseline, best first."""
-    skip = {w for phrase in ignore for w in tokens(phrase)}
+    skip = frozenset(w for phrase in ignore for w in tokens(phrase))
     # The baseline is counted post by post: it is the usual mix, repeats and all.
     posts, usual = _posts(incident, skip, fold=True), _posts(baseline, skip, fold=False)
     n_i, n_j = len(posts), len(usual)

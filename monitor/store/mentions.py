@@ -3,6 +3,7 @@ time for windows, backtests and history (copies left out unless asked for)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain
@@ -135,15 +136,34 @@ class MentionsTable:
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
 
     def mentions_sample(self, start: float, end: float, brand: str, limit: int) -> list[ScoredMention]:
-        """mentions_between(start, end, brand)[::step] with step = max(1, count // limit): every step-th
-        mention, picked in SQL, so that sampling a busy brand's weeks builds no object for the rest."""
+        """About limit of the brand's mentions created in [start, end), oldest first, for an alert's baseline.
+
+        Under 2 * limit of them: all of them, as mentions_between(start, end, brand) (what every step-th
+        with step = max(1, count // limit) took before). Busier: the first mention in each slot of a grid
+        of whole minutes (at most limit + 1 slots over the span; fewer where the width rounds up to a minute:
+        1,833 over a fortnight for 2,000), found with one index seek a slot:
+        taking every step-th of a busy fortnight read all of it (about 200 ms for 116,000 mentions), and
+        the grid is fixed in time, so consecutive alerts sample the same mentions.
+        """
         where = "brand = ? AND created_at >= ? AND created_at < ? AND copy_of IS NULL"
-        count = self.db.execute(f"SELECT COUNT(*) FROM mentions WHERE {where}", [brand, start, end]).fetchone()[0]
-        step = max(1, count // limit)
+        few = self.db.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM mentions WHERE {where} LIMIT ?)", [brand, start, end, 2 * limit]
+        ).fetchone()[0]
+        if few < 2 * limit:  # every step-th with step = count // limit = 1: all of them
+            rows = self.db.execute(
+                f"SELECT {MENTION_COLUMNS} FROM mentions INDEXED BY idx_mentions_brand_created_at WHERE {where}"
+                " ORDER BY created_at, rowid",
+                [brand, start, end],
+            )
+            return [scored(row) for row in rows]
+        width = max(60, math.ceil((end - start) / limit / 60) * 60)
         rows = self.db.execute(
-            f"SELECT {MENTION_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY created_at, rowid) - 1 AS n"
-            f" FROM mentions WHERE {where}) WHERE n % ? = 0 ORDER BY n",
-            [brand, start, end, step],
+            "WITH RECURSIVE slot(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM slot WHERE k < ?)"
+            f" SELECT {MENTION_COLUMNS} FROM mentions WHERE rowid IN (SELECT (SELECT rowid FROM mentions"
+            " INDEXED BY idx_mentions_brand_created_at WHERE brand = ? AND created_at >= MAX(?, k * ?)"
+            " AND created_at < MIN(?, (k + 1) * ?) AND copy_of IS NULL ORDER BY created_at, rowid LIMIT 1)"
+            " FROM slot) ORDER BY created_at, rowid",
+            [math.floor(start / width), math.ceil(end / width) - 1, brand, start, width, end, width],
         )
         return [scored(row) for row in rows]
 

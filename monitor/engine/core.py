@@ -16,7 +16,7 @@ from monitor.alerts.events import iso
 from monitor.config import Brand, Config
 from monitor.engine.alerting import Alerting
 from monitor.engine.filters import Guard, Pipeline
-from monitor.engine.incidents import hold, step
+from monitor.engine.incidents import Change, hold, step
 from monitor.engine.silences import Muting
 from monitor.engine.skipping import Skipping
 from monitor.mention import Mention, ScoredMention
@@ -291,30 +291,41 @@ class Engine(Alerting, Skipping):
                 change = step(rule, brand.id, previous, result, now)
                 if change is None:
                     continue
-                quiet = self._quiet(rule, brand.id, change.event, now)
-                if quiet and change.event == "opened":
-                    logger.info("%s for %s would open but is %s", rule.name, brand.id, quiet)
-                    continue
-                if change.incident.status == "open":
-                    muting.opened(brand.id, rule.name, rule.severity)
-                event = None
-                if change.event is not None and not quiet:
-                    event = self._event(change.event, rule, brand, change.incident, result, now)
-                    if change.reopened:
-                        event["reopened"] = True
-                    if change.event == "updated" and previous is not None and previous.last_posted_count:
-                        event["growth"] = round(result.count / previous.last_posted_count - 1, 3)
-                with self.store.transaction():
-                    self.store.save_incident(change.incident)
-                    if event is not None:
-                        event["outbox_id"] = self.store.enqueue(change.incident.id, event, now)
-                self._remember(change.incident)
+                event = self._apply(change, rule, brand, previous, result, now)
                 if event is not None:
-                    logger.info("%s %s for %s: %s", change.event, rule.name, brand.id, event.get("summary"))
                     events.append(event)
         self._prune(now)
         logger.debug("rule tick: %d rules, %.1f ms", len(self.rules), (time.perf_counter() - started) * 1e3)
         return events
+
+    def _apply(
+        self, change: Change, rule: Rule, brand: Brand, previous: IncidentRow | None, result: Evaluation, now: float
+    ) -> dict[str, Any] | None:
+        """Save an incident change with its alert event, unless it must stay quiet; the event written."""
+        quiet = self._quiet(rule, brand.id, change.event, now)
+        if quiet and (change.event == "opened" or change.reopened):
+            # Not made at all: a reopening kept quiet would later post a second "resolved" to a thread
+            # never told the incident had come back.
+            verb = "reopen" if change.reopened else "open"
+            logger.info("%s for %s would %s but is %s", rule.name, brand.id, verb, quiet)
+            return None
+        if change.incident.status == "open":
+            self.muting.opened(brand.id, rule.name, rule.severity)
+        event = None
+        if change.event is not None and not quiet:
+            event = self._event(change.event, rule, brand, change.incident, result, now)
+            if change.reopened:
+                event["reopened"] = True
+            if change.event == "updated" and previous is not None and previous.last_posted_count:
+                event["growth"] = round(result.count / previous.last_posted_count - 1, 3)
+        with self.store.transaction():
+            self.store.save_incident(change.incident)
+            if event is not None:
+                event["outbox_id"] = self.store.enqueue(change.incident.id, event, now)
+        self._remember(change.incident)
+        if event is not None:
+            logger.info("%s %s for %s: %s", change.event, rule.name, brand.id, event.get("summary"))
+        return event
 
     def _remember(self, incident: IncidentRow) -> None:
         """Keep a saved incident as the newest of its (rule, brand), once its transaction committed."""

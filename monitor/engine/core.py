@@ -109,10 +109,12 @@ class Engine(Alerting, Skipping):
         self.counts, self.reach, self.totals = {}, {}, {}
         self.repeats = Repeats()
         self.gates = {}  # spike rules' bounds (engine/skipping)
+        self.under = {}  # quiet-by-counts verdicts (engine/skipping)
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts, self.reach, self.totals = {}, {}, {}
+        self.under = {}
         self.repeats = Repeats()
         self.muting = Muting(self.store.silences(active_at=now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600

@@ -6,6 +6,7 @@ pairs with nothing open or pending and nobody tracing: there a quiet evaluation 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from monitor.config import Config
@@ -27,6 +28,9 @@ class Skipping:
     watched: dict[str, set[int]]
     history_start: dict[str, float]
     gates: dict[tuple[str, str], SpikeGate]
+    # (rule, brand) -> the counts (and reach counts) a quiet-by-counts verdict was reached on, with
+    # their numbers of adds then: see _still_under.
+    under: dict[tuple[str, str], tuple[BucketCounts, int, BucketCounts | None, int]]
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
         """Whether the rule cannot fire for the brand now: every window it tests holds fewer mentions than
@@ -39,14 +43,18 @@ class Skipping:
         counts = self.counts.get(key)
         if counts is None or not counts.minutes:
             return True
-        if isinstance(detect, KeywordDetect) and detect.min_followers:
-            reach = self.reach.get(key)
-            if reach is not None and reach.window(now - detect.window.total_seconds(), now):
-                return False
+        reach = self.reach.get(key) if isinstance(detect, KeywordDetect) and detect.min_followers else None
+        if self._still_under(key, counts, reach):
+            return True
+        if reach is not None and reach.window(now - detect.window.total_seconds(), now):
+            return False
         need = 1 if isinstance(detect, InfluencerDetect) else detect.min_count
         windows = detect.windows if isinstance(detect, SpikeDetect) else (detect.window,)
         sums = [counts.window(now - w.total_seconds(), now) for w in windows]
         if all(n < need for n in sums):
+            end = math.ceil(now / 60)
+            if counts.newest < end and (reach is None or reach.newest < end):
+                self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0)
             return True
         brand = key[1]
         watched = self.watched.get(brand, set()) if self.watching else None
@@ -59,3 +67,19 @@ class Skipping:
             if totals is not None:
                 return share_quiet(detect, counts, totals, now, self.history_start.get(brand), watched)
         return False
+
+    def _still_under(self, key: tuple[str, str], counts: BucketCounts, reach: BucketCounts | None) -> bool:
+        """Whether every window was under min_count (and the reach window empty) at an earlier tick, and
+        nothing was counted since.
+
+        Exact: a window [now - w, now) slides forward; with no add since, what enters it are minutes
+        after the newest one counted then (the verdict is kept only when that one was before the window's
+        end), so each sum can only have fallen. Pruning only forgets minutes. The counts objects are
+        kept with the verdict, so counts rebuilt on a reload never match it."""
+        verdict = self.under.get(key)
+        if verdict is None:
+            return False
+        kept, adds, kept_reach, reach_adds = verdict
+        if kept is not counts or kept.adds != adds or kept_reach is not reach:
+            return False
+        return reach is None or reach.adds == reach_adds

@@ -17,7 +17,7 @@ class BucketCounts:
     (minutes), so that first-time backfill cannot raise an alert.
     """
 
-    __slots__ = ("baseline_cache", "edited_from", "hours", "minutes", "sums", "watchers")
+    __slots__ = ("adds", "baseline_cache", "edited_from", "hours", "minutes", "newest", "sums", "watchers")
 
     def __init__(self) -> None:
         self.minutes: Counter[int] = Counter()
@@ -32,6 +32,10 @@ class BucketCounts:
         # The last sum of each window length read (minutes -> [first, last, total]): a tick slides it
         # by the minutes it moved instead of adding up the whole window again.
         self.sums: dict[int, list[int]] = {}
+        # Live mentions counted so far, and the newest minute counted: with no add since, and no minute
+        # counted at or after a window's end, a window's sum can only fall as the window slides on.
+        self.adds = 0
+        self.newest = -1 << 62
 
     def add(self, ts: float, live: bool = True) -> None:
         """Count one matching mention created at epoch seconds ts."""
@@ -46,6 +50,9 @@ class BucketCounts:
         if live:
             minute = int(ts // 60)
             self.minutes[minute] += 1
+            self.adds += 1
+            if minute > self.newest:
+                self.newest = minute
             if self.sums:
                 for window in self.sums.values():
                     if window[0] <= minute < window[1]:

@@ -174,16 +174,10 @@ def _held_out_rates(
     pairs = []
     if seasonal and hours:
         parts = _seasonal(counts, hours, zone)
-        get, slot_sum, slot_n, priors = counts.hours.get, parts.slot_sum, parts.slot_n, parts.prior
+        get, slot_n, priors = counts.hours.get, parts.slot_n, parts.prior
         for h, slot in zip(hours, parts.slots, strict=True):
             n, prior = get(h, 0), priors[slot]
-            # parts.rate(slot, n, 1), written out: the slot's rate with this hour left out.
-            e = (
-                prior * (_SLOT_SHAPE + slot_sum[slot] - n) / (_SLOT_SHAPE + (slot_n[slot] - 1) * prior)
-                if prior > 0
-                else 0.0
-            )
-            e = max(e, _FLOOR_PER_HOUR)
+            e = max(parts.rate(slot, n, 1), _FLOOR_PER_HOUR)  # the slot's rate with this hour left out
             # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
             # learned from hundreds of hours and hardly varies: only the former's share counts.
             others = slot_n[slot] - 1

@@ -150,12 +150,7 @@ class MentionsTable:
             f"SELECT COUNT(*) FROM (SELECT 1 FROM mentions WHERE {where} LIMIT ?)", [brand, start, end, 2 * limit]
         ).fetchone()[0]
         if few < 2 * limit:  # every step-th with step = count // limit = 1: all of them
-            rows = self.db.execute(
-                f"SELECT {MENTION_COLUMNS} FROM mentions INDEXED BY idx_mentions_brand_created_at WHERE {where}"
-                " ORDER BY created_at, rowid",
-                [brand, start, end],
-            )
-            return [scored(row) for row in rows]
+            return self.mentions_between(start, end, brand)
         width = max(60, math.ceil((end - start) / limit / 60) * 60)
         rows = self.db.execute(
             "WITH RECURSIVE slot(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM slot WHERE k < ?)"

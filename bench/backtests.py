@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
+import procfs  # noqa: E402
 
 from monitor.engine.replay import REPLAY_CHUNK  # noqa: E402
 from monitor.loading import load_all  # noqa: E402
@@ -87,13 +88,11 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _hwm(pid: int) -> float:
+    """The process's peak RSS in MB (0 once it is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return procfs.memory_mb(pid).get("VmHWM", 0.0)
     except OSError:
-        pass
-    return 0.0
+        return 0.0
 
 
 @dataclass

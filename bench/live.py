@@ -28,6 +28,9 @@ from aiohttp.test_utils import TestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import procfs  # noqa: E402
 
 from monitor.clock import system  # noqa: E402
 from monitor.loading import load_all  # noqa: E402
@@ -175,21 +178,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _memory(pid: int) -> dict[str, float]:
-    """The process's VmRSS, VmHWM (its peak RSS), RssAnon and RssFile from /proc, in MB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            found[key] = int(value.split()[0]) / 1024
-    return found
-
-
 async def _sample_rss(pid: int, samples: list[tuple[float, float]]) -> None:
     """(time, VmRSS in MB) of the process twice a second until cancelled."""
     with contextlib.suppress(FileNotFoundError, ProcessLookupError):
         while True:
-            samples.append((time.perf_counter(), _memory(pid)["VmRSS"]))
+            samples.append((time.perf_counter(), procfs.memory_mb(pid)["VmRSS"]))
             await asyncio.sleep(0.5)
 
 
@@ -242,7 +235,7 @@ async def _idle(folder: Path, brands: int, interval: float, rounds: int) -> dict
         busy_again = sum(1 for i in live_served if i.startswith("busy-"))
         quiet_again = len(live_served) - busy_again
         during = await _retry_after(hn, interval)
-        memory = _memory(child.pid)  # at the end: VmHWM covers the whole run
+        memory = procfs.memory_mb(child.pid)  # at the end: VmHWM covers the whole run
     finally:
         sampler.cancel()
         child.terminate()

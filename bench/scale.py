@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
+import procfs  # noqa: E402
 
 from monitor.config import Brand, Config  # noqa: E402
 from monitor.engine.core import Engine  # noqa: E402
@@ -135,21 +136,13 @@ def tick_against_history(sizes: tuple[int, int], ticks: int = 60) -> dict[str, f
     return figures
 
 
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _rss_mb() -> float:
-    # Peak RSS of this process image: VmHWM, not getrusage's ru_maxrss, which Linux carries over from
-    # the parent through fork and exec (the bench's own size would show as the child's peak).
-    return _status_mb("VmHWM")
+    """Peak RSS of this process image (VmHWM: see bench/procfs.py)."""
+    return procfs.memory_mb()["VmHWM"]
 
 
 def _current_rss_mb() -> float:
-    return _status_mb("VmRSS")
+    return procfs.memory_mb()["VmRSS"]
 
 
 def memory_child(n: int) -> dict[str, float]:

@@ -10,6 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+def joined_text(title: str, text: str) -> str:
+    """A post's title and body together (Mention.full_text), as matched and scored."""
+    if title and text:
+        return f"{title}\n{text}"
+    return title or text
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """A post, comment or article that may mention a brand, as fetched from one platform."""
@@ -30,9 +37,7 @@ class Mention:
     @property
     def full_text(self) -> str:
         """Title and body together, as matched and scored."""
-        if self.title and self.text:
-            return f"{self.title}\n{self.text}"
-        return self.title or self.text
+        return joined_text(self.title, self.text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -14,9 +15,9 @@ from monitor.durations import format_duration
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
-from monitor.rules.terms import over_represented
+from monitor.rules.terms import EarlierPost, over_represented, skip_words
 from monitor.rules.topics import load_topics
-from monitor.sentiment import Scorer
+from monitor.sentiment import Explanation, Scorer
 from monitor.store import IncidentRow
 from monitor.wording import about_words
 
@@ -122,13 +123,14 @@ def build_event(
     now: float,
     window_mentions: list[ScoredMention],
     matching: list[ScoredMention],
-    baseline: list[ScoredMention],
+    baseline: Sequence[EarlierPost],
     zone: tzinfo,
 ) -> dict[str, Any]:
     """The alert event for an incident change.
 
     window_mentions are all the brand's mentions in the rule's window; matching the ones that count
-    toward the rule; baseline a sample of the brand's earlier mentions (for distinctive terms).
+    toward the rule; baseline the brand's earlier posts (a sample, engine/earlier.py) for what sets
+    the window's apart.
     """
     event = _head(kind, rule, brand, incident, result, now, zone)
     if kind == "resolved":
@@ -176,13 +178,18 @@ def _head(
     }
 
 
+def never_terms(brand: Brand) -> frozenset[str]:
+    """Never "what it is about": the words of the brand's own name, queries, accounts, handles and hashtags."""
+    return skip_words([brand.name, *brand.queries, brand.id, *brand.own_accounts, *brand.handles, *brand.hashtags])
+
+
 def _about(
     rule: Rule,
     brand: Brand,
     result: Evaluation,
     window_mentions: list[ScoredMention],
     matching: list[ScoredMention],
-    baseline: list[ScoredMention],
+    baseline: Sequence[EarlierPost],
 ) -> dict[str, Any]:
     """The figures, platforms, what it is about and the top mentions of an opening or update."""
     scored = [m.compound for m in matching if m.compound is not None]
@@ -193,12 +200,11 @@ def _about(
         "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
         "all_mentions": len(window_mentions),
     }
-    # Never "what it is about": the brand's own name, queries, accounts, handles and hashtags.
-    ignore = [brand.name, *brand.queries, brand.id, *brand.own_accounts, *brand.handles, *brand.hashtags]
     # Against the brand's usual posts of the same sentiment where there are enough of them: what sets
     # this hour's complaints apart from the usual complaints.
-    same = [m for m in baseline if rule.match.sentiment in ("any", m.label)]
-    terms = over_represented(matching, same if len(same) >= 50 else baseline, ignore)
+    same = [post.terms for post in baseline if rule.match.sentiment in ("any", post.label)]
+    usual = same if len(same) >= 50 else [post.terms for post in baseline]
+    terms = over_represented(matching, usual, never_terms(brand))
     return {
         "figures": figures,
         "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),
@@ -212,12 +218,33 @@ EXPLAINED = 3  # top posts whose label an alert explains (each costs a batch of 
 EXPLAINED_CHARS = 400  # of each, the start (the snippet the alert shows): explaining costs two variants a word
 
 
-def explain_top(event: dict[str, Any], scorer: Scorer, brand: str) -> None:
+class Explanations:
+    """Scorer.explain for alerts' top posts, kept for the posts explained last: an incident's updates show
+    mostly the same top posts, and explaining one costs a batch of rescored variants (a few ms)."""
+
+    def __init__(self, scorer: Scorer, size: int = 512) -> None:
+        self.scorer = scorer
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str, str], Explanation] = OrderedDict()
+
+    def __call__(self, text: str, brand: str) -> Explanation:
+        key = (text, brand, self.scorer.version_of(brand))
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = self.scorer.explain(text, None, brand, top=3)
+            if len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(key)
+        return found
+
+
+def explain_top(event: dict[str, Any], explain: Explanations, brand: str) -> None:
     """Say why the first top posts got their label: the model's confidence and the three words or phrases
     that weighed most toward it (Scorer.explain), in each post's `confidence` and `why`."""
     for top in (event.get("top") or [])[:EXPLAINED]:
         text = "\n".join(str(top[k]) for k in ("title", "text") if top.get(k))[:EXPLAINED_CHARS]
-        explanation = scorer.explain(text, None, brand, top=3)
+        explanation = explain(text, brand)
         if explanation.confidence is not None:
             top["confidence"] = explanation.confidence
             top["why"] = _distinct([word for word, weight in explanation.weights if weight > 0])

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from monitor.alerts.events import build_event, explain_top, iso
+from monitor.alerts.events import Explanations, build_event, explain_top, iso, never_terms
 from monitor.config import Brand, Config
-from monitor.mention import ScoredMention
+from monitor.engine.earlier import EarlierPosts
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import Evaluation, spike_baseline
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import Rule, SpikeDetect
+from monitor.rules.terms import EarlierPost
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
 from monitor.wording import duration_words
@@ -32,6 +33,8 @@ class Alerting:
 
     config: Config
     store: Store
+    earlier: EarlierPosts
+    explanations: Explanations
     scorer: Scorer
     matchers: dict[str, RuleMatcher]
     counts: dict[tuple[str, str], BucketCounts]
@@ -50,12 +53,12 @@ class Alerting:
         in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
         matcher = self.matchers[rule.name]
         matching = [m for m in in_window if matcher(m)]
-        baseline: list[ScoredMention] = []
+        baseline: list[EarlierPost] = []
         if kind != "resolved":
             span = rule.horizon.total_seconds()
-            baseline = self.store.mentions_sample(now - span, now - window, brand.id, BASELINE_SAMPLE)
+            baseline = self.earlier.posts(brand.id, now - span, now - window, BASELINE_SAMPLE, never_terms(brand))
         event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
-        explain_top(event, self.scorer, brand.id)
+        explain_top(event, self.explanations, brand.id)
         if kind == "opened":
             event["chart"] = self._chart_series(rule, brand, incident, now)
         return event

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alerts.events import iso
+from monitor.alerts.events import Explanations, iso
 from monitor.config import Brand, Config
 from monitor.engine.alerting import Alerting
+from monitor.engine.earlier import EarlierPosts
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import Change, hold, step
 from monitor.engine.silences import Muting
@@ -71,7 +72,9 @@ class Engine(Alerting, Skipping):
     def __init__(self, config: Config, rules: Sequence[Rule], store: Store, scorer: Scorer) -> None:
         self.config = config
         self.store = store
+        self.earlier = EarlierPosts(store)  # alerts' baseline posts, kept between alerts
         self.scorer = scorer
+        self.explanations = Explanations(scorer)  # of alerts' top posts, kept between alerts
         self.brands: dict[str, Brand] = {b.id: b for b in config.brands}
         self.pipeline = Pipeline(scorer, config.brands)
         self.rules: list[Rule] = []

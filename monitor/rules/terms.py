@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from itertools import pairwise
+from typing import NamedTuple
 
 from monitor.mention import ScoredMention
 
@@ -62,38 +63,57 @@ def terms_of(text: str, skip: AbstractSet[str]) -> set[str]:
     return found
 
 
+class EarlierPost(NamedTuple):
+    """One of a brand's earlier posts as an alert's baseline counts it: its label and its terms."""
+
+    label: str | None
+    terms: frozenset[str]
+
+
+def skip_words(ignore: Iterable[str]) -> frozenset[str]:
+    """The words of these phrases (a brand's name, queries, accounts): never what an incident is about."""
+    return frozenset(w for phrase in ignore for w in tokens(phrase))
+
+
 @functools.lru_cache(maxsize=4096)
-def _terms(text: str, skip: frozenset[str]) -> frozenset[str]:
-    """terms_of, kept for the posts seen last: an alert's baseline sample is mostly the last one's."""
+def post_terms(text: str, skip: frozenset[str]) -> frozenset[str]:
+    """terms_of, kept for the posts seen last (an incident's updates show mostly the same posts)."""
     return frozenset(terms_of(text, skip))
 
 
-def _posts(mentions: Iterable[ScoredMention], skip: frozenset[str], fold: bool) -> list[frozenset[str]]:
-    """Each post's terms; with fold, each distinct post's once (near-identical posts, with the same
-    words, are one)."""
+def _posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list[frozenset[str]]:
+    """Each distinct post's terms once (near-identical posts, with the same words, are one)."""
     seen: set[frozenset[str]] = set()
     posts = []
     for scored in mentions:
-        terms = key = _terms(scored.mention.full_text, skip)
-        if fold and key in seen:
-            continue
-        seen.add(key)
-        posts.append(terms)
+        terms = post_terms(scored.mention.full_text, skip)
+        if terms not in seen:
+            seen.add(terms)
+            posts.append(terms)
     return posts
 
 
+def usual_posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list[frozenset[str]]:
+    """Each post's terms, repeats and all: the baseline is counted post by post, as the usual mix."""
+    return [post_terms(scored.mention.full_text, skip) for scored in mentions]
+
+
 def over_represented(
-    incident: Sequence[ScoredMention], baseline: Iterable[ScoredMention], ignore: Iterable[str], limit: int = 5
+    incident: Sequence[ScoredMention], usual: Sequence[frozenset[str]], skip: frozenset[str], limit: int = 5
 ) -> list[str]:
-    """The terms most over-represented in the incident's posts against the baseline, best first."""
-    skip = frozenset(w for phrase in ignore for w in tokens(phrase))
-    # The baseline is counted post by post: it is the usual mix, repeats and all.
-    posts, usual = _posts(incident, skip, fold=True), _posts(baseline, skip, fold=False)
+    """The terms most over-represented in the incident's posts against the usual posts' terms (see
+    usual_posts), best first; skip is skip_words of what is never a term."""
+    posts = _posts(incident, skip)
     n_i, n_j = len(posts), len(usual)
     if not n_i:
         return []
     in_incident: Counter[str] = Counter(t for post in posts for t in post)
-    in_usual: Counter[str] = Counter(t for post in usual for t in post if t in in_incident)
+    # Only the incident's terms are scored: each usual post's share of them, a set intersection in C.
+    wanted = set(in_incident)
+    in_usual: Counter[str] = Counter()
+    for terms in usual:
+        if shared := terms & wanted:
+            in_usual.update(shared)
     least = 2 if n_i >= 4 else 1
     scored = []
     for term, y_i in in_incident.items():

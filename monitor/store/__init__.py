@@ -19,7 +19,7 @@ from monitor.store.actions import Action, ActionsTable, Exclusion, RuleStats
 from monitor.store.files import prepare, quick_check
 from monitor.store.lock import DaemonLock
 from monitor.store.maintenance import Maintenance
-from monitor.store.mentions import MentionsTable
+from monitor.store.mentions import MentionsTable, PostRow
 from monitor.store.records import IncidentRow, OutboxItem, epoch, from_epoch
 from monitor.store.schema import migrate
 from monitor.store.scores import ScoresTable
@@ -31,6 +31,7 @@ __all__ = [
     "Exclusion",
     "IncidentRow",
     "OutboxItem",
+    "PostRow",
     "RuleStats",
     "Store",
     "StoreError",
@@ -45,6 +46,7 @@ class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self._durable = 0
+        self._rewrites = 0  # rescorings and prunings through this connection (see rewrites())
 
     @classmethod
     def open(cls, path: Path | str, check: bool = False) -> Store:
@@ -93,6 +95,12 @@ class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
         store = cls(db)
         store.migrate()
         return store
+
+    def rewrites(self) -> tuple[int, int]:
+        """A token that changes whenever stored mentions may have been changed or deleted since it was read:
+        a commit by another connection (PRAGMA data_version) or a rescore or prune through this one. A
+        cache of stored mentions that only ever sees new rows arrive holds while it stays the same."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self._rewrites
 
     def close(self) -> None:
         """Close the connection."""

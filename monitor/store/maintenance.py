@@ -25,11 +25,13 @@ class Maintenance:
     """The maintenance part of the Store."""
 
     db: sqlite_utils.Database
+    _rewrites: int
 
     def prune(self, before: float) -> Pruned:
         """Delete mentions created before `before` and incidents resolved before it, in small batches
         (so the daemon's writes are never held up long), then give the freed pages back to the disk."""
         mentions = 0
+        self._rewrites += 1
         while True:
             with self.db.atomic():
                 cursor = self.db.execute(

@@ -3,7 +3,6 @@ time for windows, backtests and history (copies left out unless asked for)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain
@@ -20,6 +19,11 @@ from monitor.store.schema import MENTION_COLUMNS
 # more in SQLite's statement setup and teardown. 25 rows are 500 parameters, within the 999 of the
 # oldest SQLite builds; one statement per chunk size, so all stay in the connection's statement cache.
 _ROWS_PER_INSERT = 25
+# A post as an alert's baseline reads it: (rowid, created_at, label, text, title).
+PostRow = tuple[int, float, str | None, str, str]
+_POST_COLUMNS = "rowid, created_at, label, text, title"
+_POSTS = "brand = ? AND copy_of IS NULL"
+
 _INSERTS = [""] + [
     "INSERT OR IGNORE INTO mentions (brand, platform, id, text, title, author, author_followers, url, lang, likes,"
     " replies, reposts, created_at, fetched_at, compound, label, backfill, url_key, title_key, copy_of, scorer)"
@@ -135,32 +139,40 @@ class MentionsTable:
             params.append(brand)
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
 
-    def mentions_sample(self, start: float, end: float, brand: str, limit: int) -> list[ScoredMention]:
-        """About limit of the brand's mentions created in [start, end), oldest first, for an alert's baseline.
-
-        Under 2 * limit of them: all of them, as mentions_between(start, end, brand) (what every step-th
-        with step = max(1, count // limit) took before). Busier: the first mention in each slot of a grid
-        of whole minutes (at most limit + 1 slots over the span; fewer where the width rounds up to a minute:
-        1,833 over a fortnight for 2,000), found with one index seek a slot:
-        taking every step-th of a busy fortnight read all of it (about 200 ms for 116,000 mentions), and
-        the grid is fixed in time, so consecutive alerts sample the same mentions.
-        """
-        where = "brand = ? AND created_at >= ? AND created_at < ? AND copy_of IS NULL"
-        few = self.db.execute(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM mentions WHERE {where} LIMIT ?)", [brand, start, end, 2 * limit]
-        ).fetchone()[0]
-        if few < 2 * limit:  # every step-th with step = count // limit = 1: all of them
-            return self.mentions_between(start, end, brand)
-        width = max(60, math.ceil((end - start) / limit / 60) * 60)
-        rows = self.db.execute(
-            "WITH RECURSIVE slot(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM slot WHERE k < ?)"
-            f" SELECT {MENTION_COLUMNS} FROM mentions WHERE rowid IN (SELECT (SELECT rowid FROM mentions"
-            " INDEXED BY idx_mentions_brand_created_at WHERE brand = ? AND created_at >= MAX(?, k * ?)"
-            " AND created_at < MIN(?, (k + 1) * ?) AND copy_of IS NULL ORDER BY created_at, rowid LIMIT 1)"
-            " FROM slot) ORDER BY created_at, rowid",
-            [math.floor(start / width), math.ceil(end / width) - 1, brand, start, width, end, width],
+    def count_posts(self, brand: str, start: float, end: float, cap: int) -> int:
+        """How many of the brand's mentions were created in [start, end), copies left out, counting to cap."""
+        return int(
+            self.db.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM mentions WHERE {_POSTS} AND created_at >= ? AND created_at < ?"
+                " LIMIT ?)",
+                [brand, start, end, cap],
+            ).fetchone()[0]
         )
-        return [scored(row) for row in rows]
+
+    def posts_between(self, brand: str, start: float, end: float) -> list[PostRow]:
+        """The brand's mentions created in [start, end), copies left out, as PostRows in no set order."""
+        return self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM mentions WHERE {_POSTS} AND created_at >= ? AND created_at < ?",
+            [brand, start, end],
+        ).fetchall()
+
+    def posts_after(self, brand: str, after: int, until: int) -> list[PostRow]:
+        """The brand's mentions stored with rowid in (after, until], copies left out, as PostRows."""
+        return self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM mentions WHERE rowid > ? AND rowid <= ? AND {_POSTS}", [after, until, brand]
+        ).fetchall()
+
+    def first_posts(self, brand: str, start: float, end: float, width: int, slots: tuple[int, int]) -> list[PostRow]:
+        """In each slot k (first to last of slots) of a grid of width seconds, the first (by created_at, then
+        rowid) of the brand's mentions created in [k * width, (k + 1) * width) within [start, end), copies
+        left out: one index seek a slot."""
+        return self.db.execute(
+            "WITH RECURSIVE slot(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM slot WHERE k < ?)"
+            f" SELECT {_POST_COLUMNS} FROM mentions WHERE rowid IN (SELECT (SELECT rowid FROM mentions"
+            f" INDEXED BY idx_mentions_brand_created_at WHERE {_POSTS} AND created_at >= MAX(?, k * ?)"
+            " AND created_at < MIN(?, (k + 1) * ?) ORDER BY created_at, rowid LIMIT 1) FROM slot)",
+            [slots[0], slots[1], brand, start, width, end, width],
+        ).fetchall()
 
     def span_of_mentions(self, since: float, until: float) -> tuple[int, float, float, list[str]]:
         """(count, first and last created_at, brands) of the mentions created in [since, until), copies left out."""

@@ -14,6 +14,7 @@ class ScoresTable:
     """The scores part of the Store."""
 
     db: sqlite_utils.Database
+    _rewrites: int
 
     def scorer_versions(self, since: float) -> list[tuple[str, str | None, int]]:
         """(brand, scorer version or None for rows stored before versions were kept, mentions) created since."""
@@ -48,6 +49,7 @@ class ScoresTable:
         """Write (rowid, compound, label, version) in one short transaction; the rows whose label changed."""
         if not scores:
             return set()
+        self._rewrites += 1
         with self.db.atomic():
             marks = ",".join("?" * len(scores))
             old = dict(

@@ -1,0 +1,110 @@
+"""An alert's baseline posts, kept between alerts (engine/earlier.py): always the posts the sampling rule
+picks from what is stored now, whatever arrived late, was rescored, pruned or written by another process."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.engine.earlier import EarlierPosts
+from monitor.mention import Mention, ScoredMention
+from monitor.rules.terms import EarlierPost, skip_words, terms_of
+from monitor.store import Store
+
+AT = datetime(2026, 11, 2, 9, tzinfo=UTC).timestamp()
+SKIP = skip_words(["Acme"])
+WORDS = ["outage", "billing", "refund", "login", "slow", "support", "invoice", "region", "deploy", "latency"]
+LABELS = ["negative", "neutral", "positive", None]
+
+
+def expected(store: Store, start: float, end: float, limit: int) -> Counter[EarlierPost]:
+    """The definition, from every stored row: all posts under 2 * limit, else the first of each slot."""
+    posts = store.mentions_between(start, end, "acme")  # oldest first, then by rowid; copies left out
+    if len(posts) >= 2 * limit:
+        width = max(60, math.ceil((end - start) / limit / 60) * 60)
+        firsts: dict[int, ScoredMention] = {}
+        for m in posts:
+            firsts.setdefault(math.floor(m.mention.created_at.timestamp() / width), m)
+        posts = list(firsts.values())
+    return Counter(EarlierPost(m.label, frozenset(terms_of(m.mention.full_text, SKIP))) for m in posts)
+
+
+def mention(i: int, offset: float, label: str | None, copy: bool) -> ScoredMention:
+    text = f"Acme {WORDS[i % len(WORDS)]} {WORDS[(i * 7) % len(WORDS)]} again {i % 13}"
+    created = datetime.fromtimestamp(AT + offset, UTC)
+    m = Mention("reddit", f"m{i}", text, created, title="Status" if i % 5 == 0 else "")
+    return ScoredMention(m, "acme", 0.0, label, copy_of="hackernews:x" if copy else None)
+
+
+batches = st.lists(
+    st.lists(st.tuples(st.floats(0, 20_000), st.sampled_from(LABELS), st.booleans()), min_size=1, max_size=120),
+    min_size=1,
+    max_size=6,
+)
+spans = st.tuples(st.floats(0, 18_000), st.floats(100, 20_000), st.sampled_from([3, 10, 40, 200]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(batches, st.lists(spans, min_size=1, max_size=4))
+def test_kept_posts_are_the_posts_the_rule_picks_from_what_is_stored(
+    stream: list[list[tuple[float, str | None, bool]]], asks: list[tuple[float, float, int]]
+) -> None:
+    # Batches arrive in any order of time (late posts fall into slots already read), copies are left out,
+    # spans move back and forth, and some alerts sample a grid where others read every post.
+    store = Store.open(":memory:")
+    earlier = EarlierPosts(store)
+    i = 0
+    for batch in stream:
+        store.add_mentions([mention(i + j, offset, label, copy) for j, (offset, label, copy) in enumerate(batch)], 0.0)
+        i += len(batch)
+        for start, length, limit in asks:
+            span = (AT + start, AT + start + length)
+            got = earlier.posts("acme", *span, limit, SKIP)
+            assert Counter(got) == expected(store, *span, limit)
+    store.close()
+
+
+def test_rescored_pruned_and_foreign_rows_are_read_again(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "m.db")
+    store.add_mentions([mention(i, i * 30.0, "neutral", False) for i in range(400)], 0.0)
+    earlier = EarlierPosts(store)
+    span = (AT, AT + 12_000)
+    for limit in (50, 500):  # 400 posts: a grid for 50, every post for 500
+        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+    # A rescore through this connection relabels posts already kept.
+    rows = [r[0] for r in store.db.execute("SELECT rowid FROM mentions ORDER BY rowid LIMIT 100")]
+    store.set_scores([(rowid, -0.7, "negative", "v2") for rowid in rows])
+    for limit in (50, 500):
+        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+    # Another process (monitor rescore) writes through its own connection.
+    other = Store.open(tmp_path / "m.db")
+    rows = [r[0] for r in other.db.execute("SELECT rowid FROM mentions ORDER BY rowid DESC LIMIT 100")]
+    other.set_scores([(rowid, 0.8, "positive", "v3") for rowid in rows])
+    other.close()
+    for limit in (50, 500):
+        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+    assert {p.label for p in earlier.posts("acme", *span, 500, SKIP)} == {"neutral", "negative", "positive"}
+    # Retention deletes the oldest posts (the first hundred, relabelled negative above).
+    store.prune(AT + 3000)
+    for limit in (50, 500):
+        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+    assert {p.label for p in earlier.posts("acme", *span, 500, SKIP)} == {"neutral", "positive"}
+    store.close()
+
+
+def test_a_late_post_earlier_than_its_slot_s_first_takes_its_place() -> None:
+    store = Store.open(":memory:")
+    earlier = EarlierPosts(store)
+    span = (AT, AT + 20_000)  # 3 a span: slots of 6,720 s, the middle ones whole
+    store.add_mentions([mention(j, 5003 + j * 10.0, "neutral", False) for j in range(100)], 0.0)
+    assert Counter(earlier.posts("acme", *span, 3, SKIP)) == expected(store, *span, 3)
+    # Fetched later, created 2 s before each: the first of the slot is now one of these.
+    store.add_mentions([mention(1000 + j, 5001 + j * 10.0, "negative", False) for j in range(100)], 0.0)
+    got = earlier.posts("acme", *span, 3, SKIP)
+    assert Counter(got) == expected(store, *span, 3) and "negative" in {p.label for p in got}
+    store.close()

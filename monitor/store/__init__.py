@@ -47,6 +47,7 @@ class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
         self.db = db
         self._durable = 0
         self._rewrites = 0  # rescorings and prunings through this connection (see rewrites())
+        self._silence_writes = 0  # silences added or ended through it (see silences_token())
 
     @classmethod
     def open(cls, path: Path | str, check: bool = False) -> Store:

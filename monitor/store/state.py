@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ class DaemonState:
     """The cursors, incidents and outbox part of the Store."""
 
     db: sqlite_utils.Database
+    _silence_writes: int
 
     def cursor(self, source: str, brand: str, query: str) -> str | None:
         """The stored poll cursor for (source, brand, query), or None before the first poll."""
@@ -169,6 +171,7 @@ class DaemonState:
         self, rule: str, brand: str, terms: Sequence[str], author: str, comment: str, now: float, expires_at: float
     ) -> int:
         """Store a silence; returns its id."""
+        self._silence_writes += 1
         cursor = self.db.execute(
             "INSERT INTO silences (rule, brand, terms, author, comment, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -197,8 +200,25 @@ class DaemonState:
             for r in rows
         ]
 
+    def silences_in_force(self, now: float) -> tuple[list[Silence], tuple[float, float, tuple[int, int]]]:
+        """The silences in force at now, and while that answer holds: from now until the next time a silence
+        starts or ends (inf if none will), as long as silences_token() stays the same."""
+        row = self.db.execute(
+            "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM silences WHERE created_at > ?"
+            " UNION ALL SELECT MIN(expires_at) FROM silences WHERE expires_at > ?)",
+            [now, now],
+        ).fetchone()
+        until = math.inf if row[0] is None else float(row[0])
+        return self.silences(active_at=now), (now, until, self.silences_token())
+
+    def silences_token(self) -> tuple[int, int]:
+        """Changes whenever silences may have been written: by another connection (PRAGMA data_version,
+        which any commit there moves) or through this one."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self._silence_writes
+
     def end_silence(self, silence_id: int, now: float) -> bool:
         """Make a silence expire now; False if there is no such silence in force."""
+        self._silence_writes += 1
         cursor = self.db.execute(
             "UPDATE silences SET expires_at = ? WHERE id = ? AND expires_at > ?", [now, silence_id, now]
         )

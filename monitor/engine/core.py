@@ -115,11 +115,19 @@ class Engine(Alerting, Skipping):
         self.repeats = Repeats()
         self.gates = {}  # spike rules' bounds (engine/skipping)
         self.under = {}  # quiet-by-counts verdicts (engine/skipping)
+        self.heard = {}  # silence rules' windows that held a mention (engine/skipping)
+        self.dormant = set()  # pairs quiet by counts until a mention is counted for them (engine/skipping)
+        # The tick's visiting order: gravest rules first, so that a crisis opening in a tick already
+        # inhibits lesser ones; each with the brands it applies to, in the configured order.
+        self._order = [
+            (rule, [(brand, (rule.name, brand.id)) for brand in self.brands.values() if rule.applies_to(brand.id)])
+            for rule in sorted(self.rules, key=lambda r: SEVERITIES.index(r.severity), reverse=True)
+        ]
 
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts, self.reach, self.totals = {}, {}, {}
-        self.under = {}
+        self.under, self.heard, self.dormant = {}, {}, set()
         self.repeats = Repeats()
         self.muting = Muting(self._silences_at(now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
@@ -153,7 +161,7 @@ class Engine(Alerting, Skipping):
                 for r in self.rules
                 if r.applies_to(brand)
             ]
-        muting, table = self.muting, self.counts
+        muting, table, dormant = self.muting, self.counts, self.dormant
         for name, matcher, key, reach in watching:
             if not matcher(scored):
                 continue
@@ -163,6 +171,7 @@ class Engine(Alerting, Skipping):
             if counts is None:
                 counts = table[key] = BucketCounts()
             counts.add(ts, live)
+            dormant.discard(key)
             if reach and (mention.author_followers or 0) >= reach:
                 _bucket(self.reach, key).add(ts, live)
 
@@ -276,12 +285,12 @@ class Engine(Alerting, Skipping):
             if incident.status == "open" and incident.rule in severity:
                 muting.opened(incident.brand, incident.rule, severity[incident.rule])
         events: list[dict[str, Any]] = []
-        # Gravest rules first, so that a crisis opening in this tick already inhibits lesser ones.
-        for rule in sorted(self.rules, key=lambda r: SEVERITIES.index(r.severity), reverse=True):
-            for brand in self.brands.values():
-                if not rule.applies_to(brand.id):
+        # Pairs quiet by counts with nothing counted since are passed over unlooked at (a trace sees all).
+        dormant = self.dormant if self.trace is None else frozenset()
+        for rule, pairs in self._order:
+            for brand, key in pairs:
+                if key in dormant:
                     continue
-                key = (rule.name, brand.id)
                 previous = latest.get(key)
                 # A quiet result's figures are read only by a trace or to resolve an open incident.
                 explain = self.trace is not None or (previous is not None and previous.status == "open")

@@ -7,11 +7,11 @@ pairs with nothing open or pending and nobody tracing: there a quiet evaluation 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from monitor.config import Config
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import share_quiet
+from monitor.rules.detectors import Failure, share_quiet
 from monitor.rules.gates import SpikeGate
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 
@@ -31,6 +31,13 @@ class Skipping:
     # (rule, brand) -> the counts (and reach counts) a quiet-by-counts verdict was reached on, with
     # their numbers of adds then: see _still_under.
     under: dict[tuple[str, str], tuple[BucketCounts, int, BucketCounts | None, int]]
+    # (rule, brand) -> the (first, last) hours of a silence rule's window when they last held a mention.
+    heard: dict[tuple[str, str], tuple[int, int]]
+    # Pairs with a quiet-by-counts verdict and nothing counted for them since: the tick passes them over.
+    # Engine._count takes a pair out when it counts a mention for it; a pair is put in only when asked
+    # here, with nothing open or pending, and can open only by being evaluated.
+    dormant: set[tuple[str, str]]
+    source_failures: Callable[[], Mapping[str, Failure]] | None
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
         """Whether the rule cannot fire for the brand now: every window it tests holds fewer mentions than
@@ -39,12 +46,13 @@ class Skipping:
         such; this costs a window sum slid by a minute each, and a bound worked out once an hour."""
         detect = rule.detect
         if isinstance(detect, SilenceDetect):
-            return False
+            return self._heard(detect, key, now)
         counts = self.counts.get(key)
         if counts is None or not counts.minutes:
             return True
         reach = self.reach.get(key) if isinstance(detect, KeywordDetect) and detect.min_followers else None
         if self._still_under(key, counts, reach):
+            self.dormant.add(key)
             return True
         if reach is not None and reach.window(now - detect.window.total_seconds(), now):
             return False
@@ -55,6 +63,7 @@ class Skipping:
             end = math.ceil(now / 60)
             if counts.newest < end and (reach is None or reach.newest < end):
                 self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0)
+                self.dormant.add(key)
             return True
         brand = key[1]
         watched = self.watched.get(brand, set()) if self.watching else None
@@ -67,6 +76,21 @@ class Skipping:
             if totals is not None:
                 return share_quiet(detect, counts, totals, now, self.history_start.get(brand), watched)
         return False
+
+    def _heard(self, detect: SilenceDetect, key: tuple[str, str], now: float) -> bool:
+        """Whether a silence rule cannot fire: no source is failing and the whole hours of its window hold
+        a mention (evaluate_silence's "not quiet"). Exact and kept per (rule, brand) while those hours
+        stay the same: counting only adds to them, and pruning forgets only hours far older."""
+        if detect.failing_for is not None and self.source_failures is not None and self.source_failures():
+            return False
+        hours = (math.floor((now - detect.quiet_for.total_seconds()) / 3600), math.floor(now / 3600))
+        if self.heard.get(key) == hours:
+            return True
+        counts = self.counts.get(key)
+        if counts is None or not any(map(counts.hour, range(hours[0], hours[1] + 1))):
+            return False
+        self.heard[key] = hours
+        return True
 
     def _still_under(self, key: tuple[str, str], counts: BucketCounts, reach: BucketCounts | None) -> bool:
         """Whether every window was under min_count (and the reach window empty) at an earlier tick, and

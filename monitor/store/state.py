@@ -214,7 +214,7 @@ class DaemonState:
     def silences_token(self) -> tuple[int, int]:
         """Changes whenever silences may have been written: by another connection (PRAGMA data_version,
         which any commit there moves) or through this one."""
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self._silence_writes
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0]), self._silence_writes
 
     def end_silence(self, silence_id: int, now: float) -> bool:
         """Make a silence expire now; False if there is no such silence in force."""

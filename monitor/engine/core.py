@@ -222,25 +222,34 @@ class Engine(Alerting, Skipping):
         }
         return [m for m in batch if (m.platform, m.id) not in known] if known else batch
 
-    def ingest_batches(self, batches: Sequence[tuple[str, list[Mention], bool]], now: float) -> list[ScoredMention]:
-        """ingest() for several brands' batches of (brand, mentions, check_query) at once, not counted: one
-        scoring batch for all of them (the process pool's, when large) and one transaction. A replay stores
-        ahead with it, whatever the number of brands."""
+    def ingest_later(
+        self, batches: Sequence[tuple[str, list[Mention], bool]], now: float
+    ) -> Callable[[], list[ScoredMention]]:
+        """ingest() for several brands' batches of (brand, mentions, check_query) at once, not counted, in
+        two steps: the mentions are made safe, deduplicated against what is stored now and selected, and
+        one scoring batch for all of them is started (in the process pool, when large); calling the
+        result waits for the scores and stores them in one transaction. A replay stores ahead with it,
+        whatever the number of brands, and ticks through one chunk while the pool scores the next."""
         selected = [
             (brand, self.pipeline.select(brand, self._fresh(brand, mentions, now), check))
             for brand, mentions, check in batches
         ]
-        pairs = self.scorer.pairs([(m.full_text, m.lang, brand) for brand, kept in selected for m in kept])
-        stored: list[ScoredMention] = []
-        with self.store.transaction():
-            start = 0
-            for brand, kept in selected:
-                scored = self.pipeline.scored(brand, kept, pairs[start : start + len(kept)])
-                start += len(kept)
-                scored = self.store.link_copies(scored)
-                self.store.add_mentions(scored, fetched_at=now)
-                stored += scored
-        return stored
+        scoring = self.scorer.pairs_later([(m.full_text, m.lang, brand) for brand, kept in selected for m in kept])
+
+        def store() -> list[ScoredMention]:
+            pairs = scoring()
+            stored: list[ScoredMention] = []
+            with self.store.transaction():
+                start = 0
+                for brand, kept in selected:
+                    scored = self.pipeline.scored(brand, kept, pairs[start : start + len(kept)])
+                    start += len(kept)
+                    scored = self.store.link_copies(scored)
+                    self.store.add_mentions(scored, fetched_at=now)
+                    stored += scored
+            return stored
+
+        return store
 
     def count(self, stored: Iterable[ScoredMention]) -> None:
         """Count stored mentions toward the rules (a copy of a stored story or link is not counted again)."""

@@ -7,7 +7,7 @@ import itertools
 import math
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -97,19 +97,17 @@ def _replay(
     engine: Engine, rules: list[Rule], replay: stream.Replay, override: str | None, tick: float
 ) -> Iterator[dict[str, Any]]:
     next_tick = math.floor(replay.first / tick) * tick + tick
-    chunk: list[Item] = []
-    for item in itertools.chain(replay.items(), [None]):
-        if item is not None:
-            chunk.append(item)
-            if len(chunk) < REPLAY_CHUNK:
-                continue
-        for scored in _store_ahead(engine, chunk, override) if chunk else ():
-            ts = scored.mention.created_at.timestamp()
-            while ts >= next_tick:
-                yield from engine.tick(next_tick)
-                next_tick += tick
-            engine.count((scored,))
-        chunk = []
+    # Each chunk is selected against what is stored (the chunks before it), then scored in the process
+    # pool while the engine ticks through the chunk before it; then stored, to be counted one mention at
+    # a time as the stream time reaches it.
+    ahead: list[ScoredMention] = []
+    items = iter(replay.items())
+    while chunk := list(itertools.islice(items, REPLAY_CHUNK)):
+        store = _store_later(engine, chunk, override)
+        next_tick = yield from _stream(engine, ahead, next_tick, tick)
+        ahead = store()
+        ahead.sort(key=lambda scored: scored.mention.created_at)
+    next_tick = yield from _stream(engine, ahead, next_tick, tick)
     # Keep ticking after the stream ends so that open incidents can resolve.
     tail = max((r.horizon.total_seconds() + r.alert.resolve_after.total_seconds() for r in rules), default=0)
     end = next_tick + min(tail, 2 * 86400)
@@ -120,20 +118,31 @@ def _replay(
             break
 
 
-def _store_ahead(engine: Engine, chunk: list[Item], override: str | None) -> list[ScoredMention]:
-    """Filter, score and store a chunk of the replay (per brand, as polls would, scored in one batch),
-    without counting it: the stored mentions in created_at order, to be counted one by one as the stream
-    time reaches them."""
+def _stream(
+    engine: Engine, stored: list[ScoredMention], next_tick: float, tick: float
+) -> Generator[dict[str, Any], None, float]:
+    """Count stored mentions in created_at order, ticking whenever the stream time passes a tick; the
+    next tick's time."""
+    for scored in stored:
+        ts = scored.mention.created_at.timestamp()
+        while ts >= next_tick:
+            yield from engine.tick(next_tick)
+            next_tick += tick
+        engine.count((scored,))
+    return next_tick
+
+
+def _store_later(engine: Engine, chunk: list[Item], override: str | None) -> Callable[[], list[ScoredMention]]:
+    """Filter a chunk of the replay per brand, as polls would, and start scoring it in one batch: calling
+    the result stores it (not counted) and gives the stored mentions."""
     batches: dict[tuple[str, bool], list[Mention]] = {}
     for mention, brand in chunk:
         for brand_id, explicit in _brands_of(engine, mention, brand, override):
             batches.setdefault((brand_id, explicit), []).append(mention)
     now = chunk[-1][0].created_at.timestamp()
-    stored = engine.ingest_batches(
+    return engine.ingest_later(
         [(brand, mentions, not explicit) for (brand, explicit), mentions in batches.items()], now
     )
-    stored.sort(key=lambda scored: scored.mention.created_at)
-    return stored
 
 
 def _brands_of(engine: Engine, mention: Mention, brand: str | None, override: str | None) -> list[tuple[str, bool]]:

@@ -10,7 +10,7 @@ import json
 import multiprocessing
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -303,8 +303,14 @@ class Scorer:
 
     def pairs(self, items: Sequence[Item]) -> list[Pair]:
         """score_many as (compound, label) pairs (the pipeline's path: no Score object per mention)."""
+        return self.pairs_later(items)()
+
+    def pairs_later(self, items: Sequence[Item]) -> Callable[[], list[Pair]]:
+        """pairs(items), handed to the process pool now where pairs would use it, collected by calling the
+        result (a replay ticks through one chunk while the pool scores the next); a batch too small for
+        the pool is scored when collected."""
         if len(items) < POOL_MIN or self.workers < 2:
-            return self._pairs(items)
+            return lambda: self._pairs(items)
         if self._pool is None:
             # spawn, not fork: the daemon forks from a running event loop with threads.
             config = (
@@ -321,8 +327,8 @@ class Scorer:
                 (config, self.brand_lexicons, self.brand_names),
             )
             atexit.register(self.close)
-        chunks = [items[i : i + POOL_CHUNK] for i in range(0, len(items), POOL_CHUNK)]
-        return [pair for chunk in self._pool.map(_score_chunk, chunks) for pair in chunk]
+        futures = [self._pool.submit(_score_chunk, items[i : i + POOL_CHUNK]) for i in range(0, len(items), POOL_CHUNK)]
+        return lambda: [pair for future in futures for pair in future.result()]
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""

@@ -4,6 +4,7 @@ ticks seconds to ten minutes apart."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,45 +113,51 @@ def test_a_silence_rule_is_skipped_only_where_it_cannot_fire(tmp_path: Path, see
     eng.store.close()
 
 
-class _NeverDormant(set[tuple[str, str]]):
-    """A dormant set that keeps nothing: every pair is looked at every tick, as before the set existed."""
+class _NeverDormant(dict[tuple[str, str], tuple[float, float]]):
+    """A dormant table that keeps nothing: every pair is looked at every tick, as before it existed."""
 
-    def add(self, key: tuple[str, str]) -> None:
+    def __setitem__(self, key: tuple[str, str], value: tuple[float, float]) -> None:
         pass
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int) -> None:
-    # Every shipped rule, two brands, two days of bursty mentions with crisis words, big authors and
-    # late arrivals, ticked every minute: the same events, at the same minutes, with and without the
-    # dormant pairs passed over.
+@pytest.mark.parametrize(("seed", "watching"), [(0, False), (1, False), (2, True), (3, True)])
+def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, watching: bool) -> None:
+    # Every shipped rule, two brands, four days of mentions at a rate that keeps the spike rules' gates
+    # busy, with bursts, crisis words, big authors, late arrivals and, now and then, a mention older
+    # than any (the history starts earlier); as the daemon (watched hours marked as polls succeed,
+    # with gaps) or as a replay: the same events at the same minutes with and without dormant pairs.
     from monitor.mention import Mention, ScoredMention
 
     root = Path(__file__).resolve().parent.parent
     brands = (Brand("acme", "Acme", ("acme",)), Brand("globex", "Globex", ("globex",)))
-    words = ["acme is down again", "globex billing broke", "love it", "data breach at", "lawsuit filed", "ok"]
+    words = ["is down again", "billing broke", "love it", "new pricing", "ok"] * 30 + ["data breach at", "lawsuit"]
     rng = random.Random(seed)
+    days = 4
     stream = []
-    for minute in range(2 * 1440):
-        burst = 8 if (minute // 240) % 3 == 0 and rng.random() < 0.1 else 0
-        for k in range(rng.choice((0, 0, 0, 1, 2)) + burst):
-            brand = rng.choice(brands)
-            at = START + 60 * minute + rng.uniform(-600.0, 60.0)
+    crises = [(rng.randrange(1440, days * 1440 - 60), rng.choice(brands)) for _ in range(5)]
+    for minute in range(days * 1440):
+        crisis = next((b for start, b in crises if start <= minute < start + rng.choice((20, 40))), None)
+        for k in range(rng.choice((0, 0, 1, 1, 2, 3)) + (rng.choice((2, 4, 6)) if crisis else 0)):
+            brand = crisis if crisis and k >= 3 else rng.choice(brands)
+            back = 3 * 86400 if rng.random() < 0.0005 else rng.uniform(-600.0, 60.0)
+            at = START + 60 * minute + back if back < 0 or back <= 60 else START + 60 * minute - back
             text = f"{brand.name} {rng.choice(words)} {rng.randrange(10**6)}"
-            label = rng.choice(("negative", "negative", "neutral", "positive"))
+            label = "negative" if crisis and k >= 3 else rng.choice(("negative", "neutral", "neutral", "positive"))
             m = Mention("reddit", f"{minute}-{k}", text, datetime.fromtimestamp(at, UTC),
-                        author=f"u{rng.randrange(50)}", author_followers=rng.choice((10, 100, 50_000)))  # fmt: skip
+                        author=f"u{rng.randrange(500)}", author_followers=rng.choice((10, 100, 50_000)))  # fmt: skip
             stream.append((minute, ScoredMention(m, brand.id, -0.5 if label == "negative" else 0.3, label)))
+    gaps = {rng.randrange(days * 24) for _ in range(days * 3)}  # hours when polls failed
     runs = []
     for dormant in (True, False):
         config = Config(path=tmp_path / "config.toml", database=tmp_path / f"{dormant}.db", rules_dir=root / "rules",
                         brands=brands, sources=MappingProxyType({}))  # fmt: skip
         rules = load_rules(root / "rules", ["acme", "globex"], ["reddit"])
         eng = Engine(config, rules, Store.open(config.database), Scorer.of(config))
+        eng.watching = watching
         if not dormant:
             eng.dormant = _NeverDormant()
         events, i = [], 0
-        for minute in range(2 * 1440 + 120):
+        for minute in range(days * 1440 + 120):
             now = START + 60 * minute + 30
             batch = []
             while i < len(stream) and stream[i][0] <= minute:
@@ -158,8 +165,47 @@ def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int) 
                 i += 1
             eng.store.add_mentions(batch, fetched_at=now)
             eng.count(batch)
+            if watching and minute % 7 == 0 and (minute // 60) not in gaps:
+                for brand in brands:
+                    eng.mark_watched(brand.id, now - 420, now)
             events += [(minute, e["event"], e["rule"], e["brand"]) for e in eng.tick(now)]
         runs.append(events)
         eng.store.close()
     assert runs[0] == runs[1]
-    assert len(runs[0]) > 5, runs[0]  # incidents opened and closed
+    assert "negative-spike" in {rule for _, _, rule, _ in runs[0]}, runs[0]
+
+
+@pytest.mark.parametrize("windows", [("10m", "20m", "1h"), ("15m",), ("2h", "30m")])
+def test_a_spike_pair_sleeps_until_its_gate_s_bounds_may_change(tmp_path: Path, windows: tuple[str, ...]) -> None:
+    # A pair kept dormant on a gate's bounds (sums under them, which can only fall with nothing counted)
+    # wakes when the bounds may change: the gate's hour ends, or its baseline is learned again because the
+    # hour before the longest window moved on. Checked against the gate itself, minute by minute.
+    from monitor.engine.skipping import _bounds_end
+    from monitor.rules.detectors import spike_baseline
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    listed = ", ".join(f'"{w}"' for w in windows)
+    rules.joinpath("spike.toml").write_text(
+        f'name = "spike"\nkind = "spike"\n[detect]\nwindows = [{listed}]\nbaseline = "2d"\nmin_count = 3\n'
+    )
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
+                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
+    eng = Engine(config, load_rules(rules, ["acme"], ["reddit"]), Store.open(config.database), Scorer.of(config))
+    (rule,) = eng.rules
+    counts = eng.counts[(rule.name, "acme")] = BucketCounts()
+    rng = random.Random(len(windows))
+    for _ in range(600):
+        counts.add(START + rng.uniform(0, 3 * 86400))
+    eng.history_start["acme"] = START
+    for _ in range(40):
+        now = START + 2 * 86400 + rng.randrange(86400 // 60) * 60 + rng.choice((0.0, 30.0))
+        base = spike_baseline(rule.detect, counts, now, START, config.zone, None)
+        t = now
+        while (
+            math.floor(t / 3600) == math.floor(now / 3600)
+            and spike_baseline(rule.detect, counts, t, START, config.zone, None) is base
+        ):
+            t += 1.0
+        assert _bounds_end(rule.detect, now) == math.floor(t), (windows, now)
+    eng.store.close()

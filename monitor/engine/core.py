@@ -116,7 +116,7 @@ class Engine(Alerting, Skipping):
         self.gates = {}  # spike rules' bounds (engine/skipping)
         self.under = {}  # quiet-by-counts verdicts (engine/skipping)
         self.heard = {}  # silence rules' windows that held a mention (engine/skipping)
-        self.dormant = set()  # pairs quiet by counts until a mention is counted for them (engine/skipping)
+        self.dormant = {}  # pairs that cannot fire for a while (engine/skipping)
         # The tick's visiting order: gravest rules first, so that a crisis opening in a tick already
         # inhibits lesser ones; each with the brands it applies to, in the configured order.
         self._order = [
@@ -127,7 +127,7 @@ class Engine(Alerting, Skipping):
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts, self.reach, self.totals = {}, {}, {}
-        self.under, self.heard, self.dormant = {}, {}, set()
+        self.under, self.heard, self.dormant = {}, {}, {}
         self.repeats = Repeats()
         self.muting = Muting(self._silences_at(now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
@@ -149,6 +149,7 @@ class Engine(Alerting, Skipping):
         start = self.history_start.get(brand)
         if start is None or ts < start:
             self.history_start[brand] = ts
+            self._wake(brand)  # its baselines may learn from more hours
         if self.repeats.repeat(brand, mention.author, mention.full_text, ts):
             return  # its author said the same shortly before: one voice counts once
         live = not scored.backfill
@@ -171,9 +172,15 @@ class Engine(Alerting, Skipping):
             if counts is None:
                 counts = table[key] = BucketCounts()
             counts.add(ts, live)
-            dormant.discard(key)
+            if key in dormant:
+                del dormant[key]
             if reach and (mention.author_followers or 0) >= reach:
                 _bucket(self.reach, key).add(ts, live)
+
+    def _wake(self, brand: str) -> None:
+        """Look at every pair of the brand again at the next tick."""
+        for key in [k for k in self.dormant if k[1] == brand]:
+            del self.dormant[key]
 
     def mark_watched(self, brand: str, start: float, end: float) -> None:
         """The brand was polled successfully over [start, end]: those hours count in its baselines."""
@@ -182,6 +189,7 @@ class Engine(Alerting, Skipping):
         new = [h for h in hours if h not in known]
         if new:
             known.update(new)
+            self._wake(brand)  # its baselines learn from these hours too
             self.store.mark_watched(brand, new)
 
     # ingest
@@ -295,10 +303,11 @@ class Engine(Alerting, Skipping):
                 muting.opened(incident.brand, incident.rule, severity[incident.rule])
         events: list[dict[str, Any]] = []
         # Pairs quiet by counts with nothing counted since are passed over unlooked at (a trace sees all).
-        dormant = self.dormant if self.trace is None else frozenset()
+        dormant = self.dormant if self.trace is None else {}
         for rule, pairs in self._order:
             for brand, key in pairs:
-                if key in dormant:
+                asleep = dormant.get(key)
+                if asleep is not None and asleep[0] <= now < asleep[1]:
                     continue
                 previous = latest.get(key)
                 # A quiet result's figures are read only by a trace or to resolve an open incident.

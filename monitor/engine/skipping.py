@@ -16,6 +16,13 @@ from monitor.rules.gates import SpikeGate
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 
 
+def _bounds_end(detect: SpikeDetect, now: float) -> float:
+    """When a spike gate's bounds at now may next change: its hour ends, or the hour its baseline ends
+    (the hour before the longest window starts) moves on."""
+    longest = max(w.total_seconds() for w in detect.windows)
+    return min((math.floor(now / 3600) + 1) * 3600, (math.floor((now - longest) / 3600) + 1) * 3600 + longest)
+
+
 class Skipping:
     """The tick's test of whether a rule can fire for a brand now."""
 
@@ -33,10 +40,12 @@ class Skipping:
     under: dict[tuple[str, str], tuple[BucketCounts, int, BucketCounts | None, int]]
     # (rule, brand) -> the (first, last) hours of a silence rule's window when they last held a mention.
     heard: dict[tuple[str, str], tuple[int, int]]
-    # Pairs with a quiet-by-counts verdict and nothing counted for them since: the tick passes them over.
-    # Engine._count takes a pair out when it counts a mention for it; a pair is put in only when asked
-    # here, with nothing open or pending, and can open only by being evaluated.
-    dormant: set[tuple[str, str]]
+    # Pairs that cannot fire until a mention is counted for them or the time given (inf: never by time
+    # alone), from the time given first: the tick passes them over. Engine._count takes a pair out when
+    # it counts a mention for it, and a brand's pairs when its history starts earlier; mark_watched a
+    # brand's pairs when its baseline hours grow. A pair is put in only when asked here, with nothing
+    # open or pending, and can open only by being evaluated.
+    dormant: dict[tuple[str, str], tuple[float, float]]
     source_failures: Callable[[], Mapping[str, Failure]] | None
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
@@ -52,7 +61,7 @@ class Skipping:
             return True
         reach = self.reach.get(key) if isinstance(detect, KeywordDetect) and detect.min_followers else None
         if self._still_under(key, counts, reach):
-            self.dormant.add(key)
+            self.dormant[key] = (now, math.inf)
             return True
         if reach is not None and reach.window(now - detect.window.total_seconds(), now):
             return False
@@ -63,14 +72,22 @@ class Skipping:
             end = math.ceil(now / 60)
             if counts.newest < end and (reach is None or reach.newest < end):
                 self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0)
-                self.dormant.add(key)
+                self.dormant[key] = (now, math.inf)
             return True
         brand = key[1]
         watched = self.watched.get(brand, set()) if self.watching else None
         if isinstance(detect, SpikeDetect):
             # Over min_count: whether a window can also reach min_ratio times its expected count.
             gate = self.gates.get(key) or self.gates.setdefault(key, SpikeGate())
-            return gate.quiet(detect, counts, now, self.history_start.get(brand), self.config.zone, watched, sums)
+            if not gate.quiet(detect, counts, now, self.history_start.get(brand), self.config.zone, watched, sums):
+                return False
+            if counts.newest < math.ceil(now / 60) and (
+                gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True))
+            ):
+                # Quiet by the hour's bounds: with nothing counted, every window's count can only fall,
+                # and the bounds hold until the gate's hour ends or the baseline is learned again.
+                self.dormant[key] = (now, _bounds_end(detect, now))
+            return True
         if isinstance(detect, ShareDetect):
             totals = self.totals.get(brand)
             if totals is not None:

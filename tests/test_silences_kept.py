@@ -1,5 +1,5 @@
-"""The tick reads the silences in force from the store only when they may have changed (engine/core.py
-_silences_at), and still sees each one from the minute it starts to the minute it ends, however it
+"""The tick reads the silences in force from the store only when they may have changed (engine/silences.py
+SilencesInForce), and still sees each one from the minute it starts to the minute it ends, however it
 was written: through the daemon's own connection (Slack buttons) or another process (`monitor silences`)."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from monitor.engine.alerting import Alerting
 from monitor.engine.earlier import EarlierPosts
 from monitor.engine.filters import Guard, Pipeline
 from monitor.engine.incidents import Change, hold, step
-from monitor.engine.silences import Muting
+from monitor.engine.silences import Muting, SilencesInForce
 from monitor.engine.skipping import Skipping
 from monitor.mention import Mention, ScoredMention
 from monitor.rules.counts import BucketCounts
@@ -45,7 +45,6 @@ from monitor.rules.model import (
 from monitor.rules.repeats import Repeats
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
-from monitor.store.records import Silence
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class Engine(Alerting, Skipping):
         # or did not fire.
         self.trace: Callable[[Rule, str, float, Evaluation], None] | None = None
         self.muting = Muting(())
-        self._silences_kept: tuple[list[Silence], tuple[float, float, tuple[int, int]]] | None = None
+        self.silences = SilencesInForce(store)
         # (rule, brand) -> when its condition started to hold, for rules with `for` (see incidents.hold).
         self.pending: dict[tuple[str, str], float] = {}
         # The newest incident of each (rule, brand), read from the store once and then kept here: the
@@ -129,7 +128,7 @@ class Engine(Alerting, Skipping):
         self.counts, self.reach, self.totals = {}, {}, {}
         self.under, self.heard, self.dormant = {}, {}, {}
         self.repeats = Repeats()
-        self.muting = Muting(self._silences_at(now))
+        self.muting = Muting(self.silences.at(now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
         self.watched = self.store.watched_hours(int((now - horizon) // 3600))
         for brand in self.brands:
@@ -296,7 +295,7 @@ class Engine(Alerting, Skipping):
         if self._latest is None:
             self._latest = self.store.latest_incidents()
         latest = self._latest
-        self.muting = muting = Muting(self._silences_at(now))
+        self.muting = muting = Muting(self.silences.at(now))
         severity = {r.name: r.severity for r in self.rules}
         for incident in latest.values():
             if incident.status == "open" and incident.rule in severity:
@@ -380,16 +379,6 @@ class Engine(Alerting, Skipping):
             return f"silenced (#{silence.id} by {silence.author or 'someone'})"
         inhibitor = self.muting.inhibitor(rule.name, brand, rule.severity)
         return f"inhibited by the open {inhibitor} incident" if inhibitor else ""
-
-    def _silences_at(self, now: float) -> list[Silence]:
-        """The silences in force at now, read from the store again only when they may differ: a silence
-        starts or ends, or one is written (Store.silences_in_force). The tick asks every minute."""
-        if self._silences_kept is not None:
-            silences, (since, until, token) = self._silences_kept
-            if since <= now < until and token == self.store.silences_token():
-                return silences
-        self._silences_kept = self.store.silences_in_force(now)
-        return self._silences_kept[0]
 
     def _prune(self, now: float) -> None:
         # Buckets are hours: forgetting the old ones once an hour is enough.

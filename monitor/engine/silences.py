@@ -5,8 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.rules.model import SEVERITIES
+from monitor.store import Store
 from monitor.store.records import Silence
 from monitor.textmatch import TermSet
+
+
+class SilencesInForce:
+    """The silences in force at a time, read from the store again only when they may differ: a silence
+    starts or ends (Store.silences_in_force says until when its answer holds), or one is written
+    (Store.silences_token). The tick asks every minute."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._kept: tuple[list[Silence], tuple[float, float, tuple[int, int]]] | None = None
+
+    def at(self, now: float) -> list[Silence]:
+        """The silences in force at now."""
+        if self._kept is not None:
+            silences, (since, until, token) = self._kept
+            if since <= now < until and token == self.store.silences_token():
+                return silences
+        self._kept = self.store.silences_in_force(now)
+        return self._kept[0]
 
 
 class Muting:

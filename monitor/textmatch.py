@@ -3,6 +3,7 @@ local check of a brand's search query."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterable
@@ -88,6 +89,13 @@ def _needles(terms: Iterable[str]) -> frozenset[str] | None:
 _WORD = re.compile(r"\w+", re.ASCII)
 
 
+@functools.lru_cache(maxsize=256)
+def _words(text: str) -> frozenset[str]:
+    """The lowercased ASCII words of a text, kept for the last texts: each mention is matched against
+    every brand's query and every rule's terms in turn, and split into words once."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
 class TermSet:
     """Matches text containing any of a set of words or phrases (whole words, any case)."""
 
@@ -103,7 +111,7 @@ class TermSet:
         """Whether any term occurs in text."""
         if self._pattern is None:
             return False
-        if self._needles is not None and text.isascii() and self._needles.isdisjoint(_WORD.findall(text.lower())):
+        if self._needles is not None and text.isascii() and self._needles.isdisjoint(_words(text)):
             return False
         return self._pattern.search(text) is not None
 

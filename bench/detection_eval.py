@@ -243,12 +243,14 @@ class TruthScorer(Scorer):
 
     VALUES: ClassVar[dict[str, float]] = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
 
-    def pairs(self, items: Any) -> list[tuple[float | None, str | None]]:
+    def pairs_later(self, items: Any) -> Callable[[], list[tuple[float | None, str | None]]]:
+        # The one way the pipeline scores (Scorer.pairs is pairs_later collected at once).
         known = [TRUTH.get(text) for text, _, _ in items]
         if all(known):
-            return [(self.VALUES[label], label) for label in known if label]
-        return [(self.VALUES[label], label) if label else pair
-                for label, pair in zip(known, super().pairs(items), strict=True)]  # fmt: skip
+            return lambda: [(self.VALUES[label], label) for label in known if label]
+        scoring = super().pairs_later(items)
+        return lambda: [(self.VALUES[label], label) if label else pair
+                        for label, pair in zip(known, scoring(), strict=True)]  # fmt: skip
 
 
 def _label(text: str) -> str | None:

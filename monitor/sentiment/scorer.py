@@ -302,7 +302,8 @@ class Scorer:
         return [Score(*pair) for pair in self.pairs(items)]
 
     def pairs(self, items: Sequence[Item]) -> list[Pair]:
-        """score_many as (compound, label) pairs (the pipeline's path: no Score object per mention)."""
+        """score_many as (compound, label) pairs (the pipeline's path: no Score object per mention);
+        pairs_later collected at once, so a scorer that labels otherwise overrides pairs_later alone."""
         return self.pairs_later(items)()
 
     def pairs_later(self, items: Sequence[Item]) -> Callable[[], list[Pair]]:

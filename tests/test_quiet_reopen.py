@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 
-from monitor.config import Brand, Config
 from monitor.engine.core import Engine
 from monitor.mention import Mention
-from monitor.rules.load import load_rules
-from monitor.sentiment import Scorer
-from monitor.store import Store
+from tests.helpers.engine import rules_engine
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC).timestamp()
 RULE = """\
@@ -28,12 +24,7 @@ cooldown = "2h"
 
 
 def engine(tmp_path: Path) -> Engine:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    rules.joinpath("busy.toml").write_text(RULE)
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
-                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
-    return Engine(config, load_rules(rules, ["acme"], ["hackernews"]), Store.open(config.database), Scorer.of(config))
+    return rules_engine(tmp_path, {"busy.toml": RULE})
 
 
 def burst(eng: Engine, at: float, tag: str) -> None:

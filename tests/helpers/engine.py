@@ -1,12 +1,15 @@
-"""An engine on a real store in a temporary directory, for polls through poll_once."""
+"""An engine on a real store in a temporary directory: for polls through poll_once, or with rules
+written for the test."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
-from monitor.config import Brand
+from monitor.config import Brand, Config
 from monitor.engine.core import Engine
 from monitor.loading import load_config
+from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
 from monitor.store import Store
 
@@ -24,3 +27,19 @@ def make_engine(tmp_path: Path, brand: str = "") -> Engine:
 def first_brand(engine: Engine) -> Brand:
     """The engine's first brand."""
     return engine.config.brands[0]
+
+
+def rules_engine(
+    tmp_path: Path, rules: dict[str, str], brands: tuple[Brand, ...] = (), platforms: tuple[str, ...] = ("hackernews",)
+) -> Engine:
+    """An engine with these rule files (name -> TOML) on a store at tmp_path/m.db, for brands (default:
+    Acme, its query "acme") polled on platforms. Close its store when done (engine.store.close())."""
+    folder = tmp_path / "rules"
+    folder.mkdir(exist_ok=True)
+    for name, text in rules.items():
+        folder.joinpath(name).write_text(text)
+    brands = brands or (Brand("acme", "Acme", ("acme",)),)
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=folder, brands=brands,
+                    sources=MappingProxyType({}))  # fmt: skip
+    loaded = load_rules(folder, [b.id for b in brands], list(platforms))
+    return Engine(config, loaded, Store.open(config.database), Scorer.of(config))

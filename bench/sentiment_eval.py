@@ -140,8 +140,8 @@ def tweeteval(by: dict[str, Any], quick: bool) -> None:
 
 
 def languages() -> None:
-    sets = (BRAND_HOLDOUT, BRAND_TEST, BRAND_TRAIN, BRAND_MORE, FIRST_SET)
-    english = [i["text"] for path in sets for i in read(path)]
+    frozen = [i["text"] for i in read(BRAND_HOLDOUT)]
+    english = frozen + [i["text"] for path in (BRAND_TEST, BRAND_TRAIN, BRAND_MORE, FIRST_SET) for i in read(path)]
     others = read(NON_ENGLISH)
     lost = [t for t in english if guess_language(t) not in ("en", None)]
     missed = [i for i in others if guess_language(i["text"]) in ("en", None)]
@@ -154,7 +154,7 @@ def languages() -> None:
     print(f"  other-language posts scored as English: {len(missed)} of {len(others)} "
           f"({', '.join(sorted(i['lang'] for i in missed)) or 'none'}); "
           f"named another wrong language: {len(wrong)}")  # fmt: skip
-    for text in lost[:5]:
+    for text in [t for t in lost if t not in frozen][:5]:  # the frozen split's are counted, never shown
         print(f"    lost: {text!r}")
 
 

@@ -127,16 +127,16 @@ def test_text_report_groups_a_timeline_per_rule_with_a_summary(
     assert main(["backtest", "--config", str(config), "--input", str(SAMPLE)]) == 0
     out = capsys.readouterr().out.splitlines()
     head = out.index(next(line for line in out if line.startswith("== negative-spike:")))
-    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:35.
+    # The sample spans 4 days 17 hours: one incident is 1.5 a week; it ran from 12:04 to 14:37.
     assert out[head] == (
-        "== negative-spike: 1 incident(s), 1.5 a week; longest 2 h 31 min; busiest hour 12:00 (1 opened)"
+        "== negative-spike: 1 incident(s), 1.5 a week; longest 2 h 33 min; busiest hour 12:00 (1 opened)"
     )
     assert out[head + 1].startswith("  2026-11-20T12:04:00Z  opened    acme  count=6")
     assert (
-        "6 negative posts in the last 10 minutes (since 11:54 UTC); usually under 1 at this time on a Friday"
+        "6 negative posts in the last 20 minutes (since 11:44 UTC); usually under 1 at this time on a Friday"
         in (out[head + 1])
     )
-    assert out[head + 6].startswith("  2026-11-20T14:35:00Z  resolved")
+    assert out[head + 6].startswith("  2026-11-20T14:37:00Z  resolved")
     assert "== crisis-volume: no incidents" in out
     assert any(line.startswith("note: negative-spike learns its baseline first") for line in out)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.engine.incidents import hold, step
-from monitor.rules.detectors import Evaluation
-from monitor.rules.model import AlertPolicy, Rule, VolumeDetect
+from monitor.rules.counts import BucketCounts
+from monitor.rules.detectors import Evaluation, evaluate_spike, posted_count
+from monitor.rules.model import AlertPolicy, Rule, SpikeDetect, VolumeDetect
 from monitor.store import IncidentRow
 
 RULE = Rule(
@@ -114,3 +115,40 @@ def test_for_does_not_hold_back_an_open_incident_or_a_reopening() -> None:
 
 def test_a_blip_shorter_than_for_opens_nothing() -> None:
     assert run([(0, firing(10)), (3 * MIN, firing(10)), (4 * MIN, QUIET), (30 * MIN, QUIET)], HELD) == []
+
+
+def test_growth_is_judged_on_the_same_window_not_across_windows() -> None:
+    """A rule with 10-minute, 20-minute and 1-hour windows opens on the 20 minutes (6 posts); a minute
+    later two more posts make the hour fire with 9. The hour held 7 when the alert went out: it has not
+    grown by half, so no update (judged across windows, 6 -> 9 looked like growth of a half)."""
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC).timestamp()
+    counts = BucketCounts()
+    for h in range(14 * 24):  # one negative post an hour for a fortnight
+        counts.add(now - 3600 * (h + 2) + 1800, live=False)
+    detect = SpikeDetect(
+        window=timedelta(hours=1),
+        more_windows=(timedelta(minutes=10), timedelta(minutes=20)),
+        min_count=5,
+        min_ratio=2.0,
+        max_p_value=2e-5,
+    )
+    rule = Rule(name="neg", kind="spike", path=Path("neg.toml"), detect=detect, alert=AlertPolicy())
+    counts.add(now - 40 * MIN)
+    for i in range(6):
+        counts.add(now - 5 * MIN + i * 30)
+    opened = evaluate_spike(detect, counts, now, None, UTC)
+    assert opened.firing and opened.window == 1200 and opened.count == 6, opened
+    counts.add(now + 10)
+    counts.add(now + 20)
+    later = evaluate_spike(detect, counts, now + MIN, None, UTC)
+    assert later.firing and later.window == 3600 and later.count == 9, later
+    assert run([(now, opened), (now + MIN, later)], rule) == [(now, "opened", "neg/acme/20261124T1500Z")]
+    # The hour grows on to 11, half as much again as the 7 it held at the last post: an update, and the
+    # growth it reports is that of the same hour.
+    for i in range(2):
+        counts.add(now + MIN + 10 + i)
+    grown = evaluate_spike(detect, counts, now + 2 * MIN, None, UTC)
+    assert grown.firing and grown.window == 3600 and grown.count == 11, grown
+    sent = run([(now, opened), (now + MIN, later), (now + 2 * MIN, grown)], rule)
+    assert [e for _, e, _ in sent] == ["opened", "updated"]
+    assert posted_count(opened.figures, grown, opened.count) == 7

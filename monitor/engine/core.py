@@ -31,6 +31,7 @@ from monitor.rules.detectors import (
     evaluate_silence,
     evaluate_spike,
     evaluate_volume,
+    posted_count,
 )
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import (
@@ -349,8 +350,9 @@ class Engine(Alerting, Skipping):
             event = self._event(change.event, rule, brand, change.incident, result, now)
             if change.reopened:
                 event["reopened"] = True
-            if change.event == "updated" and previous is not None and previous.last_posted_count:
-                event["growth"] = round(result.count / previous.last_posted_count - 1, 3)
+            then = posted_count(previous.figures, result, previous.last_posted_count) if previous else 0
+            if change.event == "updated" and then:
+                event["growth"] = round(result.count / then - 1, 3)
         with self.store.transaction():
             self.store.save_incident(change.incident)
             if event is not None:

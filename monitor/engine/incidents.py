@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from monitor.rules.detectors import Evaluation
+from monitor.rules.detectors import Evaluation, posted_count
 from monitor.rules.model import Rule
 from monitor.store import IncidentRow
 
@@ -84,7 +84,8 @@ def _while_open(rule: Rule, latest: IncidentRow, result: Evaluation, now: float)
     policy = rule.alert
     if result.firing:
         peak = max(latest.peak_count, result.count)
-        grown = result.count >= latest.last_posted_count * (1 + policy.update_when_grown)
+        then = posted_count(latest.figures, result, latest.last_posted_count)  # the same window's count
+        grown = result.count >= then * (1 + policy.update_when_grown)
         if grown:
             updated = replace(
                 latest,

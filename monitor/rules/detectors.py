@@ -122,6 +122,8 @@ def evaluate_spike(
     if p_value is not None:
         figures["p_value"] = float(f"{p_value:.3g}")
     figures.update(window_seconds=int(seconds), baseline_hours=base.hours, dispersion=round(base.alpha, 3))
+    if len(tested) > 1:  # every window's count, so that growth is judged window by window (posted_count)
+        figures["window_counts"] = {str(int(t[5])): t[2] for t in tested}
     if base.left_out:
         figures["baseline_spike_hours"] = base.left_out
     if learning:
@@ -137,6 +139,24 @@ def evaluate_spike(
         share = f" (this window's share of max_p_value {detect.max_p_value:g})" if len(detect.windows) > 1 else ""
         reasons.append(f"p {p_value:.2g} > {level:.2g}{share}" if share else f"p {p_value:.2g} > max_p_value {level:g}")
     return Evaluation(False, count, figures, "; ".join(reasons))
+
+
+def posted_count(posted: Mapping[str, Any] | None, result: Evaluation, fallback: int) -> int:
+    """What the window result's figures are about held when the incident was last posted about.
+
+    A spike rule with several windows may open on its 10-minute window (6 posts) and fire a minute later
+    on its hour (10 posts): the hour has not grown by two thirds, it was simply not the window shown.
+    Growth is judged like with like: the count now against the same window's count in the figures last
+    posted (posted). fallback (the last posted count) serves single-window rules and incidents posted
+    before figures carried every window's count.
+    """
+    counts = posted.get("window_counts") if posted else None
+    window = result.figures.get("window_seconds")
+    if isinstance(counts, Mapping) and window is not None:
+        then = counts.get(str(int(window)))
+        if isinstance(then, int):
+            return then
+    return fallback
 
 
 def evaluate_keyword(detect: KeywordDetect, counts: BucketCounts, reach: BucketCounts, now: float) -> Evaluation:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alerts.events import Explanations, iso
+from monitor.alerts.events import Explanations
 from monitor.config import Brand, Config
 from monitor.engine.alerting import Alerting
 from monitor.engine.earlier import EarlierPosts
@@ -336,7 +336,7 @@ class Engine(Alerting, Skipping):
         self, change: Change, rule: Rule, brand: Brand, previous: IncidentRow | None, result: Evaluation, now: float
     ) -> dict[str, Any] | None:
         """Save an incident change with its alert event, unless it must stay quiet; the event written."""
-        quiet = self._quiet(rule, brand.id, change.event, now)
+        quiet = self.muting.why_quiet(rule, brand.id, change.event, now)
         if quiet and (change.event == "opened" or change.reopened):
             # Not made at all: a reopening kept quiet would later post a second "resolved" to a thread
             # never told the incident had come back.
@@ -366,21 +366,6 @@ class Engine(Alerting, Skipping):
         """Keep a saved incident as the newest of its (rule, brand), once its transaction committed."""
         if self._latest is not None:
             self._latest[(incident.rule, incident.brand)] = incident
-
-    def _quiet(self, rule: Rule, brand: str, kind: str | None, now: float) -> str:
-        """Why an opening or update must not alert now ("" when it may); resolutions always go out."""
-        if kind not in ("opened", "updated"):
-            return ""
-        expected = None
-        if rule.alert.quiet_when_expected:
-            expected = rule.calendar.expected(brand, now, rule.longest_window.total_seconds())
-        if expected is not None:
-            return f"expected ({expected.what or 'announced'}, until {iso(expected.end)})"
-        silence = self.muting.silenced(rule.name, brand)
-        if silence is not None:
-            return f"silenced (#{silence.id} by {silence.author or 'someone'})"
-        inhibitor = self.muting.inhibitor(rule.name, brand, rule.severity)
-        return f"inhibited by the open {inhibitor} incident" if inhibitor else ""
 
     def _prune(self, now: float) -> None:
         # Buckets are hours: forgetting the old ones once an hour is enough.

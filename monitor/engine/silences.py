@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.rules.model import SEVERITIES
+from monitor.alerts.events import iso
+from monitor.rules.model import SEVERITIES, Rule
 from monitor.store import Store
 from monitor.store.records import Silence
 from monitor.textmatch import TermSet
@@ -50,6 +51,22 @@ class Muting:
         rank = SEVERITIES.index(severity)
         if rank > self.open_severity.get(brand, (-1, ""))[0]:
             self.open_severity[brand] = (rank, rule)
+
+    def why_quiet(self, rule: Rule, brand: str, kind: str | None, now: float) -> str:
+        """Why an opening or update must not alert now ("" when it may): the brand announced this surge,
+        a silence, or a graver open incident. Resolutions always go out."""
+        if kind not in ("opened", "updated"):
+            return ""
+        expected = None
+        if rule.alert.quiet_when_expected:
+            expected = rule.calendar.expected(brand, now, rule.longest_window.total_seconds())
+        if expected is not None:
+            return f"expected ({expected.what or 'announced'}, until {iso(expected.end)})"
+        silence = self.silenced(rule.name, brand)
+        if silence is not None:
+            return f"silenced (#{silence.id} by {silence.author or 'someone'})"
+        inhibitor = self.inhibitor(rule.name, brand, rule.severity)
+        return f"inhibited by the open {inhibitor} incident" if inhibitor else ""
 
     def inhibitor(self, rule: str, brand: str, severity: str) -> str | None:
         """The rule of a graver open incident for the same brand, which keeps this one quiet."""

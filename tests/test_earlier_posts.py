@@ -22,7 +22,12 @@ WORDS = ["outage", "billing", "refund", "login", "slow", "support", "invoice", "
 LABELS = ["negative", "neutral", "positive", None]
 
 
-def expected(store: Store, start: float, end: float, limit: int) -> Counter[EarlierPost]:
+def kept(posts: list[EarlierPost]) -> Counter[tuple[str | None, frozenset[str]]]:
+    """Posts as (label, set of terms), to count."""
+    return Counter((post.label, frozenset(post.terms)) for post in posts)
+
+
+def expected(store: Store, start: float, end: float, limit: int) -> Counter[tuple[str | None, frozenset[str]]]:
     """The definition, from every stored row: all posts under 2 * limit, else the first of each slot."""
     posts = store.mentions_between(start, end, "acme")  # oldest first, then by rowid; copies left out
     if len(posts) >= 2 * limit:
@@ -31,7 +36,7 @@ def expected(store: Store, start: float, end: float, limit: int) -> Counter[Earl
         for m in posts:
             firsts.setdefault(math.floor(m.mention.created_at.timestamp() / width), m)
         posts = list(firsts.values())
-    return Counter(EarlierPost(m.label, frozenset(terms_of(m.mention.full_text, SKIP))) for m in posts)
+    return Counter((m.label, frozenset(terms_of(m.mention.full_text, SKIP))) for m in posts)
 
 
 def mention(i: int, offset: float, label: str | None, copy: bool) -> ScoredMention:
@@ -65,7 +70,7 @@ def test_kept_posts_are_the_posts_the_rule_picks_from_what_is_stored(
         for start, length, limit in asks:
             span = (AT + start, AT + start + length)
             got = earlier.posts("acme", *span, limit, SKIP)
-            assert Counter(got) == expected(store, *span, limit)
+            assert kept(got) == expected(store, *span, limit)
     store.close()
 
 
@@ -75,24 +80,24 @@ def test_rescored_pruned_and_foreign_rows_are_read_again(tmp_path: Path) -> None
     earlier = EarlierPosts(store)
     span = (AT, AT + 12_000)
     for limit in (50, 500):  # 400 posts: a grid for 50, every post for 500
-        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
     # A rescore through this connection relabels posts already kept.
     rows = [r[0] for r in store.db.execute("SELECT rowid FROM mentions ORDER BY rowid LIMIT 100")]
     store.set_scores([(rowid, -0.7, "negative", "v2") for rowid in rows])
     for limit in (50, 500):
-        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
     # Another process (monitor rescore) writes through its own connection.
     other = Store.open(tmp_path / "m.db")
     rows = [r[0] for r in other.db.execute("SELECT rowid FROM mentions ORDER BY rowid DESC LIMIT 100")]
     other.set_scores([(rowid, 0.8, "positive", "v3") for rowid in rows])
     other.close()
     for limit in (50, 500):
-        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
     assert {p.label for p in earlier.posts("acme", *span, 500, SKIP)} == {"neutral", "negative", "positive"}
     # Retention deletes the oldest posts (the first hundred, relabelled negative above).
     store.prune(AT + 3000)
     for limit in (50, 500):
-        assert Counter(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
     assert {p.label for p in earlier.posts("acme", *span, 500, SKIP)} == {"neutral", "positive"}
     store.close()
 
@@ -102,9 +107,25 @@ def test_a_late_post_earlier_than_its_slot_s_first_takes_its_place() -> None:
     earlier = EarlierPosts(store)
     span = (AT, AT + 20_000)  # 3 a span: slots of 6,720 s, the middle ones whole
     store.add_mentions([mention(j, 5003 + j * 10.0, "neutral", False) for j in range(100)], 0.0)
-    assert Counter(earlier.posts("acme", *span, 3, SKIP)) == expected(store, *span, 3)
+    assert kept(earlier.posts("acme", *span, 3, SKIP)) == expected(store, *span, 3)
     # Fetched later, created 2 s before each: the first of the slot is now one of these.
     store.add_mentions([mention(1000 + j, 5001 + j * 10.0, "negative", False) for j in range(100)], 0.0)
     got = earlier.posts("acme", *span, 3, SKIP)
-    assert Counter(got) == expected(store, *span, 3) and "negative" in {p.label for p in got}
+    assert kept(got) == expected(store, *span, 3) and "negative" in {p.label for p in got}
+    store.close()
+
+
+def test_a_brand_sampled_on_a_grid_keeps_no_list_of_every_post() -> None:
+    # Memory: once a brand is busy enough to be sampled, its every post is no longer kept (a replay of a
+    # month of a busy brand would otherwise keep them all as they are stored).
+    store = Store.open(":memory:")
+    earlier = EarlierPosts(store)
+    span = (AT, AT + 20_000)
+    store.add_mentions([mention(j, j * 10.0, "neutral", False) for j in range(30)], 0.0)
+    assert kept(earlier.posts("acme", *span, 40, SKIP)) == expected(store, *span, 40)  # every post
+    store.add_mentions([mention(100 + j, j * 5.0, "negative", False) for j in range(2000)], 0.0)
+    assert kept(earlier.posts("acme", *span, 40, SKIP)) == expected(store, *span, 40)  # a grid now
+    store.add_mentions([mention(5000 + j, j * 2.0, "positive", False) for j in range(2000)], 0.0)
+    assert kept(earlier.posts("acme", *span, 40, SKIP)) == expected(store, *span, 40)
+    assert earlier._brands["acme"].posts is None
     store.close()

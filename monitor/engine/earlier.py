@@ -19,6 +19,7 @@ tests/test_earlier_posts.py.
 from __future__ import annotations
 
 import math
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -115,6 +116,7 @@ class EarlierPosts:
         return found
 
     def _sample(self, state: _Brand, brand: str, start: float, end: float, limit: int) -> list[EarlierPost]:
+        state.posts, state.complete_from = None, math.inf  # a busy brand's every post is not kept
         width = max(60, math.ceil((end - start) / limit / 60) * 60)
         first, last = math.floor(start / width), math.ceil(end / width) - 1
         # The edge slots are clipped to this span: read afresh (two index seeks).
@@ -145,4 +147,6 @@ class EarlierPosts:
     @staticmethod
     def _post(state: _Brand, row: PostRow) -> EarlierPost:
         _, _, label, text, title = row
-        return EarlierPost(label, frozenset(terms_of(joined_text(title or "", text or ""), state.skip)))
+        # A tuple of interned strings: a few hundred bytes a post where a frozenset takes a kilobyte or two.
+        terms = tuple(map(sys.intern, terms_of(joined_text(title or "", text or ""), state.skip)))
+        return EarlierPost(label, terms)

@@ -64,10 +64,10 @@ def terms_of(text: str, skip: AbstractSet[str]) -> set[str]:
 
 
 class EarlierPost(NamedTuple):
-    """One of a brand's earlier posts as an alert's baseline counts it: its label and its terms."""
+    """One of a brand's earlier posts as an alert's baseline counts it: its label and its terms (each once)."""
 
     label: str | None
-    terms: frozenset[str]
+    terms: tuple[str, ...]
 
 
 def skip_words(ignore: Iterable[str]) -> frozenset[str]:
@@ -99,7 +99,7 @@ def usual_posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list
 
 
 def over_represented(
-    incident: Sequence[ScoredMention], usual: Sequence[frozenset[str]], skip: frozenset[str], limit: int = 5
+    incident: Sequence[ScoredMention], usual: Sequence[Iterable[str]], skip: frozenset[str], limit: int = 5
 ) -> list[str]:
     """The terms most over-represented in the incident's posts against the usual posts' terms (see
     usual_posts), best first; skip is skip_words of what is never a term."""
@@ -108,11 +108,12 @@ def over_represented(
     if not n_i:
         return []
     in_incident: Counter[str] = Counter(t for post in posts for t in post)
-    # Only the incident's terms are scored: each usual post's share of them, a set intersection in C.
+    # Only the incident's terms are scored: each usual post's share of them, a set intersection in C
+    # (each post's terms are distinct).
     wanted = set(in_incident)
     in_usual: Counter[str] = Counter()
     for terms in usual:
-        if shared := terms & wanted:
+        if shared := wanted.intersection(terms):
             in_usual.update(shared)
     least = 2 if n_i >= 4 else 1
     scored = []

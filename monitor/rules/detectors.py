@@ -189,6 +189,18 @@ def _share_baseline(counts: BucketCounts, totals: BucketCounts, hours: Sequence[
     return counts.learned_before(key, end_hour, learn, fresh=totals.edited_since(reader) >= end_hour)
 
 
+def _usual_share(counts: BucketCounts, totals: BucketCounts, hours: Sequence[int], start: float) -> float:
+    """The matching share over the baseline hours before the window starting at start, smoothed toward an
+    even chance so that a thin baseline cannot make any share look extreme."""
+    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
+    return (base_count + 1) / (base_total + 2)
+
+
+def _share_learning(detect: ShareDetect, hours: Sequence[int]) -> bool:
+    """Whether a share rule has too few baseline hours to judge yet."""
+    return len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds()
+
+
 def evaluate_share(
     detect: ShareDetect,
     counts: BucketCounts,
@@ -203,9 +215,7 @@ def evaluate_share(
     count, total = counts.window(start, now), totals.window(start, now)
     share = count / total if total else 0.0
     hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
-    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
-    # Smoothed toward an even chance, so a thin baseline cannot make any share look extreme.
-    usual = (base_count + 1) / (base_total + 2)
+    usual = _usual_share(counts, totals, hours, start)
     ratio = share / usual
     figures: dict[str, Any] = {
         "count": count,
@@ -214,7 +224,7 @@ def evaluate_share(
         "expected_share": round(usual, 3),
         "ratio": round(ratio, 3),
     }
-    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+    if _share_learning(detect, hours):
         return Evaluation(False, count, figures, f"learning: {len(hours)}h of history")
     reasons = []
     if count < detect.min_count:
@@ -238,12 +248,11 @@ def share_quiet(
     if count < detect.min_count:
         return True
     hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
-    if len(hours) * 3600 < min(detect.min_history, detect.baseline).total_seconds():
+    if _share_learning(detect, hours):
         return True
     total = totals.window(start, now)
     share = count / total if total else 0.0
-    base_count, base_total = _share_baseline(counts, totals, hours, math.floor(start / 3600))
-    return share < detect.max_share and share / ((base_count + 1) / (base_total + 2)) < detect.min_ratio
+    return share < detect.max_share and share / _usual_share(counts, totals, hours, start) < detect.min_ratio
 
 
 @dataclass(frozen=True, slots=True)

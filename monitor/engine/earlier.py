@@ -121,7 +121,11 @@ class EarlierPosts:
         first, last = math.floor(start / width), math.ceil(end / width) - 1
         # The edge slots are clipped to this span: read afresh (two index seeks).
         edges = {first, last}
-        found = [self._post(state, row) for k in sorted(edges) for row in self._firsts(brand, start, end, width, k, k)]
+        found = [
+            self._post(state, row)
+            for k in sorted(edges)
+            for row in self.store.first_posts(brand, start, end, width, (k, k))
+        ]
         if last - first < 2:
             return found
         grid = state.grids.setdefault(width, _Grid())
@@ -130,7 +134,7 @@ class EarlierPosts:
             grid.low, grid.high, grid.firsts = inner[0], inner[0] - 1, {}  # no overlap: start this grid afresh
         for lo, hi in ((inner[0], grid.low - 1), (grid.high + 1, inner[1])):
             if lo <= hi:
-                for row in self._firsts(brand, lo * width, (hi + 1) * width, width, lo, hi):
+                for row in self.store.first_posts(brand, lo * width, (hi + 1) * width, width, (lo, hi)):
                     grid.firsts[math.floor(row[1] / width)] = (row[1], row[0], self._post(state, row))
         grid.low, grid.high = min(grid.low, inner[0]), max(grid.high, inner[1])
         found += [post for k, (_, _, post) in grid.firsts.items() if inner[0] <= k <= inner[1]]
@@ -140,9 +144,6 @@ class EarlierPosts:
             grid.firsts = {k: v for k, v in grid.firsts.items() if k >= keep_from}
             grid.low = keep_from
         return found
-
-    def _firsts(self, brand: str, start: float, end: float, width: int, lo: int, hi: int) -> list[PostRow]:
-        return self.store.first_posts(brand, start, end, width, (lo, hi))
 
     @staticmethod
     def _post(state: _Brand, row: PostRow) -> EarlierPost:

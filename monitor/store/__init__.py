@@ -101,7 +101,7 @@ class Store(MentionsTable, ScoresTable, DaemonState, ActionsTable, Maintenance):
         """A token that changes whenever stored mentions may have been changed or deleted since it was read:
         a commit by another connection (PRAGMA data_version) or a rescore or prune through this one. A
         cache of stored mentions that only ever sees new rows arrive holds while it stays the same."""
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self._rewrites
+        return self.data_version(), self._rewrites
 
     def close(self) -> None:
         """Close the connection."""

@@ -214,7 +214,11 @@ class DaemonState:
     def silences_token(self) -> tuple[int, int]:
         """Changes whenever silences may have been written: by another connection (PRAGMA data_version,
         which any commit there moves) or through this one."""
-        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0]), self._silence_writes
+        return self.data_version(), self._silence_writes
+
+    def data_version(self) -> int:
+        """PRAGMA data_version: moves whenever another connection commits to the database."""
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def end_silence(self, silence_id: int, now: float) -> bool:
         """Make a silence expire now; False if there is no such silence in force."""

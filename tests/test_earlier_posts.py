@@ -129,3 +129,32 @@ def test_a_brand_sampled_on_a_grid_keeps_no_list_of_every_post() -> None:
     assert kept(earlier.posts("acme", *span, 40, SKIP)) == expected(store, *span, 40)
     assert earlier._brands["acme"].posts is None
     store.close()
+
+
+def test_posts_are_counted_in_the_index_alone_after_the_migration(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from monitor.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)  # a database from before copy_of joined the brand-and-time index
+    for migration in MIGRATIONS[:8]:
+        migration(old)
+    old.execute("PRAGMA user_version = 8")
+    old.close()
+    store = Store.open(path)
+    assert store.schema_version == len(MIGRATIONS) >= 9
+    store.add_mentions([mention(i, i * 7.0, LABELS[i % 4], i % 3 == 0) for i in range(300)], fetched_at=AT)
+    columns = [row[2] for row in store.db.execute("PRAGMA index_info(idx_mentions_brand_created_at)")]
+    assert columns == ["brand", "created_at", "copy_of"]
+    plan = " ".join(
+        str(row[3])
+        for row in store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM mentions WHERE brand = ? AND copy_of IS NULL"
+            " AND created_at >= ? AND created_at < ?",
+            ["acme", AT, AT + 1000],
+        )
+    )
+    assert "COVERING INDEX idx_mentions_brand_created_at" in plan, plan
+    assert store.count_posts("acme", AT, AT + 1000, 4000) == len(store.mentions_between(AT, AT + 1000, "acme"))
+    store.close()

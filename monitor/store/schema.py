@@ -184,6 +184,15 @@ def _migration_8(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE mentions ADD COLUMN scorer TEXT")
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    # A brand's posts (copies left out) in a span are counted and sampled for every alert (what it is
+    # about, engine/earlier.py): with copy_of in the brand-and-time index they are counted in the index
+    # alone, not with a look-up of each row (4,000 of them: a few ms an alert). Same name: the queries
+    # that name it are unchanged. Rebuilt from the table, once.
+    db.execute("DROP INDEX idx_mentions_brand_created_at")
+    db.execute("CREATE INDEX idx_mentions_brand_created_at ON mentions (brand, created_at, copy_of)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -193,6 +202,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 ]
 
 

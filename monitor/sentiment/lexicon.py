@@ -73,3 +73,13 @@ def rewrite(text: str) -> str:
                     lowered = text.lower()
                 break
     return text
+
+
+def rewritten(text: str) -> list[tuple[str, str]]:
+    """The phrases rewrite(text) turns into words, as (the phrase as written, its word), in the order it
+    does (each pattern in turn over the text the previous ones left: rewrite's own way for any text)."""
+    found: list[tuple[str, str]] = []
+    for pattern, word in PHRASES:
+        found += [(match.group(0), word) for match in pattern.finditer(text)]
+        text = pattern.sub(word, text)
+    return found

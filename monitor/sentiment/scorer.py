@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from monitor.config import Config, SentimentConfig
-from monitor.sentiment import language, lexicon, model
+from monitor.sentiment import attribution, language, lexicon, model
 from monitor.sentiment.language import guess_language
 from monitor.sentiment.vader import FastVader
 
@@ -34,7 +34,8 @@ class Score:
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """Why a text got its label: the model's confidence in it and the words and phrases that weighed
-    most, each with how much the label's probability falls without it (negative: it pulled the other way)."""
+    most, each with its share of the label's logit margin over the others (negative: it pulled the other
+    way)."""
 
     compound: float | None
     label: str | None
@@ -47,11 +48,9 @@ class Explanation:
 # it, starting workers and shipping texts costs more than it saves. Polls bring tens of mentions; bulk
 # ingests, imports and backtests bring thousands.
 POOL_MIN = 4000
-EXPLAINED_WORDS = 80  # explain() rescored without each of these first words and pairs of them
 POOL_CHUNK = 1000
 Item = tuple[str, str | None, str | None]  # (text, declared language, brand id)
 Pair = tuple[float | None, str | None]  # (compound, label), both None when unscored
-_TOKEN_EDGES = "\"'()[]{}<>.,;:!?*_~`"
 
 
 # How far a word config or a brand re-weighs moves the model's label: its share of VADER's compound
@@ -112,6 +111,14 @@ class _Lexical:
         if self.words is None or not self.words.search(text):
             return 0.0
         return self.compound(text) - self.compound(self.words.sub("", text))
+
+
+def _pairs_of(probabilities: np.ndarray) -> list[Pair]:
+    """(compound, label) of each row of the model's probabilities: P(positive) - P(negative), and the
+    likeliest label."""
+    differences = (probabilities[:, 2].astype(np.float64) - probabilities[:, 0]).tolist()
+    labels = probabilities.argmax(axis=1).tolist()
+    return [(round(d, 4), model.LABELS[label]) for d, label in zip(differences, labels, strict=True)]
 
 
 def _analyzer(words: Mapping[str, float]) -> FastVader:
@@ -263,39 +270,46 @@ class Scorer:
             brand = items[i][2]
             by_brand.setdefault(brand if brand in self.by_brand else None, []).append(i)
         for brand, indices in by_brand.items():
-            probabilities = self.probabilities([items[i][0] for i in indices], brand)
-            differences = (probabilities[:, 2].astype(np.float64) - probabilities[:, 0]).tolist()
-            labels = probabilities.argmax(axis=1).tolist()
-            for i, difference, label in zip(indices, differences, labels, strict=True):
-                pairs[i] = (round(difference, 4), model.LABELS[label])
+            for i, pair in zip(
+                indices, _pairs_of(self.probabilities([items[i][0] for i in indices], brand)), strict=True
+            ):
+                pairs[i] = pair
         return pairs
 
     def explain(self, text: str, lang: str | None = None, brand: str | None = None, top: int = 5) -> Explanation:
-        """The score with the model's confidence and the words and phrases that weighed most, found by
-        scoring the text again without each word and each pair of adjacent words (one batch)."""
-        compound, label = self.pair(text, lang, brand)
+        """The score with the model's confidence and the words and phrases that weighed most toward its
+        label or against it: each one's share of the label's logit margin (sentiment/attribution.py)."""
         version = self.version_of(brand)
-        if label is None or self.model is None:
-            return Explanation(compound, label, None, (), version)
-        tokens = text.split()
-        if len(tokens) > EXPLAINED_WORDS:  # two variants a word: a long post is explained by its start
-            tokens = tokens[:EXPLAINED_WORDS]
-            text = " ".join(tokens)
-        spans = [(i, i + 1) for i in range(len(tokens))] + [(i, i + 2) for i in range(len(tokens) - 1)]
-        variants = [text] + [" ".join(tokens[:a] + tokens[b:]) for a, b in spans]
-        column = model.LABELS.index(label)
-        probabilities = self.probabilities(variants, brand)[:, column]
-        confidence = float(probabilities[0])
-        drops = {span: confidence - float(p) for span, p in zip(spans, probabilities[1:], strict=True)}
-        found: list[tuple[str, float]] = []
-        for (a, b), drop in drops.items():
-            if b - a == 2 and abs(drop) <= max(abs(drops[(a, a + 1)]), abs(drops[(a + 1, b)])) + 0.05:
-                continue  # a pair is reported only when it weighs more than either of its words
-            words = " ".join(tokens[a:b]).strip(_TOKEN_EDGES)
-            if words:
-                found.append((words, round(drop, 3)))
-        found.sort(key=lambda item: -abs(item[1]))
-        return Explanation(compound, label, round(confidence, 3), tuple(found[:top]), version)
+        if self.model is None or not self.readable(text, lang):
+            return Explanation(*self.pair(text, lang, brand), None, (), version)
+        probabilities = self.probabilities([text], brand)
+        ((compound, label),) = _pairs_of(probabilities)
+        column = model.LABELS.index(str(label))
+        confidence = float(probabilities[0, column])
+        shares = self.shares(text, brand, column)
+        hidden = self.brand_names.get(brand, "").split() if brand else []
+        return Explanation(compound, label, round(confidence, 3), shares.top(text, hidden, top), version)
+
+    def shares(self, text: str, brand: str | None, column: int) -> attribution.Shares:
+        """Every word's and phrase's share of the margin of the label in column (attribution.py)."""
+        assert self.model is not None, 'scorer = "vader" has no margins'
+        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        weights = self.model.weights
+        shares = attribution.Shares()
+        grams = model.grams(model.words(lexical.model_text(text)))
+        attribution.gram_shares(shares, grams, weights.gram_index, weights.grams, column)
+        dense = attribution.margin(weights.dense, column) * np.array(
+            model.dense_features(*lexical.compounds(text, self.plain)), dtype=np.float32
+        )
+        shares.spread(float(dense[0]), self.plain.valences(text))
+        rewritten = lexicon.rewrite(text)
+        shares.spread(float(dense[1:].sum()), lexical.analyzer.valences(rewritten), lexicon.rewritten(text))
+        if lexical.words is not None and (found := lexical.words.findall(text)):
+            shift = lexical.override(text) * OVERRIDE_LOGITS / 2
+            part = float(attribution.margin(np.array([-shift, 0.0, shift]), column)) / len(found)
+            for word in found:
+                shares.add(" ".join(word.lower().split()), part)
+        return shares
 
     def score_many(self, items: Sequence[Item]) -> list[Score]:
         """Score (text, lang, brand) items, in order; a large batch in the process pool, same results."""

@@ -64,17 +64,20 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         sentiments = self._sentiments(text)
         if not sentiments:
             return 0.0
-        total = float(sum(sentiments))
+        total = _emphasised(float(sum(sentiments)), text)
         if total == 0:
             return 0.0  # the library's normalize(0.0), rounded
-        # The library's _punctuation_emphasis: up to 4 "!", and 2 or 3 "?" (or more, capped).
-        emphasis = min(text.count("!"), 4) * 0.292
-        questions = text.count("?")
-        if questions > 1:
-            emphasis += questions * 0.18 if questions <= 3 else 0.96
-        total = total + emphasis if total > 0 else total - emphasis
         score = total / math.sqrt(total * total + 15)
         return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
+
+    def valences(self, text: str) -> tuple[list[str], list[float], float] | None:
+        """The words of a text without emoji (lowercased, as the library reads them), the sentiment each
+        was given, and the sum the compound normalises (punctuation emphasis included); None for a text
+        with emoji, which the library scores on a text of its own."""
+        if self._has_emoji(text):
+            return None
+        sentiments = [float(s) for s in self._sentiments(text)]
+        return _words(text, text.split()), sentiments, _emphasised(sum(sentiments), text)
 
     def _sentiments(self, text: str) -> list[float]:
         """The library's per-word sentiments for a text without emoji (0 for words without valence)."""
@@ -133,6 +136,18 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         if "but" in lowered:
             sentiments = self._but_check(lowered, sentiments)
         return sentiments
+
+
+def _emphasised(total: float, text: str) -> float:
+    """The library's _punctuation_emphasis added to a sum of sentiments: up to 4 "!", and 2 or 3 "?" (or
+    more, capped), away from zero."""
+    if total == 0:
+        return 0.0
+    emphasis = min(text.count("!"), 4) * 0.292
+    questions = text.count("?")
+    if questions > 1:
+        emphasis += questions * 0.18 if questions <= 3 else 0.96
+    return total + emphasis if total > 0 else total - emphasis
 
 
 def _words(text: str, tokens: list[str]) -> list[str]:

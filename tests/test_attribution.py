@@ -1,0 +1,69 @@
+"""Explanations (monitor/sentiment/attribution.py): each word's and phrase's share of the label's margin
+adds up to the model's margin less the bias; phrases the lexicon rewrites, re-weighed words and the
+words of the text are what is named; a brand's name, handles and links never are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.config import SentimentConfig
+from monitor.sentiment import Scorer
+from monitor.sentiment.attribution import margin
+from monitor.sentiment.model import LABELS
+
+SCORER = Scorer(SentimentConfig(lexicon={"meh": -3.0}), {"crashpad": {"crash": -2.5}}, {"acme": "Acme Cloud"})
+
+# No "!" and at most one "?": VADER's punctuation emphasis (shared by no word) is then nought.
+TEXTS = [
+    ("Great, Acme lost my order again. Thanks for nothing", "acme"),
+    ("Acme Cloud is down again, not working for anyone since 9am", "acme"),
+    ("three emails to Acme support and not one answer", None),
+    ("Love the new Acme dashboard, so much faster", "acme"),
+    ("Acme Cloud opens a new region in Frankfurt", "acme"),
+    ("the release is meh and the docs are worse", None),
+    ("Crashpad crash reports are flooding in, crash after crash", "crashpad"),
+    ("Is Acme Cloud down right now or is it just me?", "acme"),
+]
+
+
+@pytest.mark.parametrize(("text", "brand"), TEXTS)
+def test_shares_add_up_to_the_margin_less_the_bias(text: str, brand: str | None) -> None:
+    assert SCORER.model is not None
+    probabilities = SCORER.probabilities([text], brand)[0].astype(np.float64)
+    for column in range(3):
+        # log p_c - mean(log p_other) = z_c - mean(z_other): softmax's normaliser cancels.
+        expected = float(margin(np.log(probabilities), column))
+        bias = float(margin(SCORER.model.weights.bias.astype(np.float64), column))
+        found = SCORER.shares(text, brand, column).found
+        assert sum(found.values()) + bias == pytest.approx(expected, abs=2e-3), (text, LABELS[column], found)
+
+
+def test_a_rewritten_phrase_is_named_as_written_and_names_are_not() -> None:
+    why = SCORER.explain("Acme Cloud is down again @acmecloud https://status.acme.example/x", brand="acme")
+    assert why.label == "negative"
+    named = [word for word, _ in why.weights]
+    assert "is down" in named, why.weights
+    assert not {"acme", "cloud", "acme cloud", "@user", "http", "https"} & set(named), why.weights
+    written = "Acme Cloud is down again @acmecloud https://status.acme.example/x".lower()
+    assert all(word in written for word in named), named
+
+
+def test_a_reweighed_word_is_named_with_its_weight() -> None:
+    config_word = SCORER.explain("the new Acme release is meh")
+    assert config_word.label == "negative"
+    assert config_word.weights[0][0] == "meh" and config_word.weights[0][1] > 0, config_word.weights
+    brand_word = SCORER.explain("Crashpad crash on startup", brand="crashpad")
+    assert dict(brand_word.weights).get("crash", 0) > 0, brand_word.weights
+    # The same word for a brand that does not re-weigh it is the model's reading of it, not the override.
+    assert SCORER.shares("Crashpad crash on startup", "crashpad", 0).found["crash"] > SCORER.shares(
+        "Crashpad crash on startup", None, 0
+    ).found.get("crash", 0)
+
+
+def test_the_weightiest_words_support_the_label_of_a_long_post() -> None:
+    post = " ".join(["We moved our staging cluster over last spring and it ran fine for months."] * 6)
+    post += " Since Tuesday every deploy fails, support closed my ticket twice, this is a disgrace."
+    why = SCORER.explain(post, brand="acme")
+    assert why.label == "negative"
+    assert why.weights[0][1] > 0 and {"disgrace", "fails"} & {w for w, _ in why.weights[:3]}, why.weights

@@ -214,13 +214,13 @@ def _about(
     }
 
 
-EXPLAINED = 3  # top posts whose label an alert explains (each costs a batch of rescored variants, ~1.5 ms)
-EXPLAINED_CHARS = 400  # of each, the start (the snippet the alert shows): explaining costs two variants a word
+EXPLAINED = 3  # top posts whose label an alert explains (under a millisecond each)
+EXPLAINED_CHARS = 400  # of each, the start: the snippet the alert shows, where the words it names are
 
 
 class Explanations:
     """Scorer.explain for alerts' top posts, kept for the posts explained last: an incident's updates show
-    mostly the same top posts, and explaining one costs a batch of rescored variants (a few ms)."""
+    mostly the same top posts."""
 
     def __init__(self, scorer: Scorer, size: int = 512) -> None:
         self.scorer = scorer

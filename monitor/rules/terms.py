@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import NamedTuple
 
 from monitor.mention import ScoredMention
@@ -109,12 +109,9 @@ def over_represented(
         return []
     in_incident: Counter[str] = Counter(t for post in posts for t in post)
     # Only the incident's terms are scored: each usual post's share of them, a set intersection in C
-    # (each post's terms are distinct).
+    # (each post's terms are distinct), all counted in one pass.
     wanted = set(in_incident)
-    in_usual: Counter[str] = Counter()
-    for terms in usual:
-        if shared := wanted.intersection(terms):
-            in_usual.update(shared)
+    in_usual: Counter[str] = Counter(chain.from_iterable(map(wanted.intersection, usual)))
     least = 2 if n_i >= 4 else 1
     scored = []
     for term, y_i in in_incident.items():

@@ -67,3 +67,17 @@ def test_the_weightiest_words_support_the_label_of_a_long_post() -> None:
     why = SCORER.explain(post, brand="acme")
     assert why.label == "negative"
     assert why.weights[0][1] > 0 and {"disgrace", "fails"} & {w for w, _ in why.weights[:3]}, why.weights
+
+
+def test_the_phrases_the_lexicon_rewrites_are_listed_as_written() -> None:
+    from monitor.sentiment import lexicon
+
+    text = "Acme IS DOWN again, and I was charged twice. The data leak is not the bugfix"
+    assert lexicon.rewritten(text) == [
+        ("bugfix", "fix"),
+        ("IS DOWN", "outage"),
+        ("charged twice", "overcharged"),
+        ("data leak", "breach"),
+    ]
+    assert lexicon.rewrite(text) == "Acme outage again, and I was overcharged. The breach is not the fix"
+    assert lexicon.rewritten("Acme went down the road of price cuts") == []

@@ -108,15 +108,14 @@ def over_represented(
     if not n_i:
         return []
     in_incident: Counter[str] = Counter(t for post in posts for t in post)
-    # Only the incident's terms are scored: each usual post's share of them, a set intersection in C
-    # (each post's terms are distinct), all counted in one pass.
-    wanted = set(in_incident)
+    least = 2 if n_i >= 4 else 1  # in a few posts, a term of one of them can say what they are about
+    # Only the incident's terms seen often enough are scored: each usual post's share of them, a set
+    # intersection in C (each post's terms are distinct), all counted in one pass.
+    wanted = {term for term, y_i in in_incident.items() if y_i >= least}
     in_usual: Counter[str] = Counter(chain.from_iterable(map(wanted.intersection, usual)))
-    least = 2 if n_i >= 4 else 1
     scored = []
-    for term, y_i in in_incident.items():
-        if y_i < least:
-            continue
+    for term in wanted:
+        y_i = in_incident[term]
         y_j = in_usual.get(term, 0)
         share = (y_i + y_j + 0.5) / (n_i + n_j + 1)  # the pooled rate, the prior's centre
         a, b = PRIOR * share, PRIOR * (1 - share)

@@ -91,9 +91,8 @@ class Shares:
 
 def gram_shares(shares: Shares, grams: Sequence[str], index: dict[str, int], rows: Floats, label: int) -> None:
     """Each gram of the model's vocabulary present (once, as the model counts it) adds its row's margin."""
-    present = sorted({i for g in grams if (i := index.get(g)) is not None})
-    if not present:
-        return
-    names = {index[g]: g for g in set(grams) if g in index}
-    for i, share in zip(present, margin(rows[np.asarray(present)], label).tolist(), strict=True):
-        shares.add(names[i], share)
+    present = {g: i for g in grams if (i := index.get(g)) is not None}
+    if present:
+        found = margin(rows[np.fromiter(present.values(), dtype=np.intp, count=len(present))], label)
+        for gram, share in zip(present, found.tolist(), strict=True):
+            shares.add(gram, share)

@@ -79,6 +79,8 @@ def rewritten(text: str) -> list[tuple[str, str]]:
     """The phrases rewrite(text) turns into words, as (the phrase as written, its word), in the order it
     does (each pattern in turn over the text the previous ones left: rewrite's own way for any text)."""
     found: list[tuple[str, str]] = []
+    if rewrite(text) == text:  # most posts: no phrase (rewrite looks for their clues first)
+        return found
     for pattern, word in PHRASES:
         found += [(match.group(0), word) for match in pattern.finditer(text)]
         text = pattern.sub(word, text)

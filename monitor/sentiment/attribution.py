@@ -25,6 +25,8 @@ from monitor.sentiment.model import Floats
 
 # What the model reads in place of handles and links: not words of the text.
 _STAND_INS = frozenset({"@user", "http"})
+# A share smaller than this (in logits: a tenth of a unit of log-odds) weighs nothing worth naming.
+MIN_SHARE = 0.1
 _PUNCTUATION = frozenset("\"'()[]{}<>.,;:!?*_~`-/\\|#@&%$+=^")
 
 Valences = tuple[list[str], list[float], float]  # FastVader.valences: words, their sentiments, the sum
@@ -68,15 +70,16 @@ class Shares:
 
     def top(self, text: str, hidden: Iterable[str], n: int) -> tuple[tuple[str, float], ...]:
         """The n weightiest words and phrases of text (by size, either way; those for the label first),
-        leaving out the stand-ins for handles and links, bare punctuation and the hidden words (a brand's
-        name); a word pair only when it weighs more than each of its words alone."""
+        leaving out shares under MIN_SHARE, the stand-ins for handles and links, bare punctuation and the
+        hidden words (a brand's name); a word pair only when it weighs more than each of its words alone."""
         written = " ".join(text.lower().split())
         skip = {w.lower() for w in hidden}
         kept: list[tuple[str, float]] = []
         for key, share in self.found.items():
             parts = key.split()
             if (
-                key in _STAND_INS
+                abs(share) < MIN_SHARE
+                or key in _STAND_INS
                 or key not in written
                 or all(c in _PUNCTUATION for c in key.replace(" ", ""))
                 or all(part in skip for part in parts)

@@ -44,6 +44,7 @@ FIRST_SET = ROOT / "bench" / "labelled.jsonl"
 NON_ENGLISH = ROOT / "bench" / "non_english.jsonl"
 BRAND_TRAIN = ROOT / "training" / "brand_train.jsonl"
 BRAND_MORE = ROOT / "training" / "brand_more.jsonl"
+BRAND_WRITTEN = [ROOT / "training" / f"brand_{name}.jsonl" for name in ("written", "neutral", "hard")]
 
 
 def per_label(truth: list[str], guess: list[str]) -> tuple[list[float], list[float]]:
@@ -141,7 +142,9 @@ def tweeteval(by: dict[str, Any], quick: bool) -> None:
 
 def languages() -> None:
     frozen = [i["text"] for i in read(BRAND_HOLDOUT)]
-    english = frozen + [i["text"] for path in (BRAND_TEST, BRAND_TRAIN, BRAND_MORE, FIRST_SET) for i in read(path)]
+    english = frozen + [
+        i["text"] for path in (BRAND_TEST, BRAND_TRAIN, BRAND_MORE, *BRAND_WRITTEN, FIRST_SET) for i in read(path)
+    ]
     others = read(NON_ENGLISH)
     lost = [t for t in english if guess_language(t) not in ("en", None)]
     missed = [i for i in others if guess_language(i["text"]) in ("en", None)]

@@ -15,6 +15,8 @@ from monitor.engine.earlier import EarlierPosts
 from monitor.mention import Mention, ScoredMention
 from monitor.rules.terms import EarlierPost, skip_words, terms_of
 from monitor.store import Store
+from monitor.store.schema import MIGRATIONS
+from tests.helpers.database import database_at
 
 AT = datetime(2026, 11, 2, 9, tzinfo=UTC).timestamp()
 SKIP = skip_words(["Acme"])
@@ -132,16 +134,7 @@ def test_a_brand_sampled_on_a_grid_keeps_no_list_of_every_post() -> None:
 
 
 def test_posts_are_counted_in_the_index_alone_after_the_migration(tmp_path: Path) -> None:
-    import sqlite_utils
-
-    from monitor.store.schema import MIGRATIONS
-
-    path = tmp_path / "old.db"
-    old = sqlite_utils.Database(path)  # a database from before copy_of joined the brand-and-time index
-    for migration in MIGRATIONS[:8]:
-        migration(old)
-    old.execute("PRAGMA user_version = 8")
-    old.close()
+    path = database_at(tmp_path / "old.db", 8)  # from before copy_of joined the brand-and-time index
     store = Store.open(path)
     assert store.schema_version == len(MIGRATIONS) >= 9
     store.add_mentions([mention(i, i * 7.0, LABELS[i % 4], i % 3 == 0) for i in range(300)], fetched_at=AT)

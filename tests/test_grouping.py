@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from monitor.engine.core import Engine
 from monitor.loading import load_all
@@ -19,6 +18,7 @@ from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.slack import FakeSlack
 from tests.helpers.daemon import T0, write_config
+from tests.helpers.database import database_at
 
 HEADLINE = "Acme Cloud outage takes down thousands of online shops"
 
@@ -114,12 +114,7 @@ def test_what_is_not_a_copy(engine: Engine) -> None:
 
 
 def test_migration_adds_the_grouping_columns_to_an_existing_database(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    old = sqlite_utils.Database(path)  # a database from before grouping: the first four migrations
-    for migration in MIGRATIONS[:4]:
-        migration(old)
-    old.execute("PRAGMA user_version = 4")
-    old.close()
+    path = database_at(tmp_path / "old.db", 4)  # a database from before grouping: the first four migrations
     store = Store.open(path)
     assert store.schema_version == len(MIGRATIONS) >= 5
     columns = {row[1] for row in store.db.execute("PRAGMA table_info(mentions)")}

@@ -214,6 +214,8 @@ def test_english_mentions_of_the_labelled_sets_are_scored() -> None:
         ROOT / "bench" / "labelled.jsonl",
         ROOT / "training" / "brand_written.jsonl",
         ROOT / "training" / "brand_more.jsonl",
+        ROOT / "training" / "brand_neutral.jsonl",
+        ROOT / "training" / "brand_hard.jsonl",
     ]
     texts = [json.loads(line)["text"] for path in paths for line in path.read_text(encoding="utf-8").splitlines()]
     unscored = [t for t in texts if not SCORER.readable(t, None)]

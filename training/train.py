@@ -7,9 +7,9 @@
 Data (training/DATA.md): SemEval-2017 Task 4 A, 2013-2016 (about 50k human-labelled tweets; the 2017
 test set is never read here), Twitter US Airline Sentiment (14,427 distinct human-labelled tweets to
 airlines) and the brand-mention training split: training/brand_train.jsonl (from templates),
-training/brand_written.jsonl and training/brand_more.jsonl (written one by one). The frozen brand test
-split (bench/brand_test.jsonl) and TweetEval's test split are never read here: bench/sentiment_eval.py
-measures on them.
+training/brand_written.jsonl, brand_more.jsonl, brand_neutral.jsonl and brand_hard.jsonl (written one
+by one). The frozen brand test split (bench/brand_test.jsonl) and TweetEval's test split are never read
+here: bench/sentiment_eval.py measures on them.
 
 Features (monitor/sentiment/model.py reads the same): the post's words and word pairs seen in at least
 MIN_DF training posts (binary), and VADER's plain and lexicon-adjusted compound scores. A multinomial
@@ -18,10 +18,10 @@ them with numpy alone.
 
 --search picks C, the brand and airline posts' weights and a bias toward the negative label on
 held-out data: SemEval's 2016 dev-test set, a fixed fifth of the airline tweets, 30% of
-brand_written.jsonl and 40% of brand_more.jsonl (never the test sets), by SemEval macro recall + brand
-macro F1, then trains on everything. --embedding adds the mean of the post's WordLlama token vectors
-(the `wordllama` wheel's, standardised) to the search, to measure that block again; the runtime does
-not read such a model, so it implies --search and writes nothing.
+brand_written.jsonl and 40% of brand_more, brand_neutral and brand_hard (never the test sets), by
+SemEval macro recall + brand macro F1, then trains on everything. --embedding adds the mean of the
+post's WordLlama token vectors (the `wordllama` wheel's, standardised) to the search, to measure that
+block again; the runtime does not read such a model, so it implies --search and writes nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ BRAND_TRAIN = ROOT / "training" / "brand_train.jsonl"  # generated from template
 BRAND_WRITTEN = ROOT / "training" / "brand_written.jsonl"  # written one by one
 BRAND_MORE = ROOT / "training" / "brand_more.jsonl"  # written one by one, later, with other brands
 BRAND_NEUTRAL = ROOT / "training" / "brand_neutral.jsonl"  # written one by one: news, how-to, sarcasm
+BRAND_HARD = ROOT / "training" / "brand_hard.jsonl"  # written one by one: price, policy, traps, sarcasm
 MIN_DF = 3
 # Chosen by --search (training/DATA.md has its figures); the defaults train the shipped model.
 # negative_bias is added to the negative logit: a missed complaint costs a PR team more than a false one.
@@ -161,7 +162,7 @@ class Corpora:
     airline: Rows
     airline_held: Rows  # a fixed fifth, by tweet id
     brand: Rows
-    brand_held: Rows  # 30% of brand_written.jsonl and 40% of brand_more.jsonl
+    brand_held: Rows  # 30% of brand_written.jsonl and 40% of brand_more, brand_neutral, brand_hard
 
     @classmethod
     def load(cls, semeval_repo: str | None, airline_repo: str | None, with_airline: bool = True) -> Corpora:
@@ -169,7 +170,7 @@ class Corpora:
         written, more = load_brand(BRAND_WRITTEN), load_brand(BRAND_MORE)
         order = np.random.default_rng(14).permutation(len(written))
         held = {int(i) for i in order[: len(written) * 3 // 10]}
-        more = more + load_brand(BRAND_NEUTRAL)  # held out alike: 40% by a hash of the text
+        more = more + load_brand(BRAND_NEUTRAL) + load_brand(BRAND_HARD)  # held out alike: 40% by a hash
         more_held = [zlib.crc32(text.encode()) % 10 < 4 for text, _ in more]
         return cls(
             semeval=corpora.semeval(corpora.SEMEVAL_TRAIN, semeval_repo),

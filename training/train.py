@@ -212,20 +212,24 @@ def search(data: Corpora, embedding: bool) -> Settings:
     scaler: list[np.ndarray] = []
     x = featurizer.matrix([t for t, _ in train], vocabulary, scaler)
     held = {"SemEval dev-test": data.semeval_held, "airline": data.airline_held, "brand": data.brand_held}
+    held = {name: rows for name, rows in held.items() if rows}  # no airline tweets: none held out
     xs = {name: featurizer.matrix([t for t, _ in rows], vocabulary, scaler) for name, rows in held.items()}
     ys = {name: np.array([LABELS.index(label) for _, label in rows]) for name, rows in held.items()}
     y = np.array([LABELS.index(label) for _, label in train])
     best: tuple[float, Settings] | None = None
-    for c, bw, aw in itertools.product(SEARCH_C, SEARCH_BRAND_WEIGHTS, SEARCH_AIRLINE_WEIGHTS):
+    airline_weights = SEARCH_AIRLINE_WEIGHTS if data.airline else (1.0,)  # no airline tweets: nothing to weigh
+    for c, bw, aw in itertools.product(SEARCH_C, SEARCH_BRAND_WEIGHTS, airline_weights):
         settings: Settings = {"C": c, "brand_weight": bw, "airline_weight": aw}
         model = fit(x, y, weights(settings), c)
         logits = {name: model.decision_function(xs[name]) for name in held}
         for bias in SEARCH_NEGATIVE_BIAS:
             shift = np.array([bias, 0.0, 0.0])
-            sem, air, brand = (macro(ys[name], (logits[name] + shift).argmax(axis=1)) for name in held)
+            measured = {name: macro(ys[name], (logits[name] + shift).argmax(axis=1)) for name in held}
+            sem, brand = measured["SemEval dev-test"], measured["brand"]
+            air = f"; held-out airline macro F1 {measured['airline'][0]:.3f}" if "airline" in measured else ""
             print(f"{'with' if embedding else 'without'} WordLlama vectors, C {c}, brand weight {bw}, airline weight "
-                  f"{aw}, negative bias {bias}: SemEval dev-test macro recall {sem[1]:.3f}; held-out airline macro "
-                  f"F1 {air[0]:.3f}; held-out brand mentions ({len(data.brand_held)}) macro F1 {brand[0]:.3f}, "
+                  f"{aw}, negative bias {bias}: SemEval dev-test macro recall {sem[1]:.3f}{air}; "
+                  f"held-out brand mentions ({len(data.brand_held)}) macro F1 {brand[0]:.3f}, "
                   f"negative recall {brand[2]:.3f}", file=sys.stderr)  # fmt: skip
             if best is None or sem[1] + brand[0] > best[0]:
                 best = (sem[1] + brand[0], {**settings, "negative_bias": bias})

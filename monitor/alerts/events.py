@@ -143,7 +143,8 @@ def build_event(
         # About the collector, not about what people say: no mentions, terms or drafts to show.
         event["figures"] = dict(result.figures)
         return event
-    event.update(_about(rule, brand, result, window_mentions, matching, baseline))
+    leaders = top_mentions(matching, limit=5)  # ranked once: the top posts shown, the first three drafted for
+    event.update(_about(rule, brand, result, window_mentions, matching, baseline, leaders))
     if kind == "opened":
         first = min(
             (m for m in matching if (m.mention.author_followers or 0) >= 1000),
@@ -154,7 +155,7 @@ def build_event(
             event["first_high_reach"] = mention_dict(first, 0)
         topics = rule.topics or load_topics(rule.path.parent)
         topic = topics.pick(matching)
-        top = [m for m, _ in top_mentions(matching, limit=3)]
+        top = [m for m, _ in leaders[:3]]
         event["drafts"] = make_drafts(topic, brand.name, brand.status_url, top, rule.drafts)
     return event
 
@@ -190,8 +191,10 @@ def _about(
     window_mentions: list[ScoredMention],
     matching: list[ScoredMention],
     baseline: Sequence[EarlierPost],
+    leaders: Sequence[tuple[ScoredMention, int]],
 ) -> dict[str, Any]:
-    """The figures, platforms, what it is about and the top mentions of an opening or update."""
+    """The figures, platforms, what it is about and the top mentions (leaders, from top_mentions) of an
+    opening or update."""
     scored = [m.compound for m in matching if m.compound is not None]
     negatives = sum(1 for m in window_mentions if m.label == "negative")
     figures = {
@@ -210,7 +213,7 @@ def _about(
         "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),
         "terms": terms,
         "about": about_words(terms, matching),
-        "top": [mention_dict(scored_mention, similar) for scored_mention, similar in top_mentions(matching, limit=5)],
+        "top": [mention_dict(scored_mention, similar) for scored_mention, similar in leaders],
     }
 
 

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import Brand, Config
 from monitor.engine.replay import read_replay, run_backtest
 from monitor.mention import Mention, ScoredMention
 from monitor.rules import load_rules
-from monitor.rules.terms import over_represented, skip_words, terms_of, usual_posts
+from monitor.rules.terms import (
+    _CLAUSE,
+    _HANDLE,
+    _URL,
+    STOPWORDS,
+    over_represented,
+    skip_words,
+    terms_of,
+    tokens,
+    usual_posts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "monitor" / "demo" / "sample.jsonl"
@@ -94,3 +108,27 @@ def test_nothing_to_say_gives_no_terms() -> None:
     assert over_represented([], baseline(), BRAND) == []
     same = [post(USUAL[0] + f" #{i}", i) for i in range(8)]
     assert over_represented(same, baseline(), BRAND) == []
+
+
+def _terms_by_definition(text: str, skip: frozenset[str]) -> set[str]:
+    """terms_of as first written: each clause's words found by tokens() (which removes URLs and handles
+    again, after lowercasing)."""
+    found: set[str] = set()
+    for clause in _CLAUSE.split(_HANDLE.sub(" ", _URL.sub(" ", text))):
+        content = [w if w not in STOPWORDS and w not in skip and len(w) > 2 else "" for w in tokens(clause)]
+        found.update(w for w in content if w)
+        found.update(f"{a} {b}" for a, b in pairwise(content) if a and b)
+    return found
+
+
+PIECES = ["HTTPS://X.COM/A", "https://x.co/b", "@Acme", "#Fail", "@", "#", " - ", ".", ":", "ÉTÉ", "İstanbul",
+          "ΟΔΟΣ", "outage", "Outage", "down", "it's", "’90s", "502", "acme", "login", "\n", ", ", "—",
+          "!!"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=25))
+def test_terms_of_finds_what_its_definition_finds(pieces: list[str]) -> None:
+    text = " ".join(pieces) if len(pieces) % 2 else "".join(pieces)
+    skip = skip_words(["Acme Cloud"])
+    assert terms_of(text, skip) == _terms_by_definition(text, skip)

@@ -56,10 +56,15 @@ def terms_of(text: str, skip: AbstractSet[str]) -> set[str]:
     """The words and two-word phrases of a post that can describe it (a phrase: two such words next to
     each other, not across punctuation)."""
     found: set[str] = set()
+    # URLs and handles go from the whole text first; a clause (split at ":" among the rest) then holds no
+    # URL, and no "@" or "#" before a word character, lowercased or not (no character lowercases to a
+    # word character unless it is one): its words are tokens(clause) without tokens()'s own removals.
     for clause in _CLAUSE.split(_HANDLE.sub(" ", _URL.sub(" ", text))):
-        content = [w if w not in STOPWORDS and w not in skip and len(w) > 2 else "" for w in tokens(clause)]
-        found.update(w for w in content if w)
-        found.update(f"{a} {b}" for a, b in pairwise(content) if a and b)
+        words = [t.strip("'’-") for t in _TOKEN.findall(clause.lower())]
+        content = [w if w not in STOPWORDS and w not in skip and len(w) > 2 else "" for w in words]
+        found.update(filter(None, content))
+        if len(content) > 1:
+            found.update([f"{a} {b}" for a, b in pairwise(content) if a and b])
     return found
 
 

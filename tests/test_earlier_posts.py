@@ -151,3 +151,26 @@ def test_posts_are_counted_in_the_index_alone_after_the_migration(tmp_path: Path
     assert "COVERING INDEX idx_mentions_brand_created_at" in plan, plan
     assert store.count_posts("acme", AT, AT + 1000, 4000) == len(store.mentions_between(AT, AT + 1000, "acme"))
     store.close()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 20_000), st.sampled_from(LABELS), st.booleans(), st.booleans()), max_size=80),
+    spans,
+)
+def test_an_alert_s_tally_is_what_its_window_holds(
+    rows: list[tuple[float, str | None, bool, bool]], span: tuple[float, float, int]
+) -> None:
+    from dataclasses import replace
+
+    store = Store.open(":memory:")
+    store.add_mentions(
+        [replace(mention(i, offset, label, copy), backfill=late) for i, (offset, label, copy, late) in enumerate(rows)],
+        0.0,
+    )
+    start, end = AT + span[0], AT + span[0] + span[1]
+    window = [m for m in store.mentions_between(start, end, "acme") if not m.backfill]
+    assert store.tally("acme", start, end) == (len(window), sum(m.label == "negative" for m in window))
+    negatives = store.mentions_between(start, end, "acme", label="negative")
+    assert negatives == [m for m in store.mentions_between(start, end, "acme") if m.label == "negative"]
+    store.close()

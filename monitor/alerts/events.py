@@ -121,16 +121,16 @@ def build_event(
     incident: IncidentRow,
     result: Evaluation,
     now: float,
-    window_mentions: list[ScoredMention],
+    tally: tuple[int, int],
     matching: list[ScoredMention],
     baseline: Sequence[EarlierPost],
     zone: tzinfo,
 ) -> dict[str, Any]:
     """The alert event for an incident change.
 
-    window_mentions are all the brand's mentions in the rule's window; matching the ones that count
-    toward the rule; baseline the brand's earlier posts (a sample, engine/earlier.py) for what sets
-    the window's apart.
+    tally is how many of the brand's mentions are in the rule's window and how many of them are
+    negative (Store.tally); matching the window's mentions that count toward the rule; baseline the
+    brand's earlier posts (a sample, engine/earlier.py) for what sets the window's apart.
     """
     event = _head(kind, rule, brand, incident, result, now, zone)
     if kind == "resolved":
@@ -144,7 +144,7 @@ def build_event(
         event["figures"] = dict(result.figures)
         return event
     leaders = top_mentions(matching, limit=5)  # ranked once: the top posts shown, the first three drafted for
-    event.update(_about(rule, brand, result, window_mentions, matching, baseline, leaders))
+    event.update(_about(rule, brand, result, tally, matching, baseline, leaders))
     if kind == "opened":
         first = min(
             (m for m in matching if (m.mention.author_followers or 0) >= 1000),
@@ -188,7 +188,7 @@ def _about(
     rule: Rule,
     brand: Brand,
     result: Evaluation,
-    window_mentions: list[ScoredMention],
+    tally: tuple[int, int],
     matching: list[ScoredMention],
     baseline: Sequence[EarlierPost],
     leaders: Sequence[tuple[ScoredMention, int]],
@@ -196,12 +196,12 @@ def _about(
     """The figures, platforms, what it is about and the top mentions (leaders, from top_mentions) of an
     opening or update."""
     scored = [m.compound for m in matching if m.compound is not None]
-    negatives = sum(1 for m in window_mentions if m.label == "negative")
+    all_mentions, negatives = tally
     figures = {
         **result.figures,
         "sentiment_mean": round(sum(scored) / len(scored), 3) if scored else None,
-        "negative_share": round(negatives / len(window_mentions), 3) if window_mentions else None,
-        "all_mentions": len(window_mentions),
+        "negative_share": round(negatives / all_mentions, 3) if all_mentions else None,
+        "all_mentions": all_mentions,
     }
     # Against the brand's usual posts of the same sentiment where there are enough of them: what sets
     # this hour's complaints apart from the usual complaints.

@@ -14,10 +14,11 @@ from typing import Any
 from monitor.alerts.events import Explanations, build_event, explain_top, iso, never_terms
 from monitor.config import Brand, Config
 from monitor.engine.earlier import EarlierPosts
+from monitor.mention import ScoredMention
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import Evaluation, spike_baseline
 from monitor.rules.match import RuleMatcher
-from monitor.rules.model import Rule, SpikeDetect
+from monitor.rules.model import Rule, SilenceDetect, SpikeDetect
 from monitor.rules.terms import EarlierPost
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
@@ -50,14 +51,21 @@ class Alerting:
         self, kind: str, rule: Rule, brand: Brand, incident: IncidentRow, result: Evaluation, now: float
     ) -> dict[str, Any]:
         window = result.window or rule.detect.window.total_seconds()
-        in_window = [m for m in self.store.mentions_between(now - window, now, brand.id) if not m.backfill]
-        matcher = self.matchers[rule.name]
-        matching = [m for m in in_window if matcher(m)]
+        tally: tuple[int, int] = (0, 0)
+        matching: list[ScoredMention] = []
         baseline: list[EarlierPost] = []
-        if kind != "resolved":
+        if kind != "resolved" and not isinstance(rule.detect, SilenceDetect):  # what people say: the window's posts
+            start = now - window
+            # Only posts of the rule's sentiment can match it: the store leaves the others out, and counts
+            # the window for the figures.
+            label = None if rule.match.sentiment == "any" else rule.match.sentiment
+            matcher = self.matchers[rule.name]
+            candidates = self.store.mentions_between(start, now, brand.id, label=label)
+            matching = [m for m in candidates if not m.backfill and matcher(m)]
+            tally = self.store.tally(brand.id, start, now)
             span = rule.horizon.total_seconds()
-            baseline = self.earlier.posts(brand.id, now - span, now - window, BASELINE_SAMPLE, never_terms(brand))
-        event = build_event(kind, rule, brand, incident, result, now, in_window, matching, baseline, self.config.zone)
+            baseline = self.earlier.posts(brand.id, now - span, start, BASELINE_SAMPLE, never_terms(brand))
+        event = build_event(kind, rule, brand, incident, result, now, tally, matching, baseline, self.config.zone)
         explain_top(event, self.explanations, brand.id)
         if kind == "opened":
             event["chart"] = self._chart_series(rule, brand, incident, now)

@@ -127,9 +127,10 @@ class MentionsTable:
             return self.db.conn.total_changes - before
 
     def mentions_between(
-        self, start: float, end: float, brand: str | None = None, copies: bool = False
+        self, start: float, end: float, brand: str | None = None, copies: bool = False, label: str | None = None
     ) -> list[ScoredMention]:
-        """Mentions created in [start, end), oldest first, for one brand or all (copies only if asked)."""
+        """Mentions created in [start, end), oldest first, for one brand or all (copies only if asked), with
+        one label only if asked."""
         sql = f"SELECT {MENTION_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ?"
         if not copies:
             sql += " AND copy_of IS NULL"
@@ -137,7 +138,20 @@ class MentionsTable:
         if brand is not None:
             sql += " AND brand = ?"
             params.append(brand)
+        if label is not None:
+            sql += " AND label = ?"
+            params.append(label)
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
+
+    def tally(self, brand: str, start: float, end: float) -> tuple[int, int]:
+        """How many of the brand's mentions created in [start, end) an alert's figures count (copies and
+        backfill left out), and how many of those are labelled negative."""
+        row = self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(label = 'negative'), 0) FROM mentions WHERE {_POSTS}"
+            " AND created_at >= ? AND created_at < ? AND COALESCE(backfill, 0) = 0",
+            [brand, start, end],
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def count_posts(self, brand: str, start: float, end: float, cap: int) -> int:
         """How many of the brand's mentions were created in [start, end), copies left out, counting to cap."""

@@ -32,7 +32,8 @@ SIZES = (3, 5, 8, 12)
 TARGET_SIZE = 5  # the issue's goals are for spikes of 5x and more
 GAP = 12 * HOUR  # between two bursts of one brand, so that each detection belongs to one of them
 
-# "Is it down?": people asking before they complain. Checked to score neutral with our scorer.
+# "Is it down?": people asking before they complain. The streams label them neutral (a crisis that starts
+# neutral, for the storm rule); the learned scorer reads them negative, as issue 14's brand sets label them.
 QUESTIONS = [
     "Is Acme Cloud having issues right now? Our deploy just hung.",
     "Anyone else seeing Acme Cloud requests hang this morning?",

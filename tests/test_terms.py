@@ -20,10 +20,10 @@ from monitor.rules.terms import (
     _URL,
     STOPWORDS,
     over_represented,
+    post_terms,
     skip_words,
     terms_of,
     tokens,
-    usual_posts,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,11 @@ USUAL = [
 
 
 def baseline(n: int = 300) -> list[frozenset[str]]:
-    return usual_posts([post(USUAL[i % len(USUAL)] + f" #{i}", 1000 + i, -600 - i) for i in range(n)], BRAND)
+    """The usual posts' terms, repeats and all, as an alert's baseline counts them."""
+    return [
+        post_terms(post(USUAL[i % len(USUAL)] + f" #{i}", 1000 + i, -600 - i).mention.full_text, BRAND)
+        for i in range(n)
+    ]
 
 
 def test_the_demo_alert_is_about_what_the_outage_posts_share() -> None:

@@ -98,16 +98,12 @@ def _posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list[froz
     return posts
 
 
-def usual_posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list[frozenset[str]]:
-    """Each post's terms, repeats and all: the baseline is counted post by post, as the usual mix."""
-    return [post_terms(scored.mention.full_text, skip) for scored in mentions]
-
-
 def over_represented(
     incident: Sequence[ScoredMention], usual: Sequence[Iterable[str]], skip: frozenset[str], limit: int = 5
 ) -> list[str]:
-    """The terms most over-represented in the incident's posts against the usual posts' terms (see
-    usual_posts), best first; skip is skip_words of what is never a term."""
+    """The terms most over-represented in the incident's posts against the usual posts' terms (each
+    earlier post's, repeats and all: the baseline is counted post by post, as the usual mix; see
+    EarlierPost), best first; skip is skip_words of what is never a term."""
     posts = _posts(incident, skip)
     n_i, n_j = len(posts), len(usual)
     if not n_i:

@@ -8,8 +8,9 @@ Data (training/DATA.md): SemEval-2017 Task 4 A, 2013-2016 (about 50k human-label
 test set is never read here), Twitter US Airline Sentiment (14,427 distinct human-labelled tweets to
 airlines) and the brand-mention training split: training/brand_train.jsonl (from templates),
 training/brand_written.jsonl, brand_more.jsonl, brand_neutral.jsonl and brand_hard.jsonl (written one
-by one). The frozen brand test split (bench/brand_test.jsonl) and TweetEval's test split are never read
-here: bench/sentiment_eval.py measures on them.
+by one). The frozen brand test splits (bench/brand_holdout.jsonl, bench/brand_holdout2.jsonl), the
+development split (bench/brand_test.jsonl) and TweetEval's test split are never read here:
+bench/sentiment_eval.py measures on them.
 
 Features (monitor/sentiment/model.py reads the same): the post's words and word pairs seen in at least
 MIN_DF training posts (binary), and VADER's plain and lexicon-adjusted compound scores. A multinomial

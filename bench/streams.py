@@ -101,6 +101,12 @@ class Stream:
     bursts: list[Burst] = field(default_factory=list)
     # Each text's label by the pool it was drawn from: what a reader would call it (the truth labels).
     labels: dict[str, str] = field(default_factory=dict)
+    # What only the generator knows, for bench/detection_bound.py's oracles: each brand's usual negatives
+    # expected in each step from the stream's start (its rhythm, swings and weekly peak, without bursts;
+    # calm: the same without the swings), and each mention's origin (a burst's kind, or "usual").
+    rates: dict[str, list[float]] = field(default_factory=dict)
+    calm: dict[str, list[float]] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
 
     def spikes(self, brand: str | None = None) -> list[Burst]:
         return [b for b in self.bursts if b.kind == "spike" and (brand is None or b.brand == brand)]
@@ -331,6 +337,8 @@ def _talk(rng: random.Random, stream: Stream) -> None:
                 swing[1] = rng.gammavariate(20, 1 / 20)
             base = p.volume * rhythm(t) * swing[0] * swing[1] * STEP / HOUR
             negatives = base * p.negative_share * (4.0 if p.weekly_peak and weekly_peak(t) else 1.0)
+            stream.rates.setdefault(p.id, []).append(negatives)
+            stream.calm.setdefault(p.id, []).append(negatives / (swing[0] * swing[1]))
             lambdas += [(pools[p.id]["negative"], negatives, None),
                         (pools[p.id]["positive"], base * p.positive_share, None),
                         (pools[p.id]["neutral"], base * (1 - p.negative_share - p.positive_share), None)]  # fmt: skip
@@ -349,6 +357,7 @@ def _talk(rng: random.Random, stream: Stream) -> None:
                 else:
                     text, author = f"{rng.choice(pool).format(n=n)} #{n % 101}", f"user{rng.randrange(20_000)}"
                 stream.labels[text] = POOL_LABELS[_pool_name(pools, pool)]
+                stream.origins[f"s{stream.seed}-{n}"] = burst.kind if burst is not None else "usual"
                 stream.mentions.append(Mention(
                     platform=rng.choice(("reddit", "hackernews", "mastodon")), id=f"s{stream.seed}-{n}", text=text,
                     created_at=datetime.fromtimestamp(t + rng.random() * STEP, UTC), author=author,

@@ -19,6 +19,8 @@ itself during one spike.
 
 A detection is true when it starts between a spike's start and its end plus an hour, for the spike's
 brand; a spike is caught when a true detection starts in that span; delay = detection - spike start.
+Where "is it down?" questions came before the complaints, the crisis starts with the first question:
+a detection during them is an early catch, at a delay of 0.
 Recall and delays are over spikes of 5x and more (the issue's goal; 3x spikes are reported apart);
 precision is true detections / detections, whatever the size.
 
@@ -174,15 +176,25 @@ def judge(stream: Stream, found: Detections) -> Outcome:
         times = [t for t in times if t >= live]
         spikes = stream.spikes(brand)
         for spike in spikes:
-            hits = [t for t in times if spike.start <= t <= spike.end + MATCH_SLACK]
-            outcome.spikes.append((spike.size, min(hits) - spike.start if hits else None))
+            hits = [t for t in times if crisis_start(stream, spike) <= t <= spike.end + MATCH_SLACK]
+            outcome.spikes.append((spike.size, max(0.0, min(hits) - spike.start) if hits else None))
         for t in times:
-            if any(s.start <= t <= s.end + MATCH_SLACK for s in spikes):
+            if any(crisis_start(stream, s) <= t <= s.end + MATCH_SLACK for s in spikes):
                 outcome.detections.append("true")
                 continue
             decoy = next((b for b in stream.bursts if b.brand == brand and b.start <= t <= b.end + MATCH_SLACK), None)
             outcome.detections.append(_decoy_name(stream, brand, decoy, t))
     return outcome
+
+
+def crisis_start(stream: Stream, spike: Burst) -> float:
+    """When the crisis behind a spike began: its first "is it down?" post where questions came before the
+    complaints (the neutral-start scenario), else the spike's start. A detection during the questions is
+    an early catch of the crisis, not a false alarm (a scorer that reads the questions as negative, as
+    the learned one does, fires then); its delay counts as 0."""
+    questions = (b.start for b in stream.bursts if b.kind == "question" and b.brand == spike.brand
+                 and b.start <= spike.start < b.end)  # fmt: skip
+    return min(questions, default=spike.start)
 
 
 def _decoy_name(stream: Stream, brand: str, decoy: Burst | None, t: float) -> str:

@@ -31,9 +31,10 @@ bench: install
 	$(PY) bench/terms.py
 
 # Detection quality (about 15 minutes on 2 cores): negative-spike and mention-storm against ElastAlert's
-# and Huginn's, by scenario, on held-out streams.
+# and Huginn's, by scenario, on held-out streams; then what oracles that know the true rates reach on them.
 bench-detection: install
 	$(PY) bench/detection_eval.py --rules negative-spike --storm --jobs 2
+	$(PY) bench/detection_bound.py --jobs 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+import numpy as np
+
 from monitor.rules.counts import BucketCounts
 from monitor.rules.model import SpikeDetect
 from monitor.rules.stats import negative_binomial_upper_tail
@@ -59,26 +61,64 @@ def baseline_hours(
     return range(first_hour, end_hour)
 
 
+_SLOTS = 7 * 24  # (weekday, hour of day) slots of a week, numbered weekday * 24 + hour
+_BLOCK = 4096  # hours per block of the slot table
+
+
+@functools.lru_cache(maxsize=256)
+def _slot_table(block: int, zone: tzinfo) -> np.ndarray:
+    """The slot number of each hour of one block of _BLOCK epoch hours, in the zone."""
+    first = block * _BLOCK
+    return np.array([d * 24 + hh for d, hh in (hour_slot(h, zone) for h in range(first, first + _BLOCK))], np.intp)
+
+
+def _slot_numbers(hours: np.ndarray, zone: tzinfo) -> np.ndarray:
+    """The slot number of each hour (hours ascending)."""
+    first, last = int(hours[0]) // _BLOCK, int(hours[-1]) // _BLOCK
+    table = _slot_table(first, zone)
+    if last != first:
+        table = np.concatenate([table, *(_slot_table(b, zone) for b in range(first + 1, last + 1))])
+    numbers: np.ndarray = table[hours - first * _BLOCK]
+    return numbers
+
+
 @dataclass(frozen=True, slots=True)
 class _Seasonal:
-    """The pieces of a seasonal rate: the mean, each slot's prior rate from the hour-of-day and weekday
-    pattern, and each slot's own sum and number of hours."""
+    """The pieces of a seasonal rate, by slot number: the mean, each slot's prior rate from the hour-of-day
+    and weekday pattern, and each slot's own sum and number of hours."""
 
     mean: float
-    prior: dict[tuple[int, int], float]
-    slot_sum: dict[tuple[int, int], float]
-    slot_n: dict[tuple[int, int], int]
+    prior: np.ndarray
+    slot_sum: np.ndarray
+    slot_n: np.ndarray
     by_hour: dict[int, float]
-    slots: list[tuple[int, int]]  # the slot of each hour learned from, in order
+    slots: np.ndarray  # the slot number of each hour learned from, in order
+    values: np.ndarray  # each hour's count, in order
 
-    def rate(self, slot: tuple[int, int], less: float = 0.0, fewer: int = 0) -> float:
-        """The slot's rate (with less counted over fewer hours left out): its prior, moved toward its own
-        average as far as its counts can tell the two apart (a gamma-Poisson posterior mean)."""
-        prior = self.prior[slot]
-        if prior <= 0:
-            return 0.0
-        n = self.slot_n.get(slot, 0) - fewer
-        return prior * (_SLOT_SHAPE + self.slot_sum.get(slot, 0) - less) / (_SLOT_SHAPE + n * prior)
+    def rates(self) -> np.ndarray:
+        """Every slot's rate: its prior, moved toward its own average as far as its counts can tell the
+        two apart (a gamma-Poisson posterior mean)."""
+        prior = self.prior
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = prior * (_SLOT_SHAPE + self.slot_sum) / (_SLOT_SHAPE + self.slot_n * prior)
+        return np.where(prior > 0, rate, 0.0)
+
+    def held_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each hour's slot rate learned with that hour left out, and that rate's own variance."""
+        slots, n = self.slots, self.values
+        prior, others = self.prior[slots], self.slot_n[slots] - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = prior * (_SLOT_SHAPE + self.slot_sum[slots] - n) / (_SLOT_SHAPE + others * prior)
+            # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
+            # learned from hundreds of hours and hardly varies: only the former's share counts.
+            e = np.maximum(np.where(prior > 0, e, 0.0), _FLOOR_PER_HOUR)
+            e_var = np.where(prior > 0, others * e * prior**2 / (_SLOT_SHAPE + others * prior) ** 2, 0.0)
+        return e, e_var
+
+
+def _values(counts: BucketCounts, hours: Sequence[int]) -> np.ndarray:
+    get = counts.hours.get
+    return np.fromiter((get(h, 0) for h in hours), np.float64, len(hours))
 
 
 def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seasonal:
@@ -89,40 +129,28 @@ def _seasonal(counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> _Seas
     _FACTOR_CAP times the mean (a crisis at 03:00 last Monday must not make every night, or every
     Monday, look busy), and a weekday leans on 1 as much as a day of data would.
     """
-    slots = [hour_slot(h, zone) for h in hours]
-    get = counts.hours.get
-    values = [get(h, 0) for h in hours]
-    mean = sum(values) / len(hours)
-    cap = max(5.0, _FACTOR_CAP * mean)
-    hod_sum: dict[int, float] = {}
-    dow_sum: dict[int, float] = {}
-    slot_sum: dict[tuple[int, int], float] = {}
-    slot_n: dict[tuple[int, int], int] = {}
-    for slot, n in zip(slots, values, strict=True):
-        d, hh = slot
-        capped = min(n, cap)
-        dow_sum[d] = dow_sum.get(d, 0) + capped
-        hod_sum[hh] = hod_sum.get(hh, 0) + capped
-        slot_sum[slot] = slot_sum.get(slot, 0) + n
-        slot_n[slot] = slot_n.get(slot, 0) + 1
-    hod: dict[int, float] = dict.fromkeys(range(24), 1.0)
-    dow: dict[int, float] = dict.fromkeys(range(7), 1.0)
+    slots = _slot_numbers(np.fromiter(hours, np.intp, len(hours)), zone)
+    values = _values(counts, hours)
+    mean = float(values.sum()) / len(hours)
+    capped = np.minimum(values, max(5.0, _FACTOR_CAP * mean))
+    slot_sum = np.bincount(slots, values, _SLOTS)
+    slot_n = np.bincount(slots, minlength=_SLOTS)
+    hod_sum = np.bincount(slots % 24, capped, 24)
+    dow_sum = np.bincount(slots // 24, capped, 7)
+    hod, dow = np.ones(24), np.ones(7)
     if mean > 0:
-        # k * mean * factor is (k * mean) * factor: the products are kept, the sums added in the same order.
-        weighted = [(d, hh, k * mean) for (d, hh), k in slot_n.items()]
+        weighted = (slot_n * mean).reshape(7, 24)  # weekday x hour of day
         hour_prior, day_prior = _HOUR_PRIOR * mean, _DAY_PRIOR * mean
         for _ in range(3):
-            fitted: dict[int, float] = {}
-            for d, hh, km in weighted:
-                fitted[hh] = fitted.get(hh, 0.0) + km * dow[d]
-            hod = {hh: (hod_sum.get(hh, 0) + hour_prior) / (fitted.get(hh, 0.0) + hour_prior) for hh in range(24)}
-            fitted = {}
-            for d, hh, km in weighted:
-                fitted[d] = fitted.get(d, 0.0) + km * hod[hh]
-            dow = {d: (dow_sum.get(d, 0) + day_prior) / (fitted.get(d, 0.0) + day_prior) for d in range(7)}
-    prior = {(d, hh): mean * hod[hh] * dow[d] for d in range(7) for hh in range(24)}
-    by_hour = {hh: mean * hod[hh] for hh in range(24)}
-    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour, slots)
+            hod = (hod_sum + hour_prior) / (weighted.T @ dow + hour_prior)
+            dow = (dow_sum + day_prior) / (weighted @ hod + day_prior)
+    prior = (mean * hod[np.newaxis, :] * dow[:, np.newaxis]).ravel()
+    by_hour = dict(enumerate((mean * hod).tolist()))
+    return _Seasonal(mean, prior, slot_sum, slot_n, by_hour, slots, values)
+
+
+def _by_slot(rates: np.ndarray) -> dict[tuple[int, int], float]:
+    return {(i // 24, i % 24): rate for i, rate in enumerate(rates.tolist())}
 
 
 def expected_rates(
@@ -137,12 +165,12 @@ def expected_rates(
     tell the two apart, so a peak that comes every Thursday at 16:00 is learned and a pair of zeros is not.
     parts, when given, is _seasonal(counts, hours, zone) already worked out.
     """
-    total = sum(counts.hour(h) for h in hours)
-    mean = total / len(hours) if hours else 0.0
-    if not seasonal or not hours:
-        return mean, {}, {}
+    if not hours:
+        return 0.0, {}, {}
+    if not seasonal:
+        return float(_values(counts, hours).sum()) / len(hours), {}, {}
     parts = parts or _seasonal(counts, hours, zone)
-    return mean, {slot: parts.rate(slot) for slot in parts.prior}, parts.by_hour
+    return parts.mean, _by_slot(parts.rates()), parts.by_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,42 +192,31 @@ class Baseline:
 
 def _held_out_rates(
     counts: BucketCounts, hours: Sequence[int], seasonal: bool, zone: tzinfo
-) -> tuple[list[tuple[int, float, float]], _Seasonal | None]:
-    """(count, expected, the expectation's own variance) for each hour, the expectation learned from
-    the other hours of its slot; and the seasonal parts learned from all of them (None without).
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], _Seasonal | None]:
+    """(counts, expectations, the expectations' own variances), one of each for each hour, the
+    expectation learned from the other hours of its slot; and the seasonal parts learned from all of them
+    (None without).
 
     A slot of the week has only a couple of samples in a fortnight: against rates that include the
     hour itself, a spike would raise its own expectation and ordinary swings would look smaller.
     """
-    pairs = []
     if seasonal and hours:
         parts = _seasonal(counts, hours, zone)
-        get, slot_n, priors = counts.hours.get, parts.slot_n, parts.prior
-        for h, slot in zip(hours, parts.slots, strict=True):
-            n, prior = get(h, 0), priors[slot]
-            e = max(parts.rate(slot, n, 1), _FLOOR_PER_HOUR)  # the slot's rate with this hour left out
-            # The other hours of the slot vary by about e each; the hour-of-day and weekday pattern is
-            # learned from hundreds of hours and hardly varies: only the former's share counts.
-            others = slot_n[slot] - 1
-            e_var = others * e * prior**2 / (_SLOT_SHAPE + others * prior) ** 2 if prior > 0 else 0.0
-            pairs.append((n, e, e_var))
-        return pairs, parts
-    mean = sum(counts.hour(h) for h in hours) / len(hours) if hours else 0.0
-    for h in hours:
-        n = counts.hour(h)
-        e = max((mean * len(hours) - n) / max(1, len(hours) - 1), _FLOOR_PER_HOUR)
-        pairs.append((n, e, e / max(1, len(hours) - 1)))
-    return pairs, None
+        return (parts.values, *parts.held_out()), parts
+    values = _values(counts, hours)
+    others = max(1, len(hours) - 1)
+    e = np.maximum((float(values.sum()) - values) / others, _FLOOR_PER_HOUR)
+    return (values, e, e / others), None
 
 
-def _dispersion(pairs: Sequence[tuple[int, float, float]]) -> float:
+def _dispersion(n: np.ndarray, e: np.ndarray, e_var: np.ndarray) -> float:
     """Overdispersion by the method of moments on held-out residuals: the spread beyond Poisson noise
     and beyond the error of the held-out expectation itself, against sum(e^2)."""
-    excess = weight = 0.0
-    for n, e, e_var in pairs:
-        excess += (n - e) ** 2 - e - e_var
-        weight += e * e
-    return min(_MAX_ALPHA, max(0.0, excess / weight)) if weight > 0 else 0.0
+    weight = float(np.dot(e, e))
+    if weight <= 0:
+        return 0.0
+    excess = float(np.sum((n - e) ** 2 - e - e_var))
+    return min(_MAX_ALPHA, max(0.0, excess / weight))
 
 
 def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[int], zone: tzinfo) -> Baseline:
@@ -210,15 +227,16 @@ def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[in
     crisis look usual; rates and the overdispersion are learned from the rest.
     """
     auto = detect.dispersion == "auto" and len(hours) >= 24
-    kept = list(hours)
+    kept: Sequence[int] = hours
     alpha = 0.0
 
-    def spike(n: int, e: float, alpha: float) -> bool:
-        return (
-            n >= detect.min_count
-            and n >= _SPIKE_HOUR_RATIO * e
-            and negative_binomial_upper_tail(n, e, alpha) <= _SPIKE_HOUR_P
-        )
+    def spikes(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], alpha: float) -> np.ndarray:
+        """Which hours were spikes: the cheap tests on all of them, the tail only where those pass."""
+        n, e, _ = pairs
+        out = (n >= detect.min_count) & (n >= _SPIKE_HOUR_RATIO * e)
+        for i in np.flatnonzero(out).tolist():
+            out[i] = negative_binomial_upper_tail(int(n[i]), float(e[i]), alpha) <= _SPIKE_HOUR_P
+        return out
 
     pairs, parts = _held_out_rates(counts, kept, detect.seasonal, zone)
     if auto:
@@ -226,14 +244,15 @@ def learn_baseline(detect: SpikeDetect, counts: BucketCounts, hours: Sequence[in
         # like an ordinary swing): the first judgement is by the dispersion of the hours that are not
         # spikes even by Poisson's measure; then judge again with the dispersion of what is left, until
         # nothing more is left out.
-        alpha = _dispersion([pair for pair in pairs if not spike(pair[0], pair[1], 0.0)])
+        calm = ~spikes(pairs, 0.0)
+        alpha = _dispersion(*(column[calm] for column in pairs))
     for _ in range(_SPIKE_PASSES):
-        keep = [h for h, (n, e, _) in zip(kept, pairs, strict=True) if not spike(n, e, alpha)]
-        if len(keep) == len(kept):
+        left_out = spikes(pairs, alpha)
+        if not left_out.any():
             break
-        kept = keep
+        kept = [h for h, out in zip(kept, left_out.tolist(), strict=True) if not out]
         pairs, parts = _held_out_rates(counts, kept, detect.seasonal, zone)
-        alpha = _dispersion(pairs) if auto else 0.0
+        alpha = _dispersion(*pairs) if auto else 0.0
     # parts were learned from exactly the hours kept: the last held-out pass ran on them.
     mean, by_slot, by_hour = expected_rates(counts, kept, detect.seasonal, zone, parts)
     return Baseline(mean, by_slot, by_hour, alpha, len(kept), len(hours) - len(kept))

@@ -113,10 +113,10 @@ def test_a_silence_rule_is_skipped_only_where_it_cannot_fire(tmp_path: Path, see
     eng.store.close()
 
 
-class _NeverDormant(dict[tuple[str, str], tuple[float, float]]):
+class _NeverDormant(dict[tuple[str, str], tuple[float, float, float]]):
     """A dormant table that keeps nothing: every pair is looked at every tick, as before it existed."""
 
-    def __setitem__(self, key: tuple[str, str], value: tuple[float, float]) -> None:
+    def __setitem__(self, key: tuple[str, str], value: tuple[float, float, float]) -> None:
         pass
 
 
@@ -208,4 +208,63 @@ def test_a_spike_pair_sleeps_until_its_gate_s_bounds_may_change(tmp_path: Path, 
         ):
             t += 1.0
         assert _bounds_end(rule.detect, now) == math.floor(t), (windows, now)
+    eng.store.close()
+
+
+MARGIN_RULES = {
+    "busy.toml": 'name = "busy"\nkind = "volume"\n[detect]\nwindow = "10m"\nmin_count = 4\n',
+    "words.toml": 'name = "words"\nkind = "keyword"\n[detect]\nterms = ["recall"]\nwindow = "30m"\nmin_count = 3\n',
+    "loud.toml": (
+        'name = "loud"\nkind = "keyword"\n[detect]\nterms = ["recall"]\nwindow = "30m"\nmin_count = 3\n'
+        "min_followers = 1000\n"
+    ),
+    "spiky.toml": (
+        'name = "spiky"\nkind = "spike"\n[detect]\nwindows = ["10m", "1h"]\nbaseline = "2d"\nmin_count = 3\n'
+        'min_ratio = 2\nmax_p_value = 0.05\nmin_history = "1d"\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_pair_asleep_until_more_mentions_cannot_fire_before_they_come(tmp_path: Path, seed: int) -> None:
+    # A pair put to sleep until its counts reach a number of adds (engine/skipping.py) must not fire at
+    # any moment before that many mentions are counted, nor before its time is up: checked against the
+    # detector itself, with mentions counted one or two at a time so that counts sit right under what
+    # firing asks for (a margin one too large shows as a firing while asleep).
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text in MARGIN_RULES.items():
+        rules.joinpath(name).write_text(text)
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
+                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
+    eng = Engine(config, load_rules(rules, ["acme"], ["hackernews"]), Store.open(config.database), Scorer.of(config))
+    rng = random.Random(seed)
+    keys = [(rule.name, "acme") for rule in eng.rules]
+    for key in keys:
+        eng.counts[key], eng.reach[key] = BucketCounts(), BucketCounts()
+    for _ in range(300):  # two days of history for the spike rule's baseline
+        at = START + rng.uniform(0, 2 * 86400)
+        for key in keys:
+            eng.counts[key].add(at)
+    eng.history_start["acme"] = START
+    now, asleep_checks = START + 2 * 86400, 0
+    for _ in range(3000):
+        now += rng.choice((20.0, 60.0, 60.0, 90.0, 300.0))
+        busy = math.sin(now / 5000) > 0.6  # stretches when counts climb to and past what fires
+        for _ in range(rng.choice((0, 1, 1, 2) if busy else (0, 0, 0, 1))):
+            at = now - rng.uniform(0.0, 50.0)
+            for key in keys:
+                if rng.random() < 0.7:
+                    eng.counts[key].add(at)
+                    if key[0] == "loud" and rng.random() < 0.05:
+                        eng.reach[key].add(at)
+        for rule, key in zip(eng.rules, keys, strict=True):
+            asleep = eng.dormant.get(key)
+            if asleep is not None and asleep[0] <= now < asleep[1] and eng.counts[key].adds < asleep[2]:
+                assert not eng.evaluate(rule, "acme", now, False).firing, (seed, now, key, asleep)
+                asleep_checks += 1
+                continue
+            eng.dormant.pop(key, None)
+            eng._cannot_fire(rule, key, now)
+    assert asleep_checks > 2000
     eng.store.close()

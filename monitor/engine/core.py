@@ -172,8 +172,9 @@ class Engine(Alerting, Skipping):
             if counts is None:
                 counts = table[key] = BucketCounts()
             counts.add(ts, live)
-            if key in dormant:
-                del dormant[key]
+            asleep = dormant.get(key)
+            if asleep is not None and (not live or counts.adds >= asleep[2]):
+                del dormant[key]  # it may fire now (a backfilled mention may change its baseline)
             if reach and (mention.author_followers or 0) >= reach:
                 _bucket(self.reach, key).add(ts, live)
 

@@ -36,16 +36,19 @@ class Skipping:
     history_start: dict[str, float]
     gates: dict[tuple[str, str], SpikeGate]
     # (rule, brand) -> the counts (and reach counts) a quiet-by-counts verdict was reached on, with
-    # their numbers of adds then: see _still_under.
-    under: dict[tuple[str, str], tuple[BucketCounts, int, BucketCounts | None, int]]
+    # their numbers of adds then (see _still_under), and the number of adds at which it may fire.
+    under: dict[tuple[str, str], tuple[BucketCounts, int, BucketCounts | None, int, float]]
     # (rule, brand) -> the (first, last) hours of a silence rule's window when they last held a mention.
     heard: dict[tuple[str, str], tuple[int, int]]
-    # Pairs that cannot fire until a mention is counted for them or the time given (inf: never by time
-    # alone), from the time given first: the tick passes them over. Engine._count takes a pair out when
-    # it counts a mention for it, and a brand's pairs when its history starts earlier; mark_watched a
-    # brand's pairs when its baseline hours grow. A pair is put in only when asked here, with nothing
-    # open or pending, and can open only by being evaluated.
-    dormant: dict[tuple[str, str], tuple[float, float]]
+    # Pairs that cannot fire, from the first time given until the second (inf: never by time alone) or
+    # until their counts' number of live adds reaches the third: the tick passes them over. Each add puts
+    # one mention in a minute, so it raises every window's sum by one at most: a pair whose windows are
+    # all k mentions under what firing asks for cannot fire before k more are counted. Engine._count
+    # takes a pair out when its counts reach that number (or a mention is backfilled for it), and a
+    # brand's pairs when its history starts earlier; mark_watched a brand's pairs when its baseline
+    # hours grow. A pair is put in only when asked here, with nothing open or pending, and can open only
+    # by being evaluated.
+    dormant: dict[tuple[str, str], tuple[float, float, float]]
     source_failures: Callable[[], Mapping[str, Failure]] | None
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
@@ -58,10 +61,14 @@ class Skipping:
             return self._heard(detect, key, now)
         counts = self.counts.get(key)
         if counts is None or not counts.minutes:
+            # Nothing counted in any minute: every kind but silence needs a mention in a window to fire.
+            self.dormant[key] = (now, math.inf, (counts.adds if counts is not None else 0) + 1)
             return True
-        reach = self.reach.get(key) if isinstance(detect, KeywordDetect) and detect.min_followers else None
-        if self._still_under(key, counts, reach):
-            self.dormant[key] = (now, math.inf)
+        loud = isinstance(detect, KeywordDetect) and bool(detect.min_followers)  # one large author may fire it
+        reach = self.reach.get(key) if loud else None
+        verdict = self._still_under(key, counts, reach)
+        if verdict is not None:
+            self.dormant[key] = (now, math.inf, verdict)
             return True
         if reach is not None and reach.window(now - detect.window.total_seconds(), now):
             return False
@@ -71,8 +78,9 @@ class Skipping:
         if all(n < need for n in sums):
             end = math.ceil(now / 60)
             if counts.newest < end and (reach is None or reach.newest < end):
-                self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0)
-                self.dormant[key] = (now, math.inf)
+                wake = counts.adds + (1 if loud else need - max(sums))
+                self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0, wake)
+                self.dormant[key] = (now, math.inf, wake)
             return True
         brand = key[1]
         watched = self.watched.get(brand, set()) if self.watching else None
@@ -85,8 +93,11 @@ class Skipping:
                 gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True))
             ):
                 # Quiet by the hour's bounds: with nothing counted, every window's count can only fall,
-                # and the bounds hold until the gate's hour ends or the baseline is learned again.
-                self.dormant[key] = (now, _bounds_end(detect, now))
+                # and the bounds hold until the gate's hour ends or the baseline is learned again. A window
+                # under its bound by d needs ceil(d) more mentions to reach it; while the baseline is still
+                # learning, counting more does not end that (the history's start or its hours do).
+                short = min(math.ceil(limit - n) for n, limit in zip(sums, gate.thresholds, strict=True))
+                self.dormant[key] = (now, _bounds_end(detect, now), math.inf if gate.learning else counts.adds + short)
             return True
         if isinstance(detect, ShareDetect):
             totals = self.totals.get(brand)
@@ -109,9 +120,9 @@ class Skipping:
         self.heard[key] = hours
         return True
 
-    def _still_under(self, key: tuple[str, str], counts: BucketCounts, reach: BucketCounts | None) -> bool:
-        """Whether every window was under min_count (and the reach window empty) at an earlier tick, and
-        nothing was counted since.
+    def _still_under(self, key: tuple[str, str], counts: BucketCounts, reach: BucketCounts | None) -> float | None:
+        """The number of adds at which the pair may fire, where every window was under min_count (and the
+        reach window empty) at an earlier tick and nothing was counted since; else None.
 
         Exact: a window [now - w, now) slides forward; with no add since, what enters it are minutes
         after the newest one counted then (the verdict is kept only when that one was before the window's
@@ -119,8 +130,8 @@ class Skipping:
         kept with the verdict, so counts rebuilt on a reload never match it."""
         verdict = self.under.get(key)
         if verdict is None:
-            return False
-        kept, adds, kept_reach, reach_adds = verdict
+            return None
+        kept, adds, kept_reach, reach_adds, wake = verdict
         if kept is not counts or kept.adds != adds or kept_reach is not reach:
-            return False
-        return reach is None or reach.adds == reach_adds
+            return None
+        return wake if reach is None or reach.adds == reach_adds else None

@@ -48,7 +48,7 @@ from monitor.rules.stats import poisson_upper_tail
 LEVELS = (3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6, 1e-7)
 ORACLES = ("knows the swings", "knows the rhythm")
 CUSUM = "CUSUM, knows the swings and the spikes"
-THRESHOLDS = (8.0, 9.0, 10.0, 11.0, 12.0, 14.0, 16.0)
+THRESHOLDS = (8.0, 9.0, 9.25, 9.5, 9.75, 10.0, 11.0, 12.0, 14.0, 16.0)
 COUNTED = ("usual", "spike")  # repeats are one author's, questions and launches are not negative
 
 

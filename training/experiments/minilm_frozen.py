@@ -70,7 +70,7 @@ def main() -> int:
         "brand": encoder.cached([t for t, _ in data.brand], "brand"),
     }
     for name, rows in sets.items():
-        vec[name] = encoder.cached([t for t, _ in rows], name.split()[0] + "-" + name.split()[1])
+        vec[name] = encoder.cached([t for t, _ in rows], "-".join(name.split()[:2]))
     print(f"vectors ready at {time.perf_counter() - started:.0f} s", file=sys.stderr)
     dense = {name: c.dense_vader([t for t, _ in rows]) for name, rows in
              {"semeval": data.semeval, "brand": data.brand, **sets}.items()}  # fmt: skip

@@ -11,6 +11,7 @@ The same w is then applied to the shipped model.npz (trained on everything) on b
 
 from __future__ import annotations
 
+import json
 import sys
 
 import minilm_common as c
@@ -20,6 +21,17 @@ import numpy as np
 def softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def bootstrap(y: np.ndarray, a: np.ndarray, b: np.ndarray, draws: int = 2000) -> tuple[float, float, float]:
+    """Macro F1 of guesses a less that of guesses b, and a 95% interval (paired bootstrap over mentions)."""
+    rng = np.random.default_rng(14)
+    diffs = []
+    for _ in range(draws):
+        i = rng.integers(0, len(y), len(y))
+        diffs.append(c.measure(y[i], a[i])["macroF1"] - c.measure(y[i], b[i])["macroF1"])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return c.measure(y, a)["macroF1"] - c.measure(y, b)["macroF1"], float(low), float(high)
 
 
 def main() -> int:
@@ -55,6 +67,34 @@ def main() -> int:
     }
     print(f"chosen w {w} (on the first two sets, so those two columns are not unseen for the averages)")
     print(c.table(results, list(sets)))
+    print("macro F1 differences, 95% paired-bootstrap intervals (2,000 draws over the mentions):")
+    for n in ("brand held-out (train.py)", "brand_test (dev)", "labelled"):
+        pairs = {"MiniLM fine-tuned less words model, both on 'fit'": (minilm[n], words[n])}
+        if n in shipped:
+            pairs[f"average (w {w}) with the shipped model less the shipped model"] = (
+                w * minilm[n] + (1 - w) * shipped[n], shipped[n])  # fmt: skip
+        for name, (a, b) in pairs.items():
+            d, low, high = bootstrap(ys[n], a.argmax(axis=1), b.argmax(axis=1))
+            print(f"  {n}: {name}: {d:+.3f} [{low:+.3f}, {high:+.3f}]")
+    n = "brand_test (dev)"
+    categories = [json.loads(line)["category"] for line in c.BRAND_TEST.read_text(encoding="utf-8").splitlines()]
+    guesses = {
+        "shipped": shipped[n],
+        "words 'fit'": words[n],
+        "MiniLM 'fit'": minilm[n],
+        f"avg w {w} shipped": w * minilm[n] + (1 - w) * shipped[n],
+    }
+    print(f"brand_test errors by category (wrong / mentions)\n{'category':<12}" + "".join(f"{k:>20}" for k in guesses))
+    for category in sorted(set(categories)):
+        inside = np.array([x == category for x in categories])
+        cells = "".join(
+            f"{int(((p.argmax(axis=1) != ys[n]) & inside).sum()):>14} / {inside.sum():<3}" for p in guesses.values()
+        )
+        print(f"{category:<12}{cells}")
+    print(
+        f"{'total':<12}"
+        + "".join(f"{int((p.argmax(axis=1) != ys[n]).sum()):>14} / {len(categories):<3}" for p in guesses.values())
+    )
     return 0
 
 

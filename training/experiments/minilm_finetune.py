@@ -4,7 +4,7 @@
         training/experiments/minilm_finetune.py [--semeval 15000] [--brand-copies 3] [--epochs 1]
 
 Trained on the 'fit' parts only (train.py's split): SemEval 2013-2016 less 2016 dev-test (a random
-subsample of --semeval tweets, seed 14), and the brand training split less train.py's held-out part,
+subsample of --semeval tweets, --seed 14), and the brand training split less train.py's held-out part,
 each brand mention --brand-copies times (oversampling: train.py weighs them 64 in a logistic fit).
 Mean pooling + dropout + linear head; cross-entropy with classes weighted to balance the mix; AdamW,
 linear warm-up (6%) and decay; batch 32; max length 64; torch.set_num_threads(1).
@@ -69,6 +69,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=14, help="SemEval subsample, order, head and dropout")
     parser.add_argument("--tag", default="", help="suffix of the saved weights' and probabilities' names")
     args = parser.parse_args()
 
@@ -77,11 +78,11 @@ def main() -> int:
     from transformers import AutoTokenizer
 
     torch.set_num_threads(1)
-    torch.manual_seed(14)
+    torch.manual_seed(args.seed)
     started = time.perf_counter()
     data = c.load_data()
     sets = c.dev_sets(data)
-    rng = random.Random(14)
+    rng = random.Random(args.seed)
     semeval = list(data.semeval)
     if args.semeval:
         semeval = rng.sample(semeval, min(args.semeval, len(semeval)))

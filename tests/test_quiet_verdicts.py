@@ -268,3 +268,69 @@ def test_a_pair_asleep_until_more_mentions_cannot_fire_before_they_come(tmp_path
             eng._cannot_fire(rule, key, now)
     assert asleep_checks > 2000
     eng.store.close()
+
+
+SHARE_RULE = (
+    'name = "share"\nkind = "share"\n[match]\nsentiment = "negative"\n[detect]\nwindow = "30m"\nbaseline = "6h"\n'
+    'max_share = 0.9\nmin_ratio = 2\nmin_count = 3\nmin_history = "3h"\n'
+)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_share_pair_asleep_cannot_fire_while_other_posts_leave_its_window(tmp_path: Path, seed: int) -> None:
+    # A share rule's pair put to sleep (engine/skipping.py, share_quiet_until) must not fire before a
+    # negative mention is counted, before its time is up, or after posts land in its baseline hours (late
+    # or backfilled): checked against the detector at every step. Some hours bring a burst of other posts
+    # that then leave the window (the share climbs with no negative counted) and, over a short baseline,
+    # move the usual share as they enter and leave it; batches of late posts move it too.
+    from monitor.mention import Mention, ScoredMention
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rules.joinpath("share.toml").write_text(SHARE_RULE)
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
+                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
+    eng = Engine(config, load_rules(rules, ["acme"], ["reddit"]), Store.open(config.database), Scorer.of(config))
+    (rule,) = eng.rules
+    key = (rule.name, "acme")
+    rng = random.Random(seed)
+    serial = iter(range(10**9))
+
+    def mention(at: float, label: str, backfill: bool = False) -> ScoredMention:
+        n = next(serial)
+        m = Mention("reddit", str(n), f"Acme post {n}", datetime.fromtimestamp(at, UTC), author=f"u{n}")
+        return ScoredMention(m, "acme", -0.5 if label == "negative" else 0.2, label, backfill=backfill)
+
+    busy = {h for h in range(-12, 48) if rng.random() < 0.3}  # hours (from now) with a burst of other posts
+
+    def arrivals(at: float, step: float) -> list[ScoredMention]:
+        hour = math.floor((at - START) / 3600) - 12
+        rate = (1.5 if hour in busy else 0.15) * step / 60  # other posts a step
+        batch = [mention(at - rng.uniform(0, step), "neutral") for _ in range(int(rate + rng.random()))]
+        if rng.random() < 0.08 * step / 60:
+            batch.append(mention(at - rng.uniform(0, step), "negative"))
+        return batch
+
+    history = [m for minute in range(12 * 60) for m in arrivals(START + 60 * minute + 60, 60.0)]
+    eng.count(sorted(history, key=lambda s: s.mention.created_at))
+    now, asleep_checks, fired = START + 12 * 3600, 0, 0
+    for step in range(2500):
+        gap = rng.choice((30.0, 60.0, 60.0, 120.0))
+        now += gap
+        batch = arrivals(now, gap)
+        if rng.random() < 0.02:  # late, into a baseline hour, or backfilled
+            at = now - rng.uniform(3600.0, 5 * 3600.0)
+            backfill = rng.random() < 0.5
+            batch += [mention(at, "neutral", backfill) for _ in range(rng.randrange(5, 40))]
+        eng.count(batch)
+        eng.settle_shares(now)
+        asleep = eng.dormant.get(key)
+        if asleep is not None and asleep[0] <= now < asleep[1]:
+            assert not eng.evaluate(rule, "acme", now, False).firing, (seed, step, now, asleep)
+            asleep_checks += 1
+            continue
+        eng.dormant.pop(key, None)
+        eng._cannot_fire(rule, key, now)
+        fired += eng.evaluate(rule, "acme", now, False).firing
+    assert asleep_checks > 800 and fired > 20, (asleep_checks, fired)
+    eng.store.close()

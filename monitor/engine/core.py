@@ -155,6 +155,8 @@ class Engine(Alerting, Skipping):
         live = not scored.backfill
         if scored.label is not None:
             _bucket(self.totals, brand).add(ts, live=live)
+            if ts < self.shares_settled:
+                self.wake_shares(brand)
         watching = self._watching.get(brand)
         if watching is None:  # the rules that watch this brand, with their matchers and keys, listed once
             watching = self._watching[brand] = [
@@ -305,6 +307,7 @@ class Engine(Alerting, Skipping):
         events: list[dict[str, Any]] = []
         # Pairs quiet by counts with nothing counted since are passed over unlooked at (a trace sees all).
         dormant = self.dormant if self.trace is None else {}
+        self.settle_shares(now)
         for rule, pairs in self._order:
             for brand, key in pairs:
                 asleep = dormant.get(key)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from monitor.config import Config
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import Failure, share_quiet
+from monitor.rules.detectors import Failure, share_quiet, share_quiet_until
 from monitor.rules.gates import SpikeGate
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 
@@ -50,6 +50,21 @@ class Skipping:
     # by being evaluated.
     dormant: dict[tuple[str, str], tuple[float, float, float]]
     source_failures: Callable[[], Mapping[str, Failure]] | None
+    # A mention of a brand counted before this time (live or backfilled) may change what a share rule's
+    # window is compared with (its baseline hours): it wakes the brand's share pairs (see wake_shares).
+    # One counted after it reaches only hours no share baseline holds yet, or raises a window's total.
+    shares_settled: float = -math.inf
+
+    def settle_shares(self, now: float) -> None:
+        """At a tick: the earliest hour any share rule's baseline for now ends at (its window's start hour)."""
+        starts = [now - r.detect.window.total_seconds() for r in self.rules if isinstance(r.detect, ShareDetect)]
+        self.shares_settled = math.floor(min(starts) / 3600) * 3600.0 if starts else -math.inf
+
+    def wake_shares(self, brand: str) -> None:
+        """A mention of the brand was counted where a share rule's usual share may move: wake its pairs."""
+        for rule in self.rules:
+            if isinstance(rule.detect, ShareDetect):
+                self.dormant.pop((rule.name, brand), None)
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
         """Whether the rule cannot fire for the brand now: every window it tests holds fewer mentions than
@@ -101,8 +116,15 @@ class Skipping:
             return True
         if isinstance(detect, ShareDetect):
             totals = self.totals.get(brand)
-            if totals is not None:
-                return share_quiet(detect, counts, totals, now, self.history_start.get(brand), watched)
+            start = self.history_start.get(brand)
+            if totals is None or not share_quiet(detect, counts, totals, now, start, watched):
+                return False
+            if counts.newest < math.ceil(now / 60):
+                # Asleep until a matching mention is counted, one of the brand's lands in the baseline
+                # hours (Engine._count, shares_settled), or its share may have risen by the time alone.
+                until = share_quiet_until(detect, counts, totals, now, start, watched)
+                self.dormant[key] = (now, until, counts.adds + 1)
+            return True
         return False
 
     def _heard(self, detect: SilenceDetect, key: tuple[str, str], now: float) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -253,6 +254,46 @@ def share_quiet(
     total = totals.window(start, now)
     share = count / total if total else 0.0
     return share < detect.max_share and share / _usual_share(counts, totals, hours, start) < detect.min_ratio
+
+
+def share_quiet_until(
+    detect: ShareDetect,
+    counts: BucketCounts,
+    totals: BucketCounts,
+    now: float,
+    history_start: float | None,
+    watched: set[int] | None = None,
+) -> float:
+    """For a share rule quiet at now (share_quiet), a time before which it cannot fire while no matching
+    mention is counted, none is backfilled, and no minute at or after now's is counted yet.
+
+    With no matching mention counted, the window's count can only fall as it slides. Its share can still
+    rise, as the brand's other posts leave the window faster than its matching ones: it reaches the
+    level that fires (max_share, or min_ratio times the usual share) only once the window holds at most
+    count / level posts in all, and the posts already counted say when that can first be (more posts
+    only put it off). The usual share and the baseline's learning hold while the window starts in the
+    same hour."""
+    window = detect.window.total_seconds()
+    start = now - window
+    count = counts.window(start, now)
+    if count < detect.min_count:
+        return math.inf
+    hour_moves = (math.floor(start / 3600) + 1) * 3600 + window
+    hours = baseline_hours(start, detect.baseline.total_seconds(), history_start, watched)
+    if _share_learning(detect, hours):
+        return hour_moves
+    level = min(detect.max_share, detect.min_ratio * _usual_share(counts, totals, hours, start))
+    most = count / level * (1 + 1e-9)  # the slack covers rounding in the detector's own division
+    first, end = math.floor(start / 60), math.ceil(now / 60)
+    held = list(map(totals.minutes.get, range(first, end), itertools.repeat(0)))
+    left = sum(held)
+    for minute, n in enumerate(held, start=first):
+        if left <= most:
+            break
+        left -= n
+        # Windows that start after this minute no longer hold its posts.
+        first = minute + 1
+    return min(hour_moves, first * 60.0 + window)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,3 +152,12 @@ def test_growth_is_judged_on_the_same_window_not_across_windows() -> None:
     sent = run([(now, opened), (now + MIN, later), (now + 2 * MIN, grown)], rule)
     assert [e for _, e, _ in sent] == ["opened", "updated"]
     assert posted_count(opened.figures, grown, opened.count) == 7
+
+
+def test_a_silence_open_for_hours_posts_no_update_until_it_resolves() -> None:
+    # A silence rule fires with no posts at all, minute after minute: nothing grew, so the thread hears
+    # nothing between the opening and the resolution (it once got an update every minute: 0 >= 0 * 1.5).
+    silent = Evaluation(True, 0, {"count": 0})
+    heard = Evaluation(False, 3, {"count": 3})
+    sent = run([(m * MIN, silent) for m in range(180)] + [(m * MIN, heard) for m in range(180, 300)])
+    assert [event for _, event, _ in sent] == ["opened", "resolved"]

@@ -85,7 +85,8 @@ def _while_open(rule: Rule, latest: IncidentRow, result: Evaluation, now: float)
     if result.firing:
         peak = max(latest.peak_count, result.count)
         then = posted_count(latest.figures, result, latest.last_posted_count)  # the same window's count
-        grown = result.count >= then * (1 + policy.update_when_grown)
+        # More posts than the last post said, by the margin: a silence (no posts, then none) never grows.
+        grown = result.count > then and result.count >= then * (1 + policy.update_when_grown)
         if grown:
             updated = replace(
                 latest,

@@ -59,6 +59,20 @@ def test_a_failing_source_opens_one_incident_naming_it(tmp_path: Path) -> None:
     eng.store.close()
 
 
+def test_a_brand_still_heard_is_asked_every_tick_whether_a_source_fails(tmp_path: Path) -> None:
+    # Heard within the hour, with every source well: quiet until the hour ends as far as the mentions go,
+    # but a source may fail any minute, so the rule is not put to sleep (engine/skipping.py).
+    eng = engine(tmp_path)
+    eng.ingest("acme", [Mention("hackernews", "new", "acme again", datetime.fromtimestamp(NOW - 60, UTC))], NOW)
+    failures: dict[str, Failure] = {}
+    eng.source_failures = lambda: failures
+    assert eng.tick(NOW) == [] and eng.tick(NOW + 60) == []
+    failures["reddit"] = Failure(NOW - 45 * 60, "HTTP 503 from https://oauth.reddit.com/search")
+    (event,) = eng.tick(NOW + 120)
+    assert event["event"] == "opened" and event["summary"].startswith("The collector is broken: reddit failing")
+    eng.store.close()
+
+
 def test_a_brand_that_went_quiet_opens_an_incident(tmp_path: Path) -> None:
     eng = engine(tmp_path)
     (event,) = eng.tick(NOW)

@@ -114,9 +114,7 @@ class Engine(Alerting, Skipping):
         self.counts, self.reach, self.totals = {}, {}, {}
         self.repeats = Repeats()
         self.gates = {}  # spike rules' bounds (engine/skipping)
-        self.under = {}  # quiet-by-counts verdicts (engine/skipping)
-        self.heard = {}  # silence rules' windows that held a mention (engine/skipping)
-        self.dormant = {}  # pairs that cannot fire for a while (engine/skipping)
+        self.forget_verdicts()  # quiet verdicts and pairs asleep (engine/skipping)
         # The tick's visiting order: gravest rules first, so that a crisis opening in a tick already
         # inhibits lesser ones; each with the brands it applies to, in the configured order.
         self._order = [
@@ -127,7 +125,7 @@ class Engine(Alerting, Skipping):
     def load_history(self, now: float) -> int:
         """Rebuild counts from stored mentions within the longest rule horizon; returns mentions read."""
         self.counts, self.reach, self.totals = {}, {}, {}
-        self.under, self.heard, self.dormant = {}, {}, {}
+        self.forget_verdicts()
         self.repeats = Repeats()
         self.muting = Muting(self.silences.at(now))
         horizon = max((r.horizon.total_seconds() for r in self.rules), default=0.0) + 3600
@@ -333,6 +331,7 @@ class Engine(Alerting, Skipping):
                 if event is not None:
                     events.append(event)
         self._prune(now)
+        self.settle_quiet(now)
         logger.debug("rule tick: %d rules, %.1f ms", len(self.rules), (time.perf_counter() - started) * 1e3)
         return events
 

@@ -128,6 +128,9 @@ def _stream(
         while ts >= next_tick:
             yield from engine.tick(next_tick)
             next_tick += tick
+            # Ticks before the engine's quiet_until would change nothing while no mention is counted.
+            while next_tick < engine.quiet_until and next_tick <= ts:
+                next_tick += tick
         engine.count((scored,))
     return next_tick
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from monitor.alerts.events import iso
@@ -28,6 +29,10 @@ class SilencesInForce:
                 return silences
         self._kept = self.store.silences_in_force(now)
         return self._kept[0]
+
+    def holds_until(self, now: float) -> float:
+        """Until when the silences in force at now stay the same, unless one is written."""
+        return self._kept[1][1] if self._kept is not None and self._kept[1][0] <= now else -math.inf
 
 
 class Muting:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from monitor.config import Config
+from monitor.config import Brand, Config
+from monitor.engine.silences import SilencesInForce
 from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import Failure, share_quiet, share_quiet_until
 from monitor.rules.gates import SpikeGate
@@ -21,6 +22,12 @@ def _bounds_end(detect: SpikeDetect, now: float) -> float:
     (the hour before the longest window starts) moves on."""
     longest = max(w.total_seconds() for w in detect.windows)
     return min((math.floor(now / 3600) + 1) * 3600, (math.floor((now - longest) / 3600) + 1) * 3600 + longest)
+
+
+def _hours_move(detect: SilenceDetect, now: float) -> float:
+    """When the whole hours a silence rule's window covers at now next change."""
+    quiet = detect.quiet_for.total_seconds()
+    return min((math.floor(now / 3600) + 1) * 3600.0, (math.floor((now - quiet) / 3600) + 1) * 3600.0 + quiet)
 
 
 class Skipping:
@@ -54,6 +61,31 @@ class Skipping:
     # window is compared with (its baseline hours): it wakes the brand's share pairs (see wake_shares).
     # One counted after it reaches only hours no share baseline holds yet, or raises a window's total.
     shares_settled: float = -math.inf
+    # With no mention counted since the last tick, no tick before this time can change anything: every
+    # pair was asleep until then at that tick, and the silences in force hold until then (-inf: not so).
+    # A pair with an incident open or pending, or any under a trace, is looked at every tick, so is never
+    # asleep. A replay passes over the ticks before it until it counts a mention (engine/replay.py).
+    quiet_until: float = -math.inf
+    silences: SilencesInForce
+    _order: list[tuple[Rule, list[tuple[Brand, tuple[str, str]]]]]
+
+    def forget_verdicts(self) -> None:
+        """Start over (rules swapped, counts rebuilt): no kept verdict holds."""
+        self.under, self.heard, self.dormant = {}, {}, {}
+        self.quiet_until = -math.inf
+
+    def settle_quiet(self, now: float) -> None:
+        """After the tick at now: until when later ticks would change nothing while no mention is counted."""
+        self.quiet_until = -math.inf
+        until = self.silences.holds_until(now)
+        dormant = self.dormant
+        for _rule, pairs in self._order:
+            for _brand, key in pairs:
+                asleep = dormant.get(key)
+                if asleep is None or not asleep[0] <= now < asleep[1]:
+                    return
+                until = min(until, asleep[1])
+        self.quiet_until = until
 
     def settle_shares(self, now: float) -> None:
         """At a tick: the earliest hour any share rule's baseline for now ends at (its window's start hour)."""
@@ -73,7 +105,7 @@ class Skipping:
         such; this costs a window sum slid by a minute each, and a bound worked out once an hour."""
         detect = rule.detect
         if isinstance(detect, SilenceDetect):
-            return self._heard(detect, key, now)
+            return self._silence_quiet(detect, key, now)
         counts = self.counts.get(key)
         if counts is None or not counts.minutes:
             # Nothing counted in any minute: every kind but silence needs a mention in a window to fire.
@@ -97,35 +129,60 @@ class Skipping:
                 self.under[key] = (counts, counts.adds, reach, reach.adds if reach is not None else 0, wake)
                 self.dormant[key] = (now, math.inf, wake)
             return True
-        brand = key[1]
-        watched = self.watched.get(brand, set()) if self.watching else None
+        watched = self.watched.get(key[1], set()) if self.watching else None
         if isinstance(detect, SpikeDetect):
-            # Over min_count: whether a window can also reach min_ratio times its expected count.
-            gate = self.gates.get(key) or self.gates.setdefault(key, SpikeGate())
-            if not gate.quiet(detect, counts, now, self.history_start.get(brand), self.config.zone, watched, sums):
-                return False
-            if counts.newest < math.ceil(now / 60) and (
-                gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True))
-            ):
-                # Quiet by the hour's bounds: with nothing counted, every window's count can only fall,
-                # and the bounds hold until the gate's hour ends or the baseline is learned again. A window
-                # under its bound by d needs ceil(d) more mentions to reach it; while the baseline is still
-                # learning, counting more does not end that (the history's start or its hours do).
-                short = min(math.ceil(limit - n) for n, limit in zip(sums, gate.thresholds, strict=True))
-                self.dormant[key] = (now, _bounds_end(detect, now), math.inf if gate.learning else counts.adds + short)
-            return True
+            return self._spike_quiet(detect, key, counts, sums, now, watched)
         if isinstance(detect, ShareDetect):
-            totals = self.totals.get(brand)
-            start = self.history_start.get(brand)
-            if totals is None or not share_quiet(detect, counts, totals, now, start, watched):
-                return False
-            if counts.newest < math.ceil(now / 60):
-                # Asleep until a matching mention is counted, one of the brand's lands in the baseline
-                # hours (Engine._count, shares_settled), or its share may have risen by the time alone.
-                until = share_quiet_until(detect, counts, totals, now, start, watched)
-                self.dormant[key] = (now, until, counts.adds + 1)
-            return True
+            return self._share_quiet(detect, key, counts, now, watched)
         return False
+
+    def _silence_quiet(self, detect: SilenceDetect, key: tuple[str, str], now: float) -> bool:
+        """A silence rule cannot fire while its window's hours hold a mention and no source fails."""
+        if not self._heard(detect, key, now):
+            return False
+        if detect.failing_for is None or self.source_failures is None:
+            # Heard until the hours of its window move on (counting only adds to them); a source may
+            # start failing at any time, so a rule that also watches sources is asked every tick.
+            self.dormant[key] = (now, _hours_move(detect, now), math.inf)
+        return True
+
+    def _spike_quiet(
+        self,
+        detect: SpikeDetect,
+        key: tuple[str, str],
+        counts: BucketCounts,
+        sums: Sequence[int],
+        now: float,
+        watched: set[int] | None,
+    ) -> bool:
+        """Over min_count: whether no window can also reach min_ratio times its expected count."""
+        gate = self.gates.get(key) or self.gates.setdefault(key, SpikeGate())
+        if not gate.quiet(detect, counts, now, self.history_start.get(key[1]), self.config.zone, watched, sums):
+            return False
+        if counts.newest < math.ceil(now / 60) and (
+            gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True))
+        ):
+            # Quiet by the hour's bounds: with nothing counted, every window's count can only fall, and
+            # the bounds hold until the gate's hour ends or the baseline is learned again. A window under
+            # its bound by d needs ceil(d) more mentions to reach it; while the baseline is still learning,
+            # counting more does not end that (the history's start or its hours do).
+            short = min(math.ceil(limit - n) for n, limit in zip(sums, gate.thresholds, strict=True))
+            self.dormant[key] = (now, _bounds_end(detect, now), math.inf if gate.learning else counts.adds + short)
+        return True
+
+    def _share_quiet(
+        self, detect: ShareDetect, key: tuple[str, str], counts: BucketCounts, now: float, watched: set[int] | None
+    ) -> bool:
+        """Over min_count: whether the window's share is under both levels that fire."""
+        totals = self.totals.get(key[1])
+        start = self.history_start.get(key[1])
+        if totals is None or not share_quiet(detect, counts, totals, now, start, watched):
+            return False
+        if counts.newest < math.ceil(now / 60):
+            # Asleep until a matching mention is counted, one of the brand's lands in the baseline hours
+            # (Engine._count, shares_settled), or its share may have risen by the time alone.
+            self.dormant[key] = (now, share_quiet_until(detect, counts, totals, now, start, watched), counts.adds + 1)
+        return True
 
     def _heard(self, detect: SilenceDetect, key: tuple[str, str], now: float) -> bool:
         """Whether a silence rule cannot fire: no source is failing and the whole hours of its window hold

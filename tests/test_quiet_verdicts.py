@@ -125,7 +125,9 @@ def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, 
     # Every shipped rule, two brands, four days of mentions at a rate that keeps the spike rules' gates
     # busy, with bursts, crisis words, big authors, late arrivals and, now and then, a mention older
     # than any (the history starts earlier); as the daemon (watched hours marked as polls succeed,
-    # with gaps) or as a replay: the same events at the same minutes with and without dormant pairs.
+    # with gaps) or as a replay: the same events at the same minutes with and without dormant pairs, and
+    # with the ticks before the engine's quiet_until passed over (as a replay does) though mentions
+    # arrive late, out of order and into baseline hours.
     from monitor.mention import Mention, ScoredMention
 
     root = Path(__file__).resolve().parent.parent
@@ -147,10 +149,10 @@ def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, 
                         author=f"u{rng.randrange(500)}", author_followers=rng.choice((10, 100, 50_000)))  # fmt: skip
             stream.append((minute, ScoredMention(m, brand.id, -0.5 if label == "negative" else 0.3, label)))
     gaps = {rng.randrange(days * 24) for _ in range(days * 3)}  # hours when polls failed
-    runs = []
-    for dormant in (True, False):
-        config = Config(path=tmp_path / "config.toml", database=tmp_path / f"{dormant}.db", rules_dir=root / "rules",
-                        brands=brands, sources=MappingProxyType({}))  # fmt: skip
+    runs, passed_over = [], 0
+    for dormant, skipping in ((True, True), (True, False), (False, False)):
+        config = Config(path=tmp_path / "config.toml", database=tmp_path / f"{dormant}{skipping}.db",
+                        rules_dir=root / "rules", brands=brands, sources=MappingProxyType({}))  # fmt: skip
         rules = load_rules(root / "rules", ["acme", "globex"], ["reddit"])
         eng = Engine(config, rules, Store.open(config.database), Scorer.of(config))
         eng.watching = watching
@@ -168,11 +170,15 @@ def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, 
             if watching and minute % 7 == 0 and (minute // 60) not in gaps:
                 for brand in brands:
                     eng.mark_watched(brand.id, now - 420, now)
+            if skipping and now < eng.quiet_until:
+                passed_over += 1
+                continue
             events += [(minute, e["event"], e["rule"], e["brand"]) for e in eng.tick(now)]
         runs.append(events)
         eng.store.close()
-    assert runs[0] == runs[1]
+    assert runs[0] == runs[1] == runs[2]
     assert "negative-spike" in {rule for _, _, rule, _ in runs[0]}, runs[0]
+    assert passed_over > 50, passed_over
 
 
 @pytest.mark.parametrize("windows", [("10m", "20m", "1h"), ("15m",), ("2h", "30m")])

@@ -97,3 +97,53 @@ def test_a_replay_passes_over_ticks_that_change_nothing_and_keeps_every_event(tm
     assert ticks < every_ticks / 2, (ticks, every_ticks)
     rules = {(e["event"], e["rule"]) for e in events}
     assert {("opened", "negative-spike"), ("opened", "collector-silent")} <= rules, rules
+
+
+def test_whatever_wakes_a_pair_forgets_until_when_the_engine_is_quiet(tmp_path: Path) -> None:
+    # quiet_until promises that no tick before it can change anything; a mention that wakes a pair breaks
+    # that promise and must forget it: one landing in a share rule's baseline hours (late), one older than
+    # the brand's history, new watched hours, or a mention that brings a pair to what may fire.
+    from monitor.mention import ScoredMention
+
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=ROOT / "rules",
+                    brands=BRANDS[:1], sources=MappingProxyType({}))  # fmt: skip
+    eng = Engine(
+        config, load_rules(ROOT / "rules", ["acme"], ["reddit"]), Store.open(config.database), Scorer.of(config)
+    )
+    rng = random.Random(5)
+    serial = iter(range(10**9))
+
+    def mention(at: float, label: str = "neutral") -> ScoredMention:
+        n = next(serial)
+        m = Mention("reddit", str(n), f"Acme post {n}", datetime.fromtimestamp(at, UTC), author=f"u{n}")
+        return ScoredMention(m, "acme", -0.5 if label == "negative" else 0.2, label)
+
+    eng.count(
+        sorted((mention(START + rng.uniform(0, 3 * 86400)) for _ in range(400)), key=lambda s: s.mention.created_at)
+    )
+    now = START + 3 * 86400
+
+    def quiet() -> float:
+        nonlocal now
+        for _ in range(240):
+            now += 60
+            eng.tick(now)
+            if eng.quiet_until > now + 60:
+                return now
+        raise AssertionError("never quiet")
+
+    quiet()
+    eng.count([mention(now - 5 * 3600)])  # late, into the share rule's baseline hours
+    assert eng.quiet_until == float("-inf") and ("negative-share", "acme") not in eng.dormant
+    quiet()
+    eng.count([mention(START - 3600)])  # older than any: the history starts earlier
+    assert eng.quiet_until == float("-inf")
+    quiet()
+    eng.watching = True
+    eng.mark_watched("acme", now - 600, now)
+    assert eng.quiet_until == float("-inf")
+    eng.watching = False
+    quiet()
+    eng.count([mention(now - 30, "negative") for _ in range(12)])  # enough to wake the negative rules
+    assert eng.quiet_until == float("-inf")
+    eng.store.close()

@@ -7,6 +7,7 @@ second implementation of detection for replays.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -175,11 +176,13 @@ class Engine(Alerting, Skipping):
             asleep = dormant.get(key)
             if asleep is not None and (not live or counts.adds >= asleep[2]):
                 del dormant[key]  # it may fire now (a backfilled mention may change its baseline)
+                self.quiet_until = -math.inf
             if reach and (mention.author_followers or 0) >= reach:
                 _bucket(self.reach, key).add(ts, live)
 
     def _wake(self, brand: str) -> None:
         """Look at every pair of the brand again at the next tick."""
+        self.quiet_until = -math.inf
         for key in [k for k in self.dormant if k[1] == brand]:
             del self.dormant[key]
 

@@ -126,11 +126,11 @@ def _stream(
     for scored in stored:
         ts = scored.mention.created_at.timestamp()
         while ts >= next_tick:
-            yield from engine.tick(next_tick)
+            # A tick before the engine's quiet_until would change nothing (counting a mention that may
+            # wake a pair forgets it).
+            if next_tick >= engine.quiet_until:
+                yield from engine.tick(next_tick)
             next_tick += tick
-            # Ticks before the engine's quiet_until would change nothing while no mention is counted.
-            while next_tick < engine.quiet_until and next_tick <= ts:
-                next_tick += tick
         engine.count((scored,))
     return next_tick
 

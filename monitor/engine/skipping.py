@@ -61,10 +61,11 @@ class Skipping:
     # window is compared with (its baseline hours): it wakes the brand's share pairs (see wake_shares).
     # One counted after it reaches only hours no share baseline holds yet, or raises a window's total.
     shares_settled: float = -math.inf
-    # With no mention counted since the last tick, no tick before this time can change anything: every
-    # pair was asleep until then at that tick, and the silences in force hold until then (-inf: not so).
-    # A pair with an incident open or pending, or any under a trace, is looked at every tick, so is never
-    # asleep. A replay passes over the ticks before it until it counts a mention (engine/replay.py).
+    # No tick before this time can change anything: at the last tick every pair was asleep until then,
+    # and the silences in force hold until then (-inf: not so). A pair with an incident open or pending,
+    # or any under a trace, is looked at every tick, so is never asleep. Counting a mention leaves it be
+    # unless a pair wakes (each pair's sleep already allows for the mentions counted while it lasts);
+    # waking forgets it. A replay passes over the ticks before it (engine/replay.py).
     quiet_until: float = -math.inf
     silences: SilencesInForce
     _order: list[tuple[Rule, list[tuple[Brand, tuple[str, str]]]]]
@@ -75,7 +76,7 @@ class Skipping:
         self.quiet_until = -math.inf
 
     def settle_quiet(self, now: float) -> None:
-        """After the tick at now: until when later ticks would change nothing while no mention is counted."""
+        """After the tick at now: until when later ticks would change nothing (see quiet_until)."""
         self.quiet_until = -math.inf
         until = self.silences.holds_until(now)
         dormant = self.dormant
@@ -95,8 +96,8 @@ class Skipping:
     def wake_shares(self, brand: str) -> None:
         """A mention of the brand was counted where a share rule's usual share may move: wake its pairs."""
         for rule in self.rules:
-            if isinstance(rule.detect, ShareDetect):
-                self.dormant.pop((rule.name, brand), None)
+            if isinstance(rule.detect, ShareDetect) and self.dormant.pop((rule.name, brand), None) is not None:
+                self.quiet_until = -math.inf
 
     def _cannot_fire(self, rule: Rule, key: tuple[str, str], now: float) -> bool:
         """Whether the rule cannot fire for the brand now: every window it tests holds fewer mentions than

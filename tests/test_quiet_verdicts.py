@@ -18,6 +18,7 @@ from monitor.rules.counts import BucketCounts
 from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
 from monitor.store import Store
+from tests.helpers.engine import rules_engine
 
 START = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
 RULES = {
@@ -32,13 +33,7 @@ RULES = {
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_kept_verdict_is_the_fresh_one(tmp_path: Path, seed: int) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for name, text in RULES.items():
-        rules.joinpath(name).write_text(text)
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
-                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
-    eng = Engine(config, load_rules(rules, ["acme"], ["hackernews"]), Store.open(config.database), Scorer.of(config))
+    eng = rules_engine(tmp_path, RULES)
     rng = random.Random(seed)
     keys = [(rule.name, "acme") for rule in eng.rules]
     for key in keys:
@@ -78,12 +73,7 @@ def test_a_silence_rule_is_skipped_only_where_it_cannot_fire(tmp_path: Path, see
     # "heard" verdict is the fresh one, and a skipped evaluation never fires.
     from monitor.rules.detectors import Failure
 
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    rules.joinpath("silent.toml").write_text(SILENT)
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
-                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
-    eng = Engine(config, load_rules(rules, ["acme"], ["hackernews"]), Store.open(config.database), Scorer.of(config))
+    eng = rules_engine(tmp_path, {"silent.toml": SILENT})
     rng = random.Random(seed)
     (rule,) = eng.rules
     key = (rule.name, "acme")
@@ -237,13 +227,7 @@ def test_a_pair_asleep_until_more_mentions_cannot_fire_before_they_come(tmp_path
     # any moment before that many mentions are counted, nor before its time is up: checked against the
     # detector itself, with mentions counted one or two at a time so that counts sit right under what
     # firing asks for (a margin one too large shows as a firing while asleep).
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    for name, text in MARGIN_RULES.items():
-        rules.joinpath(name).write_text(text)
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
-                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
-    eng = Engine(config, load_rules(rules, ["acme"], ["hackernews"]), Store.open(config.database), Scorer.of(config))
+    eng = rules_engine(tmp_path, MARGIN_RULES)
     rng = random.Random(seed)
     keys = [(rule.name, "acme") for rule in eng.rules]
     for key in keys:
@@ -291,12 +275,7 @@ def test_a_share_pair_asleep_cannot_fire_while_other_posts_leave_its_window(tmp_
     # move the usual share as they enter and leave it; batches of late posts move it too.
     from monitor.mention import Mention, ScoredMention
 
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    rules.joinpath("share.toml").write_text(SHARE_RULE)
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=rules,
-                    brands=(Brand("acme", "Acme", ("acme",)),), sources=MappingProxyType({}))  # fmt: skip
-    eng = Engine(config, load_rules(rules, ["acme"], ["reddit"]), Store.open(config.database), Scorer.of(config))
+    eng = rules_engine(tmp_path, {"share.toml": SHARE_RULE}, platforms=("reddit",))
     (rule,) = eng.rules
     key = (rule.name, "acme")
     rng = random.Random(seed)

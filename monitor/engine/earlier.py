@@ -44,9 +44,11 @@ class _Grid:
 class _Brand:
     skip: frozenset[str]
     seen: int  # the rowid up to which stored rows have been read
-    # Every post created at or after `complete_from` (all of them, while a brand's spans are small).
+    # Every post created in [complete_from, complete_to) (all of them, while a brand's spans are small).
+    # Never later than the latest end asked for: a replay stores posts ahead of its clock.
     posts: dict[int, tuple[float, EarlierPost]] | None = None
     complete_from: float = math.inf
+    complete_to: float = math.inf
     grids: dict[int, _Grid] = field(default_factory=dict)
 
 
@@ -88,7 +90,7 @@ class EarlierPosts:
             return
         for row in self.store.posts_after(brand, state.seen, newest):
             rowid, created = row[0], row[1]
-            if state.posts is not None and created >= state.complete_from:
+            if state.posts is not None and state.complete_from <= created < state.complete_to:
                 state.posts[rowid] = (created, self._post(state, row))
             for width, grid in state.grids.items():
                 k = math.floor(created / width)
@@ -99,12 +101,13 @@ class EarlierPosts:
         state.seen = newest
 
     def _all(self, state: _Brand, brand: str, start: float, end: float, limit: int) -> list[EarlierPost]:
-        if state.posts is None:
-            state.posts, state.complete_from = {}, math.inf
-        if start < state.complete_from:
-            for row in self.store.posts_between(brand, start, state.complete_from):
-                state.posts.setdefault(row[0], (row[1], self._post(state, row)))
-            state.complete_from = start
+        if state.posts is None or start > state.complete_to or end < state.complete_from:
+            state.posts, state.complete_from, state.complete_to = {}, end, end  # nothing kept that helps
+        for low, high in ((start, state.complete_from), (state.complete_to, end)):
+            if low < high:
+                for row in self.store.posts_between(brand, low, high):
+                    state.posts.setdefault(row[0], (row[1], self._post(state, row)))
+        state.complete_from, state.complete_to = min(start, state.complete_from), max(end, state.complete_to)
         found = [post for created, post in state.posts.values() if start <= created < end]
         # Forget what is far behind; a brand grown busy is sampled on grids instead.
         if len(state.posts) > 3 * limit or start - MARGIN > state.complete_from:

@@ -158,18 +158,22 @@ class Skipping:
     ) -> bool:
         """Over min_count: whether no window can also reach min_ratio times its expected count."""
         gate = self.gates.get(key) or self.gates.setdefault(key, SpikeGate())
-        if not gate.quiet(detect, counts, now, self.history_start.get(key[1]), self.config.zone, watched, sums):
-            return False
-        if counts.newest < math.ceil(now / 60) and (
-            gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True))
-        ):
+        quiet = gate.quiet(detect, counts, now, self.history_start.get(key[1]), self.config.zone, watched, sums)
+        if counts.newest >= math.ceil(now / 60):
+            return quiet
+        if gate.learning or all(n < limit for n, limit in zip(sums, gate.thresholds, strict=True)):
             # Quiet by the hour's bounds: with nothing counted, every window's count can only fall, and
             # the bounds hold until the gate's hour ends or the baseline is learned again. A window under
             # its bound by d needs ceil(d) more mentions to reach it; while the baseline is still learning,
             # counting more does not end that (the history's start or its hours do).
             short = min(math.ceil(limit - n) for n, limit in zip(sums, gate.thresholds, strict=True))
             self.dormant[key] = (now, _bounds_end(detect, now), math.inf if gate.learning else counts.adds + short)
-        return True
+            return True
+        if gate.hopeless(detect, sums):
+            # Over a bound, but no window can reach its level within the bounds: asleep until the next one.
+            self.dormant[key] = (now, _bounds_end(detect, now), counts.adds + 1)
+            return True
+        return quiet
 
     def _share_quiet(
         self, detect: ShareDetect, key: tuple[str, str], counts: BucketCounts, now: float, watched: set[int] | None

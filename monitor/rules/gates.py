@@ -18,8 +18,9 @@ from datetime import tzinfo
 
 from monitor.rules.baseline import Baseline
 from monitor.rules.counts import BucketCounts
-from monitor.rules.detectors import spike_baseline, window_count
+from monitor.rules.detectors import spike_baseline, window_count, window_levels
 from monitor.rules.model import SpikeDetect
+from monitor.rules.stats import negative_binomial_upper_tail
 
 # The bound is shaved by this much so that rounding in the detector's own sum of rates (a few terms,
 # relative error about 1e-16) can never put an expected count under it.
@@ -29,13 +30,15 @@ _SLACK = 1e-9
 class SpikeGate:
     """For one (spike rule, brand): the baseline and window bounds of the hour last asked about."""
 
-    __slots__ = ("base", "hour", "learning", "thresholds")
+    __slots__ = ("base", "hour", "learning", "least", "levels", "thresholds")
 
     def __init__(self) -> None:
         self.base: Baseline | None = None
         self.hour = 0
         self.learning = False
         self.thresholds: tuple[float, ...] = ()
+        self.least: tuple[float, ...] = ()  # each window's least expected count within the hour
+        self.levels: tuple[float, ...] = ()  # each window's p-value level (window_levels)
 
     def quiet(
         self,
@@ -70,11 +73,26 @@ class SpikeGate:
     def _learn(self, detect: SpikeDetect, base: Baseline, hour: int, zone: tzinfo) -> None:
         self.base, self.hour = base, hour
         self.learning = base.hours * 3600 < min(detect.min_history, detect.baseline).total_seconds()
-        limits = []
+        limits, leasts = [], []
         for window in detect.windows:
             seconds = window.total_seconds()
             # Windows ending in [hour, hour + 1) start no earlier than the hour holding hour*3600 - seconds.
             spanned = range(math.floor((hour * 3600 - seconds) / 3600), hour + 1)
-            least = min(base.rate(h, zone) for h in spanned)
-            limits.append(max(float(detect.min_count), detect.min_ratio * least * seconds / 3600 * (1 - _SLACK)))
-        self.thresholds = tuple(limits)
+            least = min(base.rate(h, zone) for h in spanned) * seconds / 3600 * (1 - _SLACK)
+            leasts.append(least)
+            limits.append(max(float(detect.min_count), detect.min_ratio * least))
+        self.thresholds, self.least = tuple(limits), tuple(leasts)
+        self.levels = tuple(window_levels(detect))
+
+    def hopeless(self, detect: SpikeDetect, sums: Sequence[int]) -> bool:
+        """Whether no window can fire within the gate's bounds (its hour, its baseline) unless more mentions
+        are counted: each under min_count, or less likely than its level even against the least count
+        the hour may expect. With nothing counted a window's count can only fall and its expected count
+        stays at or above that least, and the tail is larger for a smaller count or a larger mean."""
+        if self.base is None:  # never asked before quiet(): not known, so not hopeless
+            return False
+        alpha = self.base.alpha
+        for n, least, level in zip(sums, self.least, self.levels, strict=True):
+            if n >= detect.min_count and negative_binomial_upper_tail(n, least, alpha) <= level:
+                return False
+        return True

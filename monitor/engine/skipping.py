@@ -17,17 +17,15 @@ from monitor.rules.gates import SpikeGate
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
 
 
+def _hour_turn(now: float, span: float) -> float:
+    """When either end of the window of span seconds ending at now next crosses into another hour."""
+    return min((math.floor(now / 3600) + 1) * 3600.0, (math.floor((now - span) / 3600) + 1) * 3600.0 + span)
+
+
 def _bounds_end(detect: SpikeDetect, now: float) -> float:
     """When a spike gate's bounds at now may next change: its hour ends, or the hour its baseline ends
     (the hour before the longest window starts) moves on."""
-    longest = max(w.total_seconds() for w in detect.windows)
-    return min((math.floor(now / 3600) + 1) * 3600, (math.floor((now - longest) / 3600) + 1) * 3600 + longest)
-
-
-def _hours_move(detect: SilenceDetect, now: float) -> float:
-    """When the whole hours a silence rule's window covers at now next change."""
-    quiet = detect.quiet_for.total_seconds()
-    return min((math.floor(now / 3600) + 1) * 3600.0, (math.floor((now - quiet) / 3600) + 1) * 3600.0 + quiet)
+    return _hour_turn(now, max(w.total_seconds() for w in detect.windows))
 
 
 class Skipping:
@@ -144,7 +142,7 @@ class Skipping:
         if detect.failing_for is None or self.source_failures is None:
             # Heard until the hours of its window move on (counting only adds to them); a source may
             # start failing at any time, so a rule that also watches sources is asked every tick.
-            self.dormant[key] = (now, _hours_move(detect, now), math.inf)
+            self.dormant[key] = (now, _hour_turn(now, detect.quiet_for.total_seconds()), math.inf)
         return True
 
     def _spike_quiet(

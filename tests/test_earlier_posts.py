@@ -117,6 +117,29 @@ def test_a_late_post_earlier_than_its_slot_s_first_takes_its_place() -> None:
     store.close()
 
 
+def test_late_posts_at_either_edge_of_what_is_kept_are_read() -> None:
+    # New rows are read only where they were created inside what is kept (every post of a span, or a
+    # grid's slots): a replay's chunk stored ahead of the clock is not read. The edges are inside.
+    for limit, n in ((500, 100), (10, 400)):  # every post kept; a grid of slots
+        store = Store.open(":memory:")
+        earlier = EarlierPosts(store)
+        span = (AT, AT + 12_000)
+        store.add_mentions([mention(j, 1000 + j * 25.0, "neutral", False) for j in range(n)], 0.0)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        width = max(60, math.ceil(12_000 / limit / 60) * 60)
+        last_slot = math.ceil(span[1] / width) - 2  # the last whole slot, kept on the grid
+        edges = (span[0], span[1] - 0.5, span[0] + width * 1.0001, (last_slot + 1) * width - 0.5)
+        store.add_mentions([mention(9000 + k, at - AT, "negative", False) for k, at in enumerate(edges)], 0.0)
+        got = earlier.posts("acme", *span, limit, SKIP)
+        assert kept(got) == expected(store, *span, limit) and "negative" in {p.label for p in got}
+        # Ahead of the span (a replay's next chunk): not in this span's posts, and there when asked for.
+        store.add_mentions([mention(9500 + k, 12_000 + k * 10.0, "positive", False) for k in range(30)], 0.0)
+        assert kept(earlier.posts("acme", *span, limit, SKIP)) == expected(store, *span, limit)
+        later = (AT + 6000, AT + 12_400)
+        assert kept(earlier.posts("acme", *later, limit, SKIP)) == expected(store, *later, limit)
+        store.close()
+
+
 def test_a_brand_sampled_on_a_grid_keeps_no_list_of_every_post() -> None:
     # Memory: once a brand is busy enough to be sampled, its every post is no longer kept (a replay of a
     # month of a busy brand would otherwise keep them all as they are stored).

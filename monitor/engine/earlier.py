@@ -88,7 +88,14 @@ class EarlierPosts:
         newest = self.store.last_rowid()
         if newest == state.seen:
             return
-        for row in self.store.posts_after(brand, state.seen, newest):
+        # Only rows created where something is kept can change it: a replay stores its next chunk ahead of
+        # the clock, and reading those rows' texts cost more than the rest of an alert.
+        kept: list[tuple[float, float]] = [(g.low * width, (g.high + 1) * width) for width, g in state.grids.items()]
+        if state.posts is not None:
+            kept.append((state.complete_from, state.complete_to))
+        kept = [(low, high) for low, high in kept if low < high]
+        bounds = (min(low for low, _ in kept), max(high for _, high in kept)) if kept else (0.0, 0.0)
+        for row in self.store.posts_after(brand, state.seen, newest, bounds) if kept else ():
             rowid, created = row[0], row[1]
             if state.posts is not None and state.complete_from <= created < state.complete_to:
                 state.posts[rowid] = (created, self._post(state, row))

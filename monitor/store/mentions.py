@@ -3,6 +3,7 @@ time for windows, backtests and history (copies left out unless asked for)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain
@@ -170,10 +171,15 @@ class MentionsTable:
             [brand, start, end],
         ).fetchall()
 
-    def posts_after(self, brand: str, after: int, until: int) -> list[PostRow]:
-        """The brand's mentions stored with rowid in (after, until], copies left out, as PostRows."""
+    def posts_after(
+        self, brand: str, after: int, until: int, created: tuple[float, float] = (-math.inf, math.inf)
+    ) -> list[PostRow]:
+        """The brand's mentions stored with rowid in (after, until] and created in [created[0], created[1]),
+        copies left out, as PostRows."""
         return self.db.execute(
-            f"SELECT {_POST_COLUMNS} FROM mentions WHERE rowid > ? AND rowid <= ? AND {_POSTS}", [after, until, brand]
+            f"SELECT {_POST_COLUMNS} FROM mentions WHERE rowid > ? AND rowid <= ? AND {_POSTS}"
+            " AND created_at >= ? AND created_at < ?",
+            [after, until, brand, max(created[0], -1e300), min(created[1], 1e300)],
         ).fetchall()
 
     def first_posts(self, brand: str, start: float, end: float, width: int, slots: tuple[int, int]) -> list[PostRow]:

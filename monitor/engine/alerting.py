@@ -60,7 +60,7 @@ class Alerting:
             # the window for the figures.
             label = None if rule.match.sentiment == "any" else rule.match.sentiment
             matcher = self.matchers[rule.name]
-            candidates = self.store.mentions_between(start, now, brand.id, label=label)
+            candidates = self._candidates(matcher, brand.id, start, now, label)
             matching = [m for m in candidates if not m.backfill and matcher(m)]
             tally = self.store.tally(brand.id, start, now)
             span = rule.horizon.total_seconds()
@@ -70,6 +70,17 @@ class Alerting:
         if kind == "opened":
             event["chart"] = self._chart_series(rule, brand, incident, now)
         return event
+
+    def _candidates(
+        self, matcher: RuleMatcher, brand: str, start: float, end: float, label: str | None
+    ) -> list[ScoredMention]:
+        """The brand's stored mentions in [start, end) (of that label if given) that may count toward the
+        rule: for a rule of terms, only those whose text has them. Of a rule of any sentiment hundreds of
+        rows a window fail its terms, and reading a row whole costs about 10 µs."""
+        if not matcher.has_terms:
+            return self.store.mentions_between(start, end, brand, label=label)
+        texts = self.store.texts_between(brand, start, end, label)
+        return self.store.mentions_by_rowid([rowid for rowid, text in texts if matcher.terms_match(text)])
 
     def close_orphans(self, now: float) -> list[dict[str, Any]]:
         """Resolve the open incidents of rules that no longer exist, saying so in their threads."""

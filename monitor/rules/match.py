@@ -49,9 +49,10 @@ class RuleMatcher:
             return False
         if self.languages and _language(mention) not in self.languages:
             return False
-        if not self.has_terms:
-            return True
-        text = mention.full_text
+        return not self.has_terms or self.terms_match(mention.full_text)
+
+    def terms_match(self, text: str) -> bool:
+        """Whether a mention's full text passes the rule's terms (all of the rule when it has none)."""
         if self.keywords is not None and not self.keywords.search(text):
             return False
         if self.any_terms and not self.any_terms.search(text):

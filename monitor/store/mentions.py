@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.mention import ScoredMention
+from monitor.mention import ScoredMention, joined_text
 from monitor.store.copies import GROUP_WINDOW, NEWS_PLATFORMS, group_keys, same_story_by_title
 from monitor.store.records import mention_row, scored
 from monitor.store.schema import MENTION_COLUMNS
@@ -143,6 +143,26 @@ class MentionsTable:
             sql += " AND label = ?"
             params.append(label)
         return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
+
+    def texts_between(self, brand: str, start: float, end: float, label: str | None = None) -> list[tuple[int, str]]:
+        """(rowid, full text) of each of mentions_between(start, end, brand, label=label), in its order."""
+        sql = f"SELECT rowid, title, text FROM mentions WHERE {_POSTS} AND created_at >= ? AND created_at < ?"
+        params: list[Any] = [brand, start, end]
+        if label is not None:
+            sql += " AND label = ?"
+            params.append(label)
+        rows = self.db.execute(sql + " ORDER BY created_at, rowid", params)
+        return [(rowid, joined_text(title or "", text or "")) for rowid, title, text in rows]
+
+    def mentions_by_rowid(self, rowids: Sequence[int]) -> list[ScoredMention]:
+        """The stored mentions with these rowids (those still stored), in the order given."""
+        found: dict[int, ScoredMention] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start : start + 500]
+            sql = f"SELECT rowid, {MENTION_COLUMNS} FROM mentions WHERE rowid IN ({','.join('?' * len(chunk))})"
+            for row in self.db.execute(sql, chunk):
+                found[row[0]] = scored(row[1:])
+        return [found[rowid] for rowid in rowids if rowid in found]
 
     def tally(self, brand: str, start: float, end: float) -> tuple[int, int]:
         """How many of the brand's mentions created in [start, end) an alert's figures count (copies and

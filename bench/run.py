@@ -268,6 +268,7 @@ def alerts_rows(quick: bool) -> list[Row]:
     except ImportError:
         return [("alert building p99", "not measured", "5 ms", "-", "< 5 ms (no bench/alerts.py)")]
     figures = alerts.alert_building(quick)
+    replayed = alerts.replay_alerts(quick)
     p99 = figures["p99_ms"]
     return [
         (
@@ -277,7 +278,15 @@ def alerts_rows(quick: bool) -> list[Row]:
             "5 ms",
             f"{p99 / 5:.2f}",
             verdict(p99 < 5, "< 5 ms"),
-        )
+        ),
+        (
+            f"alert building p99 inside a replay at 1M a month ({replayed['events']:.0f} openings and updates;"
+            f" p50 {replayed['p50_ms']:.1f} ms)",
+            f"{replayed['p99_ms']:.1f} ms",
+            "5 ms",
+            f"{replayed['p99_ms'] / 5:.2f}",
+            verdict(replayed["p99_ms"] < 5, "< 5 ms"),
+        ),
     ]
 
 

@@ -81,3 +81,24 @@ def test_the_phrases_the_lexicon_rewrites_are_listed_as_written() -> None:
     ]
     assert lexicon.rewrite(text) == "Acme outage again, and I was overcharged. The breach is not the fix"
     assert lexicon.rewritten("Acme went down the road of price cuts") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        *TEXTS,
+        ("Acme is down AGAIN!!! worst week ever 🙄", "acme"),
+        ("Crashpad crash? crash?? still loving it 😀", "crashpad"),
+        ("meh. Acme support, thanks for nothing!", None),
+    ],
+)
+def test_an_explanation_gives_the_score_and_shares_the_scorer_gives_alone(text: str, brand: str | None) -> None:
+    # explain reads each VADER pass once for both the model's features and the shares (emoji and "!" too).
+    explanation = SCORER.explain(text, None, brand, top=50)
+    score = SCORER.score(text, None, brand)
+    probabilities = SCORER.probabilities([text], brand)[0]
+    column = LABELS.index(str(score.label))
+    assert (explanation.compound, explanation.label) == (score.compound, score.label)
+    assert explanation.confidence == round(float(probabilities[column]), 3)
+    hidden = SCORER.brand_names.get(brand, "").split() if brand else []
+    assert explanation.weights == SCORER.shares(text, brand, column).top(text, hidden, 50)

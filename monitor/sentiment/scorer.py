@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from monitor.config import Config, SentimentConfig
-from monitor.sentiment import attribution, language, lexicon, model
+from monitor.sentiment import attribution, language, lexicon, model, vader
 from monitor.sentiment.language import guess_language
 from monitor.sentiment.vader import FastVader
 
@@ -245,9 +245,14 @@ class Scorer:
 
     def probabilities(self, texts: Sequence[str], brand: str | None = None) -> np.ndarray:
         """The learned model's (n, 3) probabilities of negative, neutral and positive."""
-        assert self.model is not None, 'scorer = "vader" has no probabilities'
         lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
-        dense = [model.dense_features(*lexical.compounds(t, self.plain)) for t in texts]
+        return self._probabilities(texts, lexical, [lexical.compounds(t, self.plain) for t in texts])
+
+    def _probabilities(
+        self, texts: Sequence[str], lexical: _Lexical, compounds: Sequence[tuple[float, float]]
+    ) -> np.ndarray:
+        assert self.model is not None, 'scorer = "vader" has no probabilities'
+        dense = [model.dense_features(*pair) for pair in compounds]
         logits = self.model.logits([lexical.model_text(t) for t in texts], dense)
         if lexical.words is not None:
             shifts = np.array([lexical.override(t) for t in texts], dtype=np.float32) * (OVERRIDE_LOGITS / 2)
@@ -282,28 +287,43 @@ class Scorer:
         version = self.version_of(brand)
         if self.model is None or not self.readable(text, lang):
             return Explanation(*self.pair(text, lang, brand), None, (), version)
-        probabilities = self.probabilities([text], brand)
+        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        # Each VADER pass once: the compounds the model reads come from the valences the shares spread.
+        valences = self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
+        if valences[0] is None or valences[1] is None:
+            compounds = lexical.compounds(text, self.plain)
+        else:
+            compounds = vader.compound_of(valences[0][2]), vader.compound_of(valences[1][2])
+        probabilities = self._probabilities([text], lexical, [compounds])
         ((compound, label),) = _pairs_of(probabilities)
         column = model.LABELS.index(str(label))
         confidence = float(probabilities[0, column])
-        shares = self.shares(text, brand, column)
+        shares = self._shares(text, lexical, column, compounds, valences)
         hidden = self.brand_names.get(brand, "").split() if brand else []
         return Explanation(compound, label, round(confidence, 3), shares.top(text, hidden, top), version)
 
     def shares(self, text: str, brand: str | None, column: int) -> attribution.Shares:
         """Every word's and phrase's share of the margin of the label in column (attribution.py)."""
-        assert self.model is not None, 'scorer = "vader" has no margins'
         lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        valences = self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
+        return self._shares(text, lexical, column, lexical.compounds(text, self.plain), valences)
+
+    def _shares(
+        self,
+        text: str,
+        lexical: _Lexical,
+        column: int,
+        compounds: tuple[float, float],
+        valences: tuple[vader.Valences | None, vader.Valences | None],
+    ) -> attribution.Shares:
+        assert self.model is not None, 'scorer = "vader" has no margins'
         weights = self.model.weights
         shares = attribution.Shares()
         grams = model.grams(model.words(lexical.model_text(text)))
         attribution.gram_shares(shares, grams, weights.gram_index, weights.grams, column)
-        dense = attribution.margin(weights.dense, column) * np.array(
-            model.dense_features(*lexical.compounds(text, self.plain)), dtype=np.float32
-        )
-        shares.spread(float(dense[0]), self.plain.valences(text))
-        rewritten = lexicon.rewrite(text)
-        shares.spread(float(dense[1:].sum()), lexical.analyzer.valences(rewritten), lexicon.rewritten(text))
+        dense = attribution.margin(weights.dense, column) * np.array(model.dense_features(*compounds), dtype=np.float32)
+        shares.spread(float(dense[0]), valences[0])
+        shares.spread(float(dense[1:].sum()), valences[1], lexicon.rewritten(text))
         if lexical.words is not None and (found := lexical.words.findall(text)):
             shift = lexical.override(text) * OVERRIDE_LOGITS / 2
             part = float(attribution.margin(np.array([-shift, 0.0, shift]), column)) / len(found)

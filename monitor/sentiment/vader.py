@@ -34,6 +34,9 @@ def _tables() -> tuple[dict[str, float], dict[str, str]]:
     return library.lexicon, library.emojis
 
 
+Valences = tuple[list[str], list[float], float]  # words, each one's sentiment, the total the compound reads
+
+
 class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
     """SentimentIntensityAnalyzer, scoring exactly as the library does, faster (see above). Its lexicon is
     its own copy, to add words to; with shared=True it is the process's one table, which no one may change."""
@@ -64,13 +67,9 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         sentiments = self._sentiments(text)
         if not sentiments:
             return 0.0
-        total = _emphasised(float(sum(sentiments)), text)
-        if total == 0:
-            return 0.0  # the library's normalize(0.0), rounded
-        score = total / math.sqrt(total * total + 15)
-        return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
+        return compound_of(_emphasised(float(sum(sentiments)), text))
 
-    def valences(self, text: str) -> tuple[list[str], list[float], float] | None:
+    def valences(self, text: str) -> Valences | None:
         """The words of a text without emoji (lowercased, as the library reads them), the sentiment each
         was given, and the sum the compound normalises (punctuation emphasis included); None for a text
         with emoji, which the library scores on a text of its own."""
@@ -136,6 +135,14 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         if "but" in lowered:
             sentiments = self._but_check(lowered, sentiments)
         return sentiments
+
+
+def compound_of(total: float) -> float:
+    """The compound of a sum of sentiments, punctuation emphasis added (a valences() total)."""
+    if total == 0:
+        return 0.0  # the library's normalize(0.0), rounded
+    score = total / math.sqrt(total * total + 15)
+    return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
 
 
 def _emphasised(total: float, text: str) -> float:

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from itertools import chain, pairwise
+from itertools import chain
 from typing import NamedTuple
 
 from monitor.mention import ScoredMention
@@ -26,6 +26,7 @@ _URL = re.compile(r"https?://\S+")
 _HANDLE = re.compile(r"[@#]\w+")
 _CLAUSE = re.compile(r"[.,;:!?()\[\]\n\"“”]+|\s[-–—]\s")
 _TOKEN = re.compile(r"[a-z][a-z0-9'’\-]*[a-z0-9]|\d{3,}")  # words, and numbers like 502 (not #12)
+_PIECE = re.compile(f"({_CLAUSE.pattern})|({_TOKEN.pattern})")  # a clause break, or a word
 # Function words, and the filler of social posts (intensifiers, "anyone else", "again"): they are in
 # every kind of post and never say what one is about.
 STOPWORDS = frozenset(
@@ -56,15 +57,19 @@ def terms_of(text: str, skip: AbstractSet[str]) -> set[str]:
     """The words and two-word phrases of a post that can describe it (a phrase: two such words next to
     each other, not across punctuation)."""
     found: set[str] = set()
-    # URLs and handles go from the whole text first; a clause (split at ":" among the rest) then holds no
-    # URL, and no "@" or "#" before a word character, lowercased or not (no character lowercases to a
-    # word character unless it is one): its words are tokens(clause) without tokens()'s own removals.
-    for clause in _CLAUSE.split(_HANDLE.sub(" ", _URL.sub(" ", text))):
-        words = [t.strip("'’-") for t in _TOKEN.findall(clause.lower())]
-        content = [w if w not in STOPWORDS and w not in skip and len(w) > 2 else "" for w in words]
-        found.update(filter(None, content))
-        if len(content) > 1:
-            found.update([f"{a} {b}" for a, b in pairwise(content) if a and b])
+    # URLs and handles go from the whole text first; the rest is read in one pass, lowercased, as clause
+    # breaks and words (no character lowercases to a word character unless it is one, or to a break; a
+    # word starts with a letter and ends with a letter or digit, so it never holds a break, and
+    # tokens()'s strip of quotes and dashes leaves it as it is).
+    before = ""  # the word before, while it can start a phrase
+    for brk, word in _PIECE.findall(_HANDLE.sub(" ", _URL.sub(" ", text)).lower()):
+        if brk or word in STOPWORDS or word in skip or len(word) < 3:
+            before = ""
+            continue
+        found.add(word)
+        if before:
+            found.add(f"{before} {word}")
+        before = word
     return found
 
 

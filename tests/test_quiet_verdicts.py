@@ -18,7 +18,7 @@ from monitor.rules.counts import BucketCounts
 from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
 from monitor.store import Store
-from tests.helpers.engine import rules_engine
+from tests.helpers.engine import NeverDormant, rules_engine
 
 START = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
 RULES = {
@@ -103,13 +103,6 @@ def test_a_silence_rule_is_skipped_only_where_it_cannot_fire(tmp_path: Path, see
     eng.store.close()
 
 
-class _NeverDormant(dict[tuple[str, str], tuple[float, float, float]]):
-    """A dormant table that keeps nothing: every pair is looked at every tick, as before it existed."""
-
-    def __setitem__(self, key: tuple[str, str], value: tuple[float, float, float]) -> None:
-        pass
-
-
 @pytest.mark.parametrize(("seed", "watching"), [(0, False), (1, False), (2, True), (3, True)])
 def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, watching: bool) -> None:
     # Every shipped rule, two brands, four days of mentions at a rate that keeps the spike rules' gates
@@ -147,7 +140,7 @@ def test_passing_over_dormant_pairs_changes_no_event(tmp_path: Path, seed: int, 
         eng = Engine(config, rules, Store.open(config.database), Scorer.of(config))
         eng.watching = watching
         if not dormant:
-            eng.dormant = _NeverDormant()
+            eng.dormant = NeverDormant()
         events, i = [], 0
         for minute in range(days * 1440 + 120):
             now = START + 60 * minute + 30

@@ -20,7 +20,7 @@ from monitor.mention import Mention
 from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
 from monitor.store import Store
-from tests.test_quiet_verdicts import _NeverDormant
+from tests.helpers.engine import NeverDormant
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 10, 5, tzinfo=UTC).timestamp()
@@ -69,7 +69,7 @@ def _run(tmp_path: Path, seed: int, skipping: bool) -> tuple[list[dict[str, Any]
     store.add_silence("mention-storm", "*", [], "ana", "launch", START + 6 * 86400 + 1000, START + 6.5 * 86400)
     engine = Engine(config, rules, store, Scorer.of(config))
     if not skipping:
-        engine.dormant = _NeverDormant()  # every pair looked at every minute: nothing is ever asleep
+        engine.dormant = NeverDormant()  # every pair looked at every minute: nothing is ever asleep
     ticks = 0
     tick = engine.tick
 

@@ -43,3 +43,11 @@ def rules_engine(
                     sources=MappingProxyType({}))  # fmt: skip
     loaded = load_rules(folder, [b.id for b in brands], list(platforms))
     return Engine(config, loaded, Store.open(config.database), Scorer.of(config))
+
+
+class NeverDormant(dict[tuple[str, str], tuple[float, float, float]]):
+    """A dormant table (Engine.dormant) that keeps nothing: every pair is looked at every tick, as before
+    pairs could sleep; a replay with it is the reference a sleeping one must match."""
+
+    def __setitem__(self, key: tuple[str, str], value: tuple[float, float, float]) -> None:
+        pass

@@ -94,8 +94,8 @@ class EarlierPosts:
         if state.posts is not None:
             kept.append((state.complete_from, state.complete_to))
         kept = [(low, high) for low, high in kept if low < high]
-        bounds = (min(low for low, _ in kept), max(high for _, high in kept)) if kept else (0.0, 0.0)
-        for row in self.store.posts_after(brand, state.seen, newest, bounds) if kept else ():
+        bounds = (min(low for low, _ in kept), max(high for _, high in kept)) if kept else None
+        for row in self.store.posts_after(brand, state.seen, newest, bounds) if bounds else ():
             rowid, created = row[0], row[1]
             if state.posts is not None and state.complete_from <= created < state.complete_to:
                 state.posts[rowid] = (created, self._post(state, row))

@@ -3,7 +3,6 @@ time for windows, backtests and history (copies left out unless asked for)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain
@@ -132,7 +131,18 @@ class MentionsTable:
     ) -> list[ScoredMention]:
         """Mentions created in [start, end), oldest first, for one brand or all (copies only if asked), with
         one label only if asked."""
-        sql = f"SELECT {MENTION_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ?"
+        return [scored(row) for row in self._between(MENTION_COLUMNS, start, end, brand, copies, label)]
+
+    def texts_between(self, brand: str, start: float, end: float, label: str | None = None) -> list[tuple[int, str]]:
+        """(rowid, full text) of each of mentions_between(start, end, brand, label=label), in its order."""
+        rows = self._between("rowid, title, text", start, end, brand, False, label)
+        return [(rowid, joined_text(title or "", text or "")) for rowid, title, text in rows]
+
+    def _between(
+        self, columns: str, start: float, end: float, brand: str | None, copies: bool, label: str | None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The columns of the mentions mentions_between reads, in its order."""
+        sql = f"SELECT {columns} FROM mentions WHERE created_at >= ? AND created_at < ?"
         if not copies:
             sql += " AND copy_of IS NULL"
         params: list[Any] = [start, end]
@@ -142,17 +152,7 @@ class MentionsTable:
         if label is not None:
             sql += " AND label = ?"
             params.append(label)
-        return [scored(row) for row in self.db.execute(sql + " ORDER BY created_at, rowid", params)]
-
-    def texts_between(self, brand: str, start: float, end: float, label: str | None = None) -> list[tuple[int, str]]:
-        """(rowid, full text) of each of mentions_between(start, end, brand, label=label), in its order."""
-        sql = f"SELECT rowid, title, text FROM mentions WHERE {_POSTS} AND created_at >= ? AND created_at < ?"
-        params: list[Any] = [brand, start, end]
-        if label is not None:
-            sql += " AND label = ?"
-            params.append(label)
-        rows = self.db.execute(sql + " ORDER BY created_at, rowid", params)
-        return [(rowid, joined_text(title or "", text or "")) for rowid, title, text in rows]
+        return iter(self.db.execute(sql + " ORDER BY created_at, rowid", params))
 
     def mentions_by_rowid(self, rowids: Sequence[int]) -> list[ScoredMention]:
         """The stored mentions with these rowids (those still stored), in the order given."""
@@ -191,15 +191,13 @@ class MentionsTable:
             [brand, start, end],
         ).fetchall()
 
-    def posts_after(
-        self, brand: str, after: int, until: int, created: tuple[float, float] = (-math.inf, math.inf)
-    ) -> list[PostRow]:
+    def posts_after(self, brand: str, after: int, until: int, created: tuple[float, float]) -> list[PostRow]:
         """The brand's mentions stored with rowid in (after, until] and created in [created[0], created[1]),
         copies left out, as PostRows."""
         return self.db.execute(
             f"SELECT {_POST_COLUMNS} FROM mentions WHERE rowid > ? AND rowid <= ? AND {_POSTS}"
             " AND created_at >= ? AND created_at < ?",
-            [after, until, brand, max(created[0], -1e300), min(created[1], 1e300)],
+            [after, until, brand, *created],
         ).fetchall()
 
     def first_posts(self, brand: str, start: float, end: float, width: int, slots: tuple[int, int]) -> list[PostRow]:

@@ -243,9 +243,17 @@ class Scorer:
         """score() as a plain (compound, label) pair, as batches and worker processes pass them."""
         return self._pairs([(text, lang, brand)])[0]
 
+    def _lexical_of(self, brand: str | None) -> _Lexical:
+        """VADER with the lexicons a brand's mentions are scored with (its own words, if it has any)."""
+        return self.by_brand.get(brand, self.lexical) if brand else self.lexical
+
+    def _valences(self, text: str, lexical: _Lexical) -> tuple[vader.Valences | None, vader.Valences | None]:
+        """Plain VADER's and the lexicons' valences of a text (the two VADER passes shares spread)."""
+        return self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
+
     def probabilities(self, texts: Sequence[str], brand: str | None = None) -> np.ndarray:
         """The learned model's (n, 3) probabilities of negative, neutral and positive."""
-        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        lexical = self._lexical_of(brand)
         return self._probabilities(texts, lexical, [lexical.compounds(t, self.plain) for t in texts])
 
     def _probabilities(
@@ -266,7 +274,7 @@ class Scorer:
         if self.model is None:
             for i in readable:
                 text, _, brand = items[i]
-                lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+                lexical = self._lexical_of(brand)
                 compound = lexical.compound(text)
                 pairs[i] = (compound, self.label(compound))
             return pairs
@@ -287,9 +295,9 @@ class Scorer:
         version = self.version_of(brand)
         if self.model is None or not self.readable(text, lang):
             return Explanation(*self.pair(text, lang, brand), None, (), version)
-        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
+        lexical = self._lexical_of(brand)
         # Each VADER pass once: the compounds the model reads come from the valences the shares spread.
-        valences = self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
+        valences = self._valences(text, lexical)
         if valences[0] is None or valences[1] is None:
             compounds = lexical.compounds(text, self.plain)
         else:
@@ -304,8 +312,8 @@ class Scorer:
 
     def shares(self, text: str, brand: str | None, column: int) -> attribution.Shares:
         """Every word's and phrase's share of the margin of the label in column (attribution.py)."""
-        lexical = self.by_brand.get(brand, self.lexical) if brand else self.lexical
-        valences = self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
+        lexical = self._lexical_of(brand)
+        valences = self._valences(text, lexical)
         return self._shares(text, lexical, column, lexical.compounds(text, self.plain), valences)
 
     def _shares(

@@ -4,22 +4,18 @@ count toward its rule (copies and backfill left out), oldest first, whichever wa
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import Brand, Config
+from monitor.config import Brand
 from monitor.engine.core import Engine
 from monitor.mention import Mention, ScoredMention
-from monitor.rules.load import load_rules
-from monitor.sentiment import Scorer
 from monitor.store import Store
+from tests.helpers.engine import shipped_engine
 
-ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 11, 2, 9, tzinfo=UTC).timestamp()
 BRANDS = (Brand("acme", "Acme", ("acme",)), Brand("globex", "Globex", ("globex",)))
 # Crisis words in either field, in any case, inside other words ("recalled", "breaches" are not "recall"
@@ -54,10 +50,7 @@ posts = st.lists(
 
 
 def _engine(tmp: Path) -> Engine:
-    config = Config(path=tmp / "config.toml", database=tmp / "m.db", rules_dir=ROOT / "rules",
-                    brands=BRANDS, sources=MappingProxyType({}))  # fmt: skip
-    rules = load_rules(ROOT / "rules", [b.id for b in BRANDS], ["reddit", "hackernews"])
-    return Engine(config, rules, Store.open(":memory:"), Scorer.of(config))
+    return shipped_engine(tmp, BRANDS, ["reddit", "hackernews"], Store.open(":memory:"))
 
 
 def _scored(i: int, row: tuple[float, str, str, str | None, bool, bool, str]) -> ScoredMention:
@@ -102,7 +95,7 @@ def test_a_rule_of_terms_reads_whole_only_the_rows_with_its_terms(tmp_path: Path
     assert len(read) == 12
     # Reading whole rows keeps each one's every field, as the store holds it.
     assert read == [m for m in engine.store.mentions_between(AT, AT + 3600, "acme") if matcher(m)]
-    late = replace(_scored(999, (30.0, "Acme breach", "", "negative", False, False, "acme")))
+    late = _scored(999, (30.0, "Acme breach", "", "negative", False, False, "acme"))
     engine.store.add_mentions([late], 0.0)  # stored after the others, created before them: first
     first = engine._candidates(matcher, "acme", AT + 10, AT + 3600, None)[:2]
     assert [m.mention.id for m in first] == ["m999", "m5"]

@@ -7,22 +7,17 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from monitor.config import Brand, Config
+from monitor.config import Brand
 from monitor.engine import stream
-from monitor.engine.core import Engine
 from monitor.engine.replay import _replay
 from monitor.mention import Mention
-from monitor.rules.load import load_rules
-from monitor.sentiment import Scorer
 from monitor.store import Store
-from tests.helpers.engine import NeverDormant
+from tests.helpers.engine import NeverDormant, shipped_engine
 
-ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 10, 5, tzinfo=UTC).timestamp()
 DAYS = 12
 REFUNDS = 9.5 * 86400 + 1800  # a burst of posts a term silence covers, from 25 minutes into the hour
@@ -60,14 +55,11 @@ def _stream(seed: int) -> list[tuple[Mention, str | None]]:
 
 
 def _run(tmp_path: Path, seed: int, skipping: bool) -> tuple[list[dict[str, Any]], dict[Any, Any], int]:
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "unused.db", rules_dir=ROOT / "rules",
-                    brands=BRANDS, sources=MappingProxyType({}))  # fmt: skip
-    rules = load_rules(ROOT / "rules", [b.id for b in BRANDS], ["reddit"])
     store = Store.scratch(tmp_path / f"replay-{skipping}.db")
     # A term silence that starts within an hour, when every pair sleeps, minutes before a burst of its term.
     store.add_silence("*", "acme", ["refund"], "ana", "known issue", START + REFUNDS - 300, START + 10 * 86400)
     store.add_silence("mention-storm", "*", [], "ana", "launch", START + 6 * 86400 + 1000, START + 6.5 * 86400)
-    engine = Engine(config, rules, store, Scorer.of(config))
+    engine = shipped_engine(tmp_path, BRANDS, ["reddit"], store)
     if not skipping:
         engine.dormant = NeverDormant()  # every pair looked at every minute: nothing is ever asleep
     ticks = 0
@@ -80,7 +72,7 @@ def _run(tmp_path: Path, seed: int, skipping: bool) -> tuple[list[dict[str, Any]
 
     engine.tick = counted  # type: ignore[method-assign]
     try:
-        replayed = _replay(engine, rules, stream.of_items(_stream(seed)), None, 60.0)
+        replayed = _replay(engine, engine.rules, stream.of_items(_stream(seed)), None, 60.0)
         events = [{k: v for k, v in e.items() if k != "outbox_id"} for e in replayed]
         counts = {key: (dict(c.hours), dict(c.minutes)) for key, c in engine.counts.items()}
     finally:
@@ -105,11 +97,7 @@ def test_whatever_wakes_a_pair_forgets_until_when_the_engine_is_quiet(tmp_path: 
     # the brand's history, new watched hours, or a mention that brings a pair to what may fire.
     from monitor.mention import ScoredMention
 
-    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=ROOT / "rules",
-                    brands=BRANDS[:1], sources=MappingProxyType({}))  # fmt: skip
-    eng = Engine(
-        config, load_rules(ROOT / "rules", ["acme"], ["reddit"]), Store.open(config.database), Scorer.of(config)
-    )
+    eng = shipped_engine(tmp_path, BRANDS[:1], ["reddit"])
     rng = random.Random(5)
     serial = iter(range(10**9))
 

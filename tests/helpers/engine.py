@@ -1,5 +1,5 @@
-"""An engine on a real store in a temporary directory: for polls through poll_once, or with rules
-written for the test."""
+"""An engine on a real store in a temporary directory: for polls through poll_once, with rules written
+for the test, or with the shipped ones."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from monitor.loading import load_config
 from monitor.rules.load import load_rules
 from monitor.sentiment import Scorer
 from monitor.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def make_engine(tmp_path: Path, brand: str = "") -> Engine:
@@ -43,6 +45,17 @@ def rules_engine(
                     sources=MappingProxyType({}))  # fmt: skip
     loaded = load_rules(folder, [b.id for b in brands], list(platforms))
     return Engine(config, loaded, Store.open(config.database), Scorer.of(config))
+
+
+def shipped_engine(
+    tmp_path: Path, brands: tuple[Brand, ...], platforms: list[str], store: Store | None = None
+) -> Engine:
+    """An engine with the shipped rules (rules/) for brands polled on platforms, on store (default: a
+    store at tmp_path/m.db). Close its store when done."""
+    config = Config(path=tmp_path / "config.toml", database=tmp_path / "m.db", rules_dir=ROOT / "rules",
+                    brands=brands, sources=MappingProxyType({}))  # fmt: skip
+    rules = load_rules(ROOT / "rules", [b.id for b in brands], platforms)
+    return Engine(config, rules, store or Store.open(config.database), Scorer.of(config))
 
 
 class NeverDormant(dict[tuple[str, str], tuple[float, float, float]]):

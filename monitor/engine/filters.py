@@ -12,7 +12,7 @@ from monitor.config import Brand
 from monitor.mention import Mention, ScoredMention
 from monitor.sanitize import Unsafe, sanitize
 from monitor.sentiment import Scorer
-from monitor.sentiment.scorer import Pair
+from monitor.sentiment.pool import Pair
 from monitor.textmatch import Query, TagSet, TermSet
 
 

@@ -7,6 +7,7 @@ layer and the foundation modules (clock, durations, errors, mention, textmatch).
 """
 
 from monitor.sentiment.language import guess_language
-from monitor.sentiment.scorer import POOL_MIN, Explanation, Score, Scorer
+from monitor.sentiment.pool import POOL_MIN
+from monitor.sentiment.scorer import Explanation, Score, Scorer
 
 __all__ = ["POOL_MIN", "Explanation", "Score", "Scorer", "guess_language"]

@@ -1,13 +1,12 @@
 """The scorer: the learned model over VADER (or VADER with the lexicons alone, scorer = "vader"), the
-language gate, per-brand overrides, explanations, the scorer's version, and a process pool for
-large batches."""
+language gate, per-brand overrides, explanations and the scorer's version; large batches go to a process
+pool (pool.py)."""
 
 from __future__ import annotations
 
 import atexit
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -18,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from monitor.config import Config, SentimentConfig
-from monitor.sentiment import attribution, language, lexicon, model, vader
+from monitor.sentiment import attribution, language, lexicon, model, pool, vader
 from monitor.sentiment.language import guess_language
+from monitor.sentiment.pool import POOL_MIN, Item, Pair, Scoring
 from monitor.sentiment.vader import FastVader
 
 
@@ -42,15 +42,6 @@ class Explanation:
     confidence: float | None
     weights: tuple[tuple[str, float], ...]
     version: str
-
-
-# A batch this large is scored in a process pool (one worker a core), in chunks of POOL_CHUNK: below
-# it, starting workers and shipping texts costs more than it saves. Polls bring tens of mentions; bulk
-# ingests, imports and backtests bring thousands.
-POOL_MIN = 4000
-POOL_CHUNK = 1000
-Item = tuple[str, str | None, str | None]  # (text, declared language, brand id)
-Pair = tuple[float | None, str | None]  # (compound, label), both None when unscored
 
 
 # How far a word config or a brand re-weighs moves the model's label: its share of VADER's compound
@@ -355,7 +346,6 @@ class Scorer:
         if len(items) < POOL_MIN or self.workers < 2:
             return lambda: self._pairs(items)
         if self._pool is None:
-            # spawn, not fork: the daemon forks from a running event loop with threads.
             config = (
                 self.config.positive,
                 self.config.negative,
@@ -363,14 +353,9 @@ class Scorer:
                 dict(self.config.lexicon),
                 self.config.scorer,
             )
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                multiprocessing.get_context("spawn"),
-                _start_worker,
-                (config, self.brand_lexicons, self.brand_names),
-            )
+            self._pool = pool.start(self.workers, _worker, (config, self.brand_lexicons, self.brand_names))
             atexit.register(self.close)
-        futures = [self._pool.submit(_score_chunk, items[i : i + POOL_CHUNK]) for i in range(0, len(items), POOL_CHUNK)]
+        futures = pool.submit(self._pool, items)
         return lambda: [pair for future in futures for pair in future.result()]
 
     def close(self) -> None:
@@ -380,18 +365,11 @@ class Scorer:
             self._pool = None
 
 
-_WORKER: Scorer | None = None
-
-
-def _start_worker(
+def _worker(
     config: tuple[Any, ...], brand_lexicons: dict[str, dict[str, float]], brand_names: dict[str, str]
-) -> None:
-    global _WORKER  # one Scorer per worker process, built once
+) -> Scoring:
+    """A pool worker's scoring (pool.py): a scorer of the same settings, on one core."""
     positive, negative, languages, words, scorer = config
-    _WORKER = Scorer(SentimentConfig(positive, negative, languages, words, scorer), brand_lexicons, brand_names)
-    _WORKER.workers = 1
-
-
-def _score_chunk(items: Sequence[Item]) -> list[Pair]:
-    assert _WORKER is not None
-    return _WORKER._pairs(items)
+    worker = Scorer(SentimentConfig(positive, negative, languages, words, scorer), brand_lexicons, brand_names)
+    worker.workers = 1
+    return worker._pairs

@@ -5,6 +5,7 @@ the old VADER + lexicon scorer (scorer = "vader"); FastVader and the phrase rewr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -291,6 +292,7 @@ def test_phrase_rewrite_skips_only_texts_without_phrases() -> None:
 
 def test_large_batches_score_in_worker_processes_with_the_same_results() -> None:
     from monitor.sentiment import POOL_MIN
+    from monitor.sentiment.pool import WORKER_NICENESS
 
     config = SentimentConfig(lexicon={"meh": -1.5})
     scorer = Scorer(config, {"crashpad": {"crash": 0.0}})
@@ -299,6 +301,8 @@ def test_large_batches_score_in_worker_processes_with_the_same_results() -> None
     try:
         pooled = scorer.score_many(items)
         assert scorer._pool is not None or scorer.workers < 2
+        if scorer._pool is not None:  # the workers yield the cores to the process they score for
+            assert scorer._pool.submit(os.nice, 0).result() == min(19, os.nice(0) + WORKER_NICENESS)
     finally:
         scorer.close()
     assert pooled == [scorer.score(*item) for item in items]

@@ -4,6 +4,7 @@ with what a factory builds in it from the same settings."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -17,6 +18,9 @@ Scoring = Callable[[Sequence[Item]], list[Pair]]
 # backtests bring thousands.
 POOL_MIN = 4000
 POOL_CHUNK = 1000
+# Workers run this much nicer than the process they score for: it is the critical path (a replay's
+# counting, ticks and alerts; the daemon's event loop), and they take what it leaves of the cores.
+WORKER_NICENESS = 10
 
 
 def start(workers: int, factory: Callable[..., Scoring], args: tuple[Any, ...]) -> ProcessPoolExecutor:
@@ -35,6 +39,8 @@ _SCORING: Scoring | None = None
 
 def _start_worker(factory: Callable[..., Scoring], args: tuple[Any, ...]) -> None:
     global _SCORING  # one per worker process, built once
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     _SCORING = factory(*args)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from monitor.engine.earlier import EarlierPosts
 from monitor.mention import Mention, ScoredMention
-from monitor.rules.terms import EarlierPost, skip_words, terms_of
+from monitor.rules.terms import EarlierPost, UsualCounts, skip_words, terms_of
 from monitor.store import Store
 from monitor.store.schema import MIGRATIONS
 from tests.helpers.database import database_at
@@ -39,6 +39,26 @@ def expected(store: Store, start: float, end: float, limit: int) -> Counter[tupl
             firsts.setdefault(math.floor(m.mention.created_at.timestamp() / width), m)
         posts = list(firsts.values())
     return Counter((m.label, frozenset(terms_of(m.mention.full_text, SKIP))) for m in posts)
+
+
+def tallied(posts: Counter[tuple[str | None, frozenset[str]]]) -> dict[object, tuple[int, Counter[str]]]:
+    """Posts (as kept gives them) counted as UsualCounts counts them: all ("*") and by label."""
+    out: dict[object, tuple[int, Counter[str]]] = {}
+    for (label, terms), n in posts.items():
+        for key in ("*", label):
+            size, found = out.get(key, (0, Counter()))
+            out[key] = (size + n, found + Counter({term: n for term in terms}))
+    return out
+
+
+def summed(parts: list[UsualCounts]) -> dict[object, tuple[int, Counter[str]]]:
+    """UsualCounts in parts, added up the same way."""
+    out: dict[object, tuple[int, Counter[str]]] = {}
+    for part in parts:
+        for key, counts in (("*", part.all), *part.labels.items()):
+            size, found = out.get(key, (0, Counter()))
+            out[key] = (size + counts.posts, found + counts.terms)
+    return {key: value for key, value in out.items() if value[0]}
 
 
 def mention(i: int, offset: float, label: str | None, copy: bool) -> ScoredMention:
@@ -69,10 +89,17 @@ def test_kept_posts_are_the_posts_the_rule_picks_from_what_is_stored(
     for batch in stream:
         store.add_mentions([mention(i + j, offset, label, copy) for j, (offset, label, copy) in enumerate(batch)], 0.0)
         i += len(batch)
-        for start, length, limit in asks:
+        for k, (start, length, limit) in enumerate(asks):
             span = (AT + start, AT + start + length)
-            got = earlier.posts("acme", *span, limit, SKIP)
-            assert kept(got) == expected(store, *span, limit)
+            want = expected(store, *span, limit)
+            # Counted (a grid's count moves from span to span) and listed, in either order.
+            if k % 2:
+                counted = summed(earlier.usual("acme", *span, limit, SKIP))
+                listed = kept(earlier.posts("acme", *span, limit, SKIP))
+            else:
+                listed = kept(earlier.posts("acme", *span, limit, SKIP))
+                counted = summed(earlier.usual("acme", *span, limit, SKIP))
+            assert listed == want and counted == tallied(want)
     store.close()
 
 
@@ -196,4 +223,25 @@ def test_an_alert_s_tally_is_what_its_window_holds(
     assert store.tally("acme", start, end) == (len(window), sum(m.label == "negative" for m in window))
     negatives = store.mentions_between(start, end, "acme", label="negative")
     assert negatives == [m for m in store.mentions_between(start, end, "acme") if m.label == "negative"]
+    store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-25_000, 150_000), st.booleans()), min_size=2, max_size=8))
+def test_counted_posts_follow_a_span_as_alerts_move_it(moves: list[tuple[float, bool]]) -> None:
+    # Spans of one length (one grid), moved forward a little, far (slots still counted are forgotten: more
+    # than a day) or past the last, and back, as a brand's alerts move them; late posts arrive between
+    # alerts, into slots counted last time, some of them earlier than their slot's first post. The counts
+    # always add up to the posts the rule picks.
+    store = Store.open(":memory:")
+    earlier = EarlierPosts(store)
+    store.add_mentions([mention(i, i * 120.0, LABELS[i % 4], i % 11 == 0) for i in range(2500)], 0.0)
+    start = 0.0
+    for j, (move, late) in enumerate(moves):
+        if late:  # created where the last span was
+            posts = [mention(10_000 + 60 * j + k, start + k * 397.0 - 0.5, LABELS[k % 3], False) for k in range(60)]
+            store.add_mentions(posts, 0.0)
+        start = min(max(start + move, 0.0), 180_000.0)
+        span = (AT + start, AT + start + 120_000)  # 1,000 posts a span or more, on slots of 2,400 s
+        assert summed(earlier.usual("acme", *span, 50, SKIP)) == tallied(expected(store, *span, 50))
     store.close()

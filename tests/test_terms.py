@@ -19,6 +19,7 @@ from monitor.rules.terms import (
     _HANDLE,
     _URL,
     STOPWORDS,
+    TermCounts,
     over_represented,
     post_terms,
     skip_words,
@@ -48,12 +49,10 @@ USUAL = [
 ]
 
 
-def baseline(n: int = 300) -> list[frozenset[str]]:
-    """The usual posts' terms, repeats and all, as an alert's baseline counts them."""
-    return [
-        post_terms(post(USUAL[i % len(USUAL)] + f" #{i}", 1000 + i, -600 - i).mention.full_text, BRAND)
-        for i in range(n)
-    ]
+def baseline(n: int = 300) -> list[TermCounts]:
+    """The usual posts' terms counted, repeats and all, as an alert's baseline counts them."""
+    usual = (post(USUAL[i % len(USUAL)] + f" #{i}", 1000 + i, -600 - i).mention.full_text for i in range(n))
+    return [TermCounts.of(post_terms(text, BRAND) for text in usual)]
 
 
 def test_the_demo_alert_is_about_what_the_outage_posts_share() -> None:

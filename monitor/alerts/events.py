@@ -15,7 +15,7 @@ from monitor.durations import format_duration
 from monitor.mention import ScoredMention
 from monitor.rules.detectors import Evaluation
 from monitor.rules.model import InfluencerDetect, KeywordDetect, Rule, ShareDetect, SilenceDetect, SpikeDetect
-from monitor.rules.terms import EarlierPost, over_represented, skip_words
+from monitor.rules.terms import UsualCounts, over_represented, skip_words, usual_for
 from monitor.rules.topics import load_topics
 from monitor.sentiment import Explanation, Scorer
 from monitor.store import IncidentRow
@@ -123,14 +123,15 @@ def build_event(
     now: float,
     tally: tuple[int, int],
     matching: list[ScoredMention],
-    baseline: Sequence[EarlierPost],
+    baseline: Sequence[UsualCounts],
     zone: tzinfo,
 ) -> dict[str, Any]:
     """The alert event for an incident change.
 
     tally is how many of the brand's mentions are in the rule's window and how many of them are
     negative (Store.tally); matching the window's mentions that count toward the rule; baseline the
-    brand's earlier posts (a sample, engine/earlier.py) for what sets the window's apart.
+    brand's earlier posts counted (a sample, engine/earlier.py; in parts to add up) for what sets the
+    window's apart.
     """
     event = _head(kind, rule, brand, incident, result, now, zone)
     if kind == "resolved":
@@ -190,7 +191,7 @@ def _about(
     result: Evaluation,
     tally: tuple[int, int],
     matching: list[ScoredMention],
-    baseline: Sequence[EarlierPost],
+    baseline: Sequence[UsualCounts],
     leaders: Sequence[tuple[ScoredMention, int]],
 ) -> dict[str, Any]:
     """The figures, platforms, what it is about and the top mentions (leaders, from top_mentions) of an
@@ -203,11 +204,7 @@ def _about(
         "negative_share": round(negatives / all_mentions, 3) if all_mentions else None,
         "all_mentions": all_mentions,
     }
-    # Against the brand's usual posts of the same sentiment where there are enough of them: what sets
-    # this hour's complaints apart from the usual complaints.
-    same = [post.terms for post in baseline if rule.match.sentiment in ("any", post.label)]
-    usual = same if len(same) >= 50 else [post.terms for post in baseline]
-    terms = over_represented(matching, usual, never_terms(brand))
+    terms = over_represented(matching, usual_for(rule.match.sentiment, baseline), never_terms(brand))
     return {
         "figures": figures,
         "platforms": dict(Counter(m.mention.platform for m in matching).most_common()),

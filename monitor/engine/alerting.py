@@ -19,7 +19,7 @@ from monitor.rules.counts import BucketCounts
 from monitor.rules.detectors import Evaluation, spike_baseline
 from monitor.rules.match import RuleMatcher
 from monitor.rules.model import Rule, SilenceDetect, SpikeDetect
-from monitor.rules.terms import EarlierPost
+from monitor.rules.terms import UsualCounts
 from monitor.sentiment import Scorer
 from monitor.store import IncidentRow, Store
 from monitor.wording import duration_words
@@ -53,7 +53,7 @@ class Alerting:
         window = result.window or rule.detect.window.total_seconds()
         tally: tuple[int, int] = (0, 0)
         matching: list[ScoredMention] = []
-        baseline: list[EarlierPost] = []
+        baseline: list[UsualCounts] = []
         if kind != "resolved" and not isinstance(rule.detect, SilenceDetect):  # what people say: the window's posts
             start = now - window
             # Only posts of the rule's sentiment can match it: the store leaves the others out, and counts
@@ -64,7 +64,7 @@ class Alerting:
             matching = [m for m in candidates if not m.backfill and matcher(m)]
             tally = self.store.tally(brand.id, start, now)
             span = rule.horizon.total_seconds()
-            baseline = self.earlier.posts(brand.id, now - span, start, BASELINE_SAMPLE, never_terms(brand))
+            baseline = self.earlier.usual(brand.id, now - span, start, BASELINE_SAMPLE, never_terms(brand))
         event = build_event(kind, rule, brand, incident, result, now, tally, matching, baseline, self.config.zone)
         explain_top(event, self.explanations, brand.id)
         if kind == "opened":

@@ -13,7 +13,9 @@ stored since the last one (by rowid: late arrivals included), the two clipped ed
 part of the span was never read before. Rows are only ever added under this cache; when stored rows may
 have changed (a rescore, a prune, another process's commit: Store.rewrites) everything is read again.
 The result is the same set of posts the definition above gives, checked against it in
-tests/test_earlier_posts.py.
+tests/test_earlier_posts.py. An alert reads them counted (usual: how many of each label and how many
+have each term, rules/terms.UsualCounts); a grid keeps the count of the slots it counted last and moves
+it at the ends, so consecutive alerts count only the slots that came or went.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from monitor.mention import joined_text
-from monitor.rules.terms import EarlierPost, terms_of
+from monitor.rules.terms import EarlierPost, UsualCounts, terms_of
 from monitor.store import PostRow, Store
 
 BRANDS_KEPT = 4  # brands whose posts are kept (the ones alerting lately): a few MB each at most
@@ -33,11 +35,46 @@ MARGIN = 86400.0  # posts kept before the earliest start asked for, for alerts t
 
 @dataclass(slots=True)
 class _Grid:
-    """The first post of each slot of one grid width: known for every slot in [low, high]."""
+    """The first post of each slot of one grid width: known for every slot in [low, high]. Those of the
+    slots [counted_low, counted_high] (within them) are also counted, for the last alert's baseline."""
 
     low: int = 0
     high: int = -1
     firsts: dict[int, tuple[float, int, EarlierPost]] = field(default_factory=dict)
+    counted_low: int = 0
+    counted_high: int = -1
+    counted: UsualCounts = field(default_factory=UsualCounts)
+
+    def set_first(self, k: int, first: tuple[float, int, EarlierPost]) -> None:
+        """Slot k's first post is now this one."""
+        before = self.firsts.get(k)
+        self.firsts[k] = first
+        if self.counted_low <= k <= self.counted_high:
+            if before is not None:
+                self.counted.remove(before[2])
+            self.counted.add(first[2])
+
+    def count(self, low: int, high: int) -> UsualCounts:
+        """The posts of the slots [low, high] (all known) counted: those counted last, moved at the ends."""
+        if high < self.counted_low or low > self.counted_high:
+            self.counted, self.counted_low, self.counted_high = UsualCounts(), low, low - 1
+        for k in (
+            *range(self.counted_low, min(low, self.counted_high + 1)),
+            *range(max(high + 1, self.counted_low), self.counted_high + 1),
+        ):
+            if (first := self.firsts.get(k)) is not None:
+                self.counted.remove(first[2])
+        for k in (*range(low, self.counted_low), *range(max(self.counted_high + 1, low), high + 1)):
+            if (first := self.firsts.get(k)) is not None:
+                self.counted.add(first[2])
+        self.counted_low, self.counted_high = low, high
+        return self.counted
+
+    def forget_before(self, k: int) -> None:
+        """Forget the slots before k (none of them counted any more)."""
+        self.count(max(k, self.counted_low), self.counted_high)
+        self.firsts = {slot: first for slot, first in self.firsts.items() if slot >= k}
+        self.low = k
 
 
 @dataclass(slots=True)
@@ -64,15 +101,31 @@ class EarlierPosts:
     def posts(self, brand: str, start: float, end: float, limit: int, skip: frozenset[str]) -> list[EarlierPost]:
         """The brand's baseline posts in [start, end) (see the module's docstring), in no set order, with
         their terms found with skip."""
+        state, every = self._prepare(brand, start, end, limit, skip)
+        if every:
+            return self._all(state, brand, start, end, limit)
+        edges, grid, inner = self._sample(state, brand, start, end, limit)
+        return edges + ([post for k, (_, _, post) in grid.firsts.items() if inner[0] <= k <= inner[1]] if grid else [])
+
+    def usual(self, brand: str, start: float, end: float, limit: int, skip: frozenset[str]) -> list[UsualCounts]:
+        """The same posts counted, in parts to add up (over_represented's baseline). On a grid, the whole
+        slots' posts are counted where the last alert's were, the slots it gained or lost added or
+        taken away: about 2,000 posts' terms counted afresh for each alert cost 2-3 ms at a million a month."""
+        state, every = self._prepare(brand, start, end, limit, skip)
+        if every:
+            return [UsualCounts.of(self._all(state, brand, start, end, limit))]
+        edges, grid, inner = self._sample(state, brand, start, end, limit)
+        return [UsualCounts.of(edges), *([grid.count(*inner)] if grid else [])]
+
+    def _prepare(self, brand: str, start: float, end: float, limit: int, skip: frozenset[str]) -> tuple[_Brand, bool]:
+        """The brand's kept posts brought up to date, and whether [start, end) holds few enough to take all."""
         token = self.store.rewrites()
         if token != self._token:
             self._brands.clear()
             self._token = token
         state = self._state(brand, skip)
         self._read_new(state, brand)
-        if self.store.count_posts(brand, start, end, 2 * limit) < 2 * limit:
-            return self._all(state, brand, start, end, limit)
-        return self._sample(state, brand, start, end, limit)
+        return state, self.store.count_posts(brand, start, end, 2 * limit) < 2 * limit
 
     def _state(self, brand: str, skip: frozenset[str]) -> _Brand:
         state = self._brands.get(brand)
@@ -104,7 +157,7 @@ class EarlierPosts:
                 if grid.low <= k <= grid.high:
                     first = grid.firsts.get(k)
                     if first is None or (created, rowid) < first[:2]:
-                        grid.firsts[k] = (created, rowid, self._post(state, row))
+                        grid.set_first(k, (created, rowid, self._post(state, row)))
         state.seen = newest
 
     def _all(self, state: _Brand, brand: str, start: float, end: float, limit: int) -> list[EarlierPost]:
@@ -125,35 +178,36 @@ class EarlierPosts:
                 state.complete_from = math.inf
         return found
 
-    def _sample(self, state: _Brand, brand: str, start: float, end: float, limit: int) -> list[EarlierPost]:
+    def _sample(
+        self, state: _Brand, brand: str, start: float, end: float, limit: int
+    ) -> tuple[list[EarlierPost], _Grid | None, tuple[int, int]]:
+        """The posts of the two edge slots (clipped to the span), and the grid whose slots inner (first and
+        last) hold the others, if the span has whole slots."""
         state.posts, state.complete_from = None, math.inf  # a busy brand's every post is not kept
         width = max(60, math.ceil((end - start) / limit / 60) * 60)
         first, last = math.floor(start / width), math.ceil(end / width) - 1
         # The edge slots are clipped to this span: read afresh (two index seeks).
-        edges = {first, last}
-        found = [
+        edges = [
             self._post(state, row)
-            for k in sorted(edges)
+            for k in sorted({first, last})
             for row in self.store.first_posts(brand, start, end, width, (k, k))
         ]
-        if last - first < 2:
-            return found
-        grid = state.grids.setdefault(width, _Grid())
         inner = (first + 1, last - 1)
+        if last - first < 2:
+            return edges, None, inner
+        grid = state.grids.setdefault(width, _Grid())
         if grid.high < grid.low or inner[1] < grid.low - 1 or inner[0] > grid.high + 1:
-            grid.low, grid.high, grid.firsts = inner[0], inner[0] - 1, {}  # no overlap: start this grid afresh
+            grid = state.grids[width] = _Grid(inner[0], inner[0] - 1)  # no overlap: start this grid afresh
         for lo, hi in ((inner[0], grid.low - 1), (grid.high + 1, inner[1])):
             if lo <= hi:
                 for row in self.store.first_posts(brand, lo * width, (hi + 1) * width, width, (lo, hi)):
-                    grid.firsts[math.floor(row[1] / width)] = (row[1], row[0], self._post(state, row))
+                    grid.set_first(math.floor(row[1] / width), (row[1], row[0], self._post(state, row)))
         grid.low, grid.high = min(grid.low, inner[0]), max(grid.high, inner[1])
-        found += [post for k, (_, _, post) in grid.firsts.items() if inner[0] <= k <= inner[1]]
         # Forget slots far behind this span.
         keep_from = math.floor((start - MARGIN) / width)
         if grid.low < keep_from:
-            grid.firsts = {k: v for k, v in grid.firsts.items() if k >= keep_from}
-            grid.low = keep_from
-        return found
+            grid.forget_before(keep_from)
+        return edges, grid, inner
 
     @staticmethod
     def _post(state: _Brand, row: PostRow) -> EarlierPost:

@@ -17,7 +17,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from itertools import chain
 from typing import NamedTuple
 
 from monitor.mention import ScoredMention
@@ -103,22 +102,96 @@ def _posts(mentions: Iterable[ScoredMention], skip: frozenset[str]) -> list[froz
     return posts
 
 
+class TermCounts:
+    """Posts counted: how many, and in how many each term is (a post's terms are distinct)."""
+
+    __slots__ = ("posts", "terms")
+
+    def __init__(self) -> None:
+        self.posts = 0
+        self.terms: Counter[str] = Counter()
+
+    @classmethod
+    def of(cls, posts: Iterable[Iterable[str]]) -> TermCounts:
+        counts = cls()
+        for terms in posts:
+            counts.posts += 1
+            counts.terms.update(terms)
+        return counts
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.posts += 1
+        self.terms.update(terms)
+
+    def remove(self, terms: Iterable[str]) -> None:
+        self.posts -= 1
+        counted = self.terms
+        for term in terms:
+            left = counted[term] - 1
+            if left:
+                counted[term] = left
+            else:
+                del counted[term]
+
+
+class UsualCounts:
+    """Earlier posts (EarlierPost) counted, all of them and those of each label, as over_represented reads
+    them; added and removed one by one as the span they are counted over moves (engine/earlier.py)."""
+
+    __slots__ = ("all", "labels")
+
+    def __init__(self) -> None:
+        self.all = TermCounts()
+        self.labels: dict[str | None, TermCounts] = {}
+
+    @classmethod
+    def of(cls, posts: Iterable[EarlierPost]) -> UsualCounts:
+        counts = cls()
+        for post in posts:
+            counts.add(post)
+        return counts
+
+    def add(self, post: EarlierPost) -> None:
+        self.all.add(post.terms)
+        counts = self.labels.get(post.label)
+        if counts is None:
+            counts = self.labels[post.label] = TermCounts()
+        counts.add(post.terms)
+
+    def remove(self, post: EarlierPost) -> None:
+        self.all.remove(post.terms)
+        self.labels[post.label].remove(post.terms)
+
+
+SAME_SENTIMENT_MIN = 50  # earlier posts of a rule's sentiment it takes to compare its posts with them alone
+
+
+def usual_for(sentiment: str, parts: Sequence[UsualCounts]) -> list[TermCounts]:
+    """What a rule's posts are compared with (parts: one baseline's counts, in parts to add up): the
+    brand's earlier posts of the rule's sentiment where there are enough of them (what sets this hour's
+    complaints apart from the usual complaints), else all of them."""
+    if sentiment != "any":
+        same = [part.labels[sentiment] for part in parts if sentiment in part.labels]
+        if sum(counts.posts for counts in same) >= SAME_SENTIMENT_MIN:
+            return same
+    return [part.all for part in parts]
+
+
 def over_represented(
-    incident: Sequence[ScoredMention], usual: Sequence[Iterable[str]], skip: frozenset[str], limit: int = 5
+    incident: Sequence[ScoredMention], usual: Sequence[TermCounts], skip: frozenset[str], limit: int = 5
 ) -> list[str]:
-    """The terms most over-represented in the incident's posts against the usual posts' terms (each
-    earlier post's, repeats and all: the baseline is counted post by post, as the usual mix; see
-    EarlierPost), best first; skip is skip_words of what is never a term."""
+    """The terms most over-represented in the incident's posts against the usual posts (each earlier post
+    counted, repeats and all: the baseline is the usual mix post by post; in parts to add up), best
+    first; skip is skip_words of what is never a term."""
     posts = _posts(incident, skip)
-    n_i, n_j = len(posts), len(usual)
+    n_i, n_j = len(posts), sum(counts.posts for counts in usual)
     if not n_i:
         return []
     in_incident: Counter[str] = Counter(t for post in posts for t in post)
     least = 2 if n_i >= 4 else 1  # in a few posts, a term of one of them can say what they are about
-    # Only the incident's terms seen often enough are scored: each usual post's share of them, a set
-    # intersection in C (each post's terms are distinct), all counted in one pass.
-    wanted = {term for term, y_i in in_incident.items() if y_i >= least}
-    in_usual: Counter[str] = Counter(chain.from_iterable(map(wanted.intersection, usual)))
+    # Only the incident's terms seen often enough are scored.
+    wanted = [term for term, y_i in in_incident.items() if y_i >= least]
+    in_usual = {term: sum(counts.terms.get(term, 0) for counts in usual) for term in wanted}
     scored = []
     for term in wanted:
         y_i = in_incident[term]

@@ -65,25 +65,31 @@ def _branches(node: Trie) -> str:
     return "(?:" + "|".join(parts) + ("|" if ending else "") + ")"
 
 
-def _needles(terms: Iterable[str]) -> frozenset[str] | None:
-    """The longest word of each term, lowercased, when every term's words are ASCII letters, digits and
-    underscores (else None).
+def _needles(terms: Iterable[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The longest run of word characters of each term, lowercased, when every term is ASCII and has
+    one (else None); and of them, those that are their whole term ("outage", not "can't log in").
 
-    On ASCII text IGNORECASE is plain lowercasing, and such a word can only match a whole run of word
-    characters: a term can only occur where the lowercased text has its needle as one of its words. So
-    search skips the regex when no word of the text is a needle, as in most posts, with one set look-up
-    per word of the text, however many terms there are. Other terms or non-ASCII texts always take the
-    regex: IGNORECASE matches "ſ" to "s" and "K" (Kelvin) to "k", which lowercasing does not.
+    On ASCII text IGNORECASE is plain lowercasing, and a term's run of word characters can only match a
+    whole run of word characters of the text: the term's pattern has no word character before or after
+    it, and whitespace or the term's own other characters around each run ("can't log in": "can", "t",
+    "log", "in"). So a term can only occur where the lowercased text has its needle as one of its words,
+    and search skips the regex when no word of the text is a needle, as in most posts, with one set
+    look-up per word of the text, however many terms there are; where one is a whole term, the term is
+    there. Other terms or non-ASCII texts always take the regex: IGNORECASE matches "ſ" to "s" and "K"
+    (Kelvin) to "k", which lowercasing does not.
     """
-    needles = set()
+    needles, whole = set(), set()
     for term in terms:
         words = term.strip().strip("\"'").split()
         if not words:
             continue
-        if not all(w.isascii() and _WORD.fullmatch(w) for w in words):
+        runs = _WORD.findall(" ".join(words).lower())
+        if not term.isascii() or not runs:
             return None
-        needles.add(max(words, key=len).lower())
-    return frozenset(needles)
+        needles.add(max(runs, key=len))
+        if len(words) == 1 and runs == [words[0].lower()]:
+            whole.add(runs[0])
+    return frozenset(needles), frozenset(whole)
 
 
 _WORD = re.compile(r"\w+", re.ASCII)
@@ -111,8 +117,13 @@ class TermSet:
         """Whether any term occurs in text."""
         if self._pattern is None:
             return False
-        if self._needles is not None and text.isascii() and self._needles.isdisjoint(_words(text)):
-            return False
+        if self._needles is not None and text.isascii():
+            needles, whole = self._needles
+            words = _words(text)
+            if needles.isdisjoint(words):
+                return False
+            if not whole.isdisjoint(words):
+                return True
         return self._pattern.search(text) is not None
 
     def found(self, text: str) -> list[str]:
@@ -123,6 +134,31 @@ class TermSet:
         for match in self._pattern.finditer(text):
             seen[" ".join(match.group(0).lower().split())] = None
         return list(seen)
+
+
+class TermSets:
+    """Several TermSets read together: which of them a text has. An ASCII text is split into words once,
+    and only the sets with one of its words as a needle (TermSet's) and those without needles run their
+    patterns; any other text runs them all, as TermSet.search would."""
+
+    def __init__(self, sets: Iterable[TermSet]) -> None:
+        self.sets = tuple(sets)
+        by_needle: dict[str, list[int]] = {}
+        self._always = [i for i, terms in enumerate(self.sets) if terms and terms._needles is None]
+        for i, terms in enumerate(self.sets):
+            for needle in terms._needles[0] if terms._needles else ():
+                by_needle.setdefault(needle, []).append(i)
+        self._by_needle = by_needle
+        self._needles = frozenset(by_needle)
+
+    def found(self, text: str) -> list[int]:
+        """The positions of the sets that have a term in text, in order."""
+        if not text.isascii():
+            return [i for i, terms in enumerate(self.sets) if terms.search(text)]
+        candidates = set(self._always)
+        for word in _words(text) & self._needles:
+            candidates.update(self._by_needle[word])
+        return [i for i in sorted(candidates) if self.sets[i].search(text)]
 
 
 # A handle: @ then letters, digits and _, parts joined by . or - (Bluesky's are domains), optionally

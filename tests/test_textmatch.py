@@ -3,15 +3,17 @@ terms' words); Query reads words, phrases, OR and -exclusions."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.textmatch import Query, TermSet, terms_pattern, trie_pattern
+from monitor.textmatch import Query, TermSet, TermSets, terms_pattern, trie_pattern
 
 # Words, the characters IGNORECASE matches to ASCII letters ("ſ" s, "K" Kelvin k, "İ" and "ı" i), others.
 _PIECES = ["acme", "Acme", "ACME", "cloud", "down", "start", "kit", "c++", "data", "leak", "out", "age", "outage",
-           "ſ", "K", "İ", "ı", "é", "-", "'", '"', "_", "1", " ", "  ", "\n", "\t", ",", ".", "!"]  # fmt: skip
-_TERMS = ["acme", "Acme Cloud", '"data leak"', "c++", "outage", "ſtart", "kit", "\u212ait", "  ", "fix", "İs", "dOwN"]
+           "ſ", "K", "İ", "ı", "é", "-", "'", '"', "_", "1", " ", "  ", "\n", "\t", ",", ".", "!", "+",
+           "can't", "CAN", "t", "log", "in", "e", "mail", "fix"]  # fmt: skip
+_TERMS = ["acme", "Acme Cloud", '"data leak"', "c++", "outage", "ſtart", "kit", "\u212ait", "  ", "fix", "İs", "dOwN",
+          "can't log in", "e-mail", "+1", "!!", "'", "log-in", "fix !"]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None)
@@ -19,9 +21,22 @@ _TERMS = ["acme", "Acme Cloud", '"data leak"', "c++", "outage", "ſtart", "kit",
     st.lists(st.sampled_from(_TERMS), max_size=4),
     st.lists(st.sampled_from(_PIECES), max_size=14).map("".join),
 )
+@example(["fix !", "can't log in"], "a fix, can log in")  # a term's needle alone is not the term
 def test_term_search_is_the_regex(terms: list[str], text: str) -> None:
     pattern = terms_pattern(terms)
     assert TermSet(terms).search(text) == (pattern is not None and pattern.search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from([*_TERMS, "start"]), max_size=3), max_size=5),
+    st.lists(st.sampled_from([*_PIECES, "tart", "it"]), max_size=14).map("".join),  # and "ſtart", "Kit"
+)
+@example([["start"], ["kit", "outage"], []], "the ſtart, Kit")  # an ASCII term in text that is not ASCII
+def test_term_sets_find_the_sets_each_would_find(sets: list[list[str]], text: str) -> None:
+    # Several sets sharing needles, sets of terms that are not ASCII (no needles), empty sets.
+    term_sets = [TermSet(terms) for terms in sets]
+    assert TermSets(term_sets).found(text) == [i for i, terms in enumerate(term_sets) if terms.search(text)]
 
 
 def test_term_search_reads_any_case_and_whole_words() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import string
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from monitor.config.toml import Section, TomlFile
 from monitor.mention import ScoredMention
-from monitor.textmatch import TermSet
+from monitor.textmatch import TermSet, TermSets
 
 FILE_NAME = "topics.toml"
 PLACEHOLDERS = ("brand", "author", "status_url", "platform", "topic")
@@ -33,17 +33,20 @@ class Topics:
 
     topics: tuple[Topic, ...]
     general: Topic
+    terms: TermSets = field(init=False, repr=False, compare=False)  # the topics' terms, read together
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "terms", TermSets(topic.terms for topic in self.topics))
 
     def pick(self, mentions: Sequence[ScoredMention]) -> Topic:
-        """The topic whose terms appear in the most mentions (general when none do)."""
-        hits: Counter[str] = Counter()
+        """The topic whose terms appear in the most mentions (general when none do; on a tie, the one
+        found first)."""
+        hits: Counter[int] = Counter()
         for scored in mentions:
-            text = scored.mention.full_text
-            hits.update(t.name for t in self.topics if t.terms.search(text))
+            hits.update(self.terms.found(scored.mention.full_text))
         if not hits:
             return self.general
-        best = hits.most_common(1)[0][0]
-        return next(t for t in self.topics if t.name == best)
+        return self.topics[hits.most_common(1)[0][0]]
 
 
 def check_template(section: Section, key: str, template: str | None) -> str | None:

@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -61,10 +62,10 @@ class _Timed(Explanations):
 
     spent = 0.0
 
-    def __call__(self, text: str, brand: str) -> Explanation:
+    def many(self, texts: Sequence[str], brand: str) -> list[Explanation]:
         started = time.perf_counter()
         try:
-            return super().__call__(text, brand)
+            return super().many(texts, brand)
         finally:
             self.spent += time.perf_counter() - started
 

@@ -102,3 +102,23 @@ def test_an_explanation_gives_the_score_and_shares_the_scorer_gives_alone(text: 
     assert explanation.confidence == round(float(probabilities[column]), 3)
     hidden = SCORER.brand_names.get(brand, "").split() if brand else []
     assert explanation.weights == SCORER.shares(text, brand, column).top(text, hidden, 50)
+
+
+def test_explaining_together_is_explaining_each() -> None:
+    from monitor.alerts.events import Explanations
+
+    # Posts the model reads and one it cannot (another language), an empty one, a repeat.
+    down = "Acme Cloud is down again, third time this week"
+    texts = [
+        down,
+        "Das ist wirklich sehr schlecht und teuer",
+        "love the new Acme dashboard",
+        "",
+        "great, Acme lost my order again",
+        down,
+    ]
+    for brand in ("acme", None):
+        assert SCORER.explain_many(texts, None, brand, top=5) == [SCORER.explain(t, None, brand, top=5) for t in texts]
+    kept = Explanations(SCORER, size=4)  # fewer than the texts: some are explained again the second time
+    for order in (texts, texts[::-1]):
+        assert kept.many(order, "acme") == [SCORER.explain(t, None, "acme", top=3) for t in order]

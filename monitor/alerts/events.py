@@ -228,23 +228,30 @@ class Explanations:
         self._kept: OrderedDict[tuple[str, str, str], Explanation] = OrderedDict()
 
     def __call__(self, text: str, brand: str) -> Explanation:
-        key = (text, brand, self.scorer.version_of(brand))
-        found = self._kept.get(key)
-        if found is None:
-            found = self._kept[key] = self.scorer.explain(text, None, brand, top=3)
-            if len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        else:
+        return self.many([text], brand)[0]
+
+    def many(self, texts: Sequence[str], brand: str) -> list[Explanation]:
+        """Scorer.explain of each text; those not kept explained together (Scorer.explain_many)."""
+        version = self.scorer.version_of(brand)
+        keys = [(text, brand, version) for text in texts]
+        missing = list(dict.fromkeys(key[0] for key in keys if key not in self._kept))
+        for text, explanation in zip(missing, self.scorer.explain_many(missing, None, brand, top=3), strict=True):
+            self._kept[(text, brand, version)] = explanation
+        found = []
+        for key in keys:
             self._kept.move_to_end(key)
+            found.append(self._kept[key])
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
         return found
 
 
 def explain_top(event: dict[str, Any], explain: Explanations, brand: str) -> None:
     """Say why the first top posts got their label: the model's confidence and the three words or phrases
     that weighed most toward it (Scorer.explain), in each post's `confidence` and `why`."""
-    for top in (event.get("top") or [])[:EXPLAINED]:
-        text = "\n".join(str(top[k]) for k in ("title", "text") if top.get(k))[:EXPLAINED_CHARS]
-        explanation = explain(text, brand)
+    tops = (event.get("top") or [])[:EXPLAINED]
+    texts = ["\n".join(str(top[k]) for k in ("title", "text") if top.get(k))[:EXPLAINED_CHARS] for top in tops]
+    for top, explanation in zip(tops, explain.many(texts, brand), strict=True):
         if explanation.confidence is not None:
             top["confidence"] = explanation.confidence
             top["why"] = _distinct([word for word, weight in explanation.weights if weight > 0])

@@ -283,23 +283,41 @@ class Scorer:
     def explain(self, text: str, lang: str | None = None, brand: str | None = None, top: int = 5) -> Explanation:
         """The score with the model's confidence and the words and phrases that weighed most toward its
         label or against it: each one's share of the label's logit margin (sentiment/attribution.py)."""
+        return self.explain_many([text], lang, brand, top)[0]
+
+    def explain_many(
+        self, texts: Sequence[str], lang: str | None = None, brand: str | None = None, top: int = 5
+    ) -> list[Explanation]:
+        """explain of each text, the model read once for them all (its sums are the same in any batch):
+        an alert's top posts cost one model call, not one each."""
         version = self.version_of(brand)
-        if self.model is None or not self.readable(text, lang):
-            return Explanation(*self.pair(text, lang, brand), None, (), version)
+        found: list[Explanation] = []
+        chosen: list[int] = []  # the texts the model reads
+        for i, text in enumerate(texts):
+            if self.model is None or not self.readable(text, lang):
+                found.append(Explanation(*self.pair(text, lang, brand), None, (), version))
+            else:
+                found.append(Explanation(None, None, None, (), version))  # explained below
+                chosen.append(i)
+        if not chosen:
+            return found
         lexical = self._lexical_of(brand)
         # Each VADER pass once: the compounds the model reads come from the valences the shares spread.
-        valences = self._valences(text, lexical)
-        if valences[0] is None or valences[1] is None:
-            compounds = lexical.compounds(text, self.plain)
-        else:
-            compounds = vader.compound_of(valences[0][2]), vader.compound_of(valences[1][2])
-        probabilities = self._probabilities([text], lexical, [compounds])
-        ((compound, label),) = _pairs_of(probabilities)
-        column = model.LABELS.index(str(label))
-        confidence = float(probabilities[0, column])
-        shares = self._shares(text, lexical, column, compounds, valences)
+        valences = [self._valences(texts[i], lexical) for i in chosen]
+        compounds = [
+            lexical.compounds(texts[i], self.plain)
+            if plain is None or lexicons is None
+            else (vader.compound_of(plain[2]), vader.compound_of(lexicons[2]))
+            for i, (plain, lexicons) in zip(chosen, valences, strict=True)
+        ]
+        probabilities = self._probabilities([texts[i] for i in chosen], lexical, compounds)
         hidden = self.brand_names.get(brand, "").split() if brand else []
-        return Explanation(compound, label, round(confidence, 3), shares.top(text, hidden, top), version)
+        for row, (i, (compound, label)) in enumerate(zip(chosen, _pairs_of(probabilities), strict=True)):
+            column = model.LABELS.index(str(label))
+            shares = self._shares(texts[i], lexical, column, compounds[row], valences[row])
+            confidence = round(float(probabilities[row, column]), 3)
+            found[i] = Explanation(compound, label, confidence, shares.top(texts[i], hidden, top), version)
+        return found
 
     def shares(self, text: str, brand: str | None, column: int) -> attribution.Shares:
         """Every word's and phrase's share of the margin of the label in column (attribution.py)."""

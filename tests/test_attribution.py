@@ -122,3 +122,16 @@ def test_explaining_together_is_explaining_each() -> None:
     kept = Explanations(SCORER, size=4)  # fewer than the texts: some are explained again the second time
     for order in (texts, texts[::-1]):
         assert kept.many(order, "acme") == [SCORER.explain(t, None, "acme", top=3) for t in order]
+
+
+def test_what_weighed_for_the_label_comes_first_then_what_weighed_against_each_by_size() -> None:
+    texts = ["Acme support is great but the outage today was terrible", "love the app, hate the new pricing",
+             "Acme Cloud is fast and cheap, but the dashboard is broken again", "not bad at all, thanks Acme",
+             "great, Acme lost my order again. Thanks for nothing", "the refund was quick, the outage was not",
+             "I love how Acme crashes every day"]  # fmt: skip
+    mixed = 0
+    for text in texts:
+        weights = [weight for _, weight in SCORER.explain(text, brand="acme", top=5).weights]
+        assert weights == sorted(weights, key=lambda w: (w < 0, -abs(w)))
+        mixed += weights != sorted(weights, key=lambda w: -abs(w))
+    assert mixed  # seen where something against the label outweighs something for it

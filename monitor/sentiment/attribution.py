@@ -74,12 +74,20 @@ class Shares:
         hidden words (a brand's name); a word pair only when it weighs more than each of its words alone."""
         written = " ".join(text.lower().split())
         skip = {w.lower() for w in hidden}
+        # Ranked first (by size as shown, then by name) and read until n are kept: whether a word or phrase
+        # is left out does not depend on the others kept, and most never need looking at.
+        ranked = sorted(
+            (-abs(shown := round(share, 3)), key, shown, share)
+            for key, share in self.found.items()
+            if abs(share) >= MIN_SHARE
+        )
         kept: list[tuple[str, float]] = []
-        for key, share in self.found.items():
+        for _, key, shown, share in ranked:
+            if len(kept) == n:
+                break
             parts = key.split()
             if (
-                abs(share) < MIN_SHARE
-                or key in _STAND_INS
+                key in _STAND_INS
                 or key not in written
                 or all(c in _PUNCTUATION for c in key.replace(" ", ""))
                 or all(part in skip for part in parts)
@@ -87,9 +95,8 @@ class Shares:
                 continue
             if len(parts) == 2 and abs(share) <= max(abs(self.found.get(p, 0.0)) for p in parts):
                 continue
-            kept.append((key, round(share, 3)))
-        kept.sort(key=lambda item: (-abs(item[1]), item[0]))
-        return tuple(sorted(kept[:n], key=lambda item: (item[1] < 0, -abs(item[1]))))
+            kept.append((key, shown))
+        return tuple(sorted(kept, key=lambda item: (item[1] < 0, -abs(item[1]))))
 
 
 def gram_shares(shares: Shares, grams: Sequence[str], index: dict[str, int], rows: Floats, label: int) -> None:

@@ -242,6 +242,16 @@ class Scorer:
         """Plain VADER's and the lexicons' valences of a text (the two VADER passes shares spread)."""
         return self.plain.valences(text), lexical.analyzer.valences(lexicon.rewrite(text))
 
+    def _compounds(
+        self, text: str, lexical: _Lexical, valences: tuple[vader.Valences | None, vader.Valences | None]
+    ) -> tuple[float, float]:
+        """lexical.compounds(text), read from the text's valences where it has them (each VADER pass once:
+        the compounds the model reads come from the valences the shares spread); a text with emoji has none."""
+        plain, lexicons = valences
+        if plain is None or lexicons is None:
+            return lexical.compounds(text, self.plain)
+        return vader.compound_of(plain[2]), vader.compound_of(lexicons[2])
+
     def probabilities(self, texts: Sequence[str], brand: str | None = None) -> np.ndarray:
         """The learned model's (n, 3) probabilities of negative, neutral and positive."""
         lexical = self._lexical_of(brand)
@@ -302,14 +312,8 @@ class Scorer:
         if not chosen:
             return found
         lexical = self._lexical_of(brand)
-        # Each VADER pass once: the compounds the model reads come from the valences the shares spread.
         valences = [self._valences(texts[i], lexical) for i in chosen]
-        compounds = [
-            lexical.compounds(texts[i], self.plain)
-            if plain is None or lexicons is None
-            else (vader.compound_of(plain[2]), vader.compound_of(lexicons[2]))
-            for i, (plain, lexicons) in zip(chosen, valences, strict=True)
-        ]
+        compounds = [self._compounds(texts[i], lexical, v) for i, v in zip(chosen, valences, strict=True)]
         probabilities = self._probabilities([texts[i] for i in chosen], lexical, compounds)
         hidden = self.brand_names.get(brand, "").split() if brand else []
         for row, (i, (compound, label)) in enumerate(zip(chosen, _pairs_of(probabilities), strict=True)):
@@ -323,7 +327,7 @@ class Scorer:
         """Every word's and phrase's share of the margin of the label in column (attribution.py)."""
         lexical = self._lexical_of(brand)
         valences = self._valences(text, lexical)
-        return self._shares(text, lexical, column, lexical.compounds(text, self.plain), valences)
+        return self._shares(text, lexical, column, self._compounds(text, lexical, valences), valences)
 
     def _shares(
         self,

@@ -149,14 +149,14 @@ class TermSets:
             for needle in terms._needles[0] if terms._needles else ():
                 by_needle.setdefault(needle, []).append(i)
         self._by_needle = by_needle
-        self._needles = frozenset(by_needle)
+        self._any_needle = frozenset(by_needle)
 
     def found(self, text: str) -> list[int]:
         """The positions of the sets that have a term in text, in order."""
         if not text.isascii():
             return [i for i, terms in enumerate(self.sets) if terms.search(text)]
         candidates = set(self._always)
-        for word in _words(text) & self._needles:
+        for word in _words(text) & self._any_needle:
             candidates.update(self._by_needle[word])
         return [i for i in sorted(candidates) if self.sets[i].search(text)]
 

@@ -115,8 +115,7 @@ class TermCounts:
     def of(cls, posts: Iterable[Iterable[str]]) -> TermCounts:
         counts = cls()
         for terms in posts:
-            counts.posts += 1
-            counts.terms.update(terms)
+            counts.add(terms)
         return counts
 
     def add(self, terms: Iterable[str]) -> None:

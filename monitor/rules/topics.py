@@ -33,17 +33,17 @@ class Topics:
 
     topics: tuple[Topic, ...]
     general: Topic
-    terms: TermSets = field(init=False, repr=False, compare=False)  # the topics' terms, read together
+    term_sets: TermSets = field(init=False, repr=False, compare=False)  # the topics' terms, read together
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "terms", TermSets(topic.terms for topic in self.topics))
+        object.__setattr__(self, "term_sets", TermSets(topic.terms for topic in self.topics))
 
     def pick(self, mentions: Sequence[ScoredMention]) -> Topic:
         """The topic whose terms appear in the most mentions (general when none do; on a tie, the one
         found first)."""
         hits: Counter[int] = Counter()
         for scored in mentions:
-            hits.update(self.terms.found(scored.mention.full_text))
+            hits.update(self.term_sets.found(scored.mention.full_text))
         if not hits:
             return self.general
         return self.topics[hits.most_common(1)[0][0]]
